@@ -1,0 +1,91 @@
+/**
+ * Every environment variable jobyard reads, validated in one place. `loadConfig` reports all
+ * problems at once (one line each, prefixed by the variable's name) instead of failing on the
+ * first. The README's configuration table documents the same variables.
+ */
+import { z } from 'zod';
+import { UserError } from './errors.js';
+
+const bool = (name: string, fallback: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      if (/^(1|true|yes|on)$/i.test(v)) return true;
+      if (/^(0|false|no|off)$/i.test(v)) return false;
+      ctx.addIssue({ code: 'custom', message: `${name}: "${v}" is not a boolean; expected true or false` });
+      return z.NEVER;
+    });
+
+const number = (name: string, fallback: number, min: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < min) {
+        ctx.addIssue({ code: 'custom', message: `${name}: "${v}" is not a number >= ${min}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const schema = z.object({
+  DATABASE_URL: z.string().optional(),
+  LOG_LEVEL: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return 'info';
+      if ((LOG_LEVELS as readonly string[]).includes(v)) return v;
+      ctx.addIssue({ code: 'custom', message: `LOG_LEVEL: unknown value "${v}"; expected one of ${LOG_LEVELS.join(', ')}` });
+      return z.NEVER;
+    }),
+  LOG_PRETTY: bool('LOG_PRETTY', false),
+  MIGRATE_ON_START: bool('MIGRATE_ON_START', true),
+  TICK_INTERVAL_MS: number('TICK_INTERVAL_MS', 1000, 50),
+  MISFIRE_GRACE_SECONDS: number('MISFIRE_GRACE_SECONDS', 60, 0),
+  OFFLINE_AFTER_SECONDS: number('OFFLINE_AFTER_SECONDS', 600, 1),
+  RECLAIM_INTERVAL_SECONDS: number('RECLAIM_INTERVAL_SECONDS', 5, 0.1),
+  WORK_ITEM_RETENTION_DAYS: number('WORK_ITEM_RETENTION_DAYS', 7, 0),
+  WORKER_LAUNCHER: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return 'auto' as const;
+      if (v === 'auto' || v === 'docker' || v === 'process' || v === 'off') return v;
+      ctx.addIssue({ code: 'custom', message: `WORKER_LAUNCHER: unknown value "${v}"; expected one of auto, docker, process, off` });
+      return z.NEVER;
+    }),
+  WORKER_IMAGE: z.string().optional().transform((v) => v || 'jobyard:local'),
+  WORKER_NETWORK: z.string().optional().transform((v) => v || 'host'),
+  /** Docker volume holding the SQLite folder (compose); unset: the host folder is bind-mounted. */
+  WORKER_DATA_VOLUME: z.string().optional().transform((v) => v || undefined),
+  /** Container user for workers (uid[:gid] or name); unset: the image's USER. */
+  WORKER_USER: z.string().optional().transform((v) => v || undefined),
+  WORKER_MEMORY_MB: number('WORKER_MEMORY_MB', 512, 32),
+  WORKER_CPUS: number('WORKER_CPUS', 1, 0.05),
+  WORKER_CONCURRENCY: number('WORKER_CONCURRENCY', 7, 1),
+  WORKER_IDLE_SECONDS: number('WORKER_IDLE_SECONDS', 30, 0.1),
+  WORKER_HISTORY_SECONDS: number('WORKER_HISTORY_SECONDS', 60, 0),
+  WORKER_STALE_SECONDS: number('WORKER_STALE_SECONDS', 30, 1),
+  MAX_WORKERS_PER_SITE: number('MAX_WORKERS_PER_SITE', 1, 1),
+  MAX_WORKERS: number('MAX_WORKERS', 20, 1),
+  FLEET_INTERVAL_MS: number('FLEET_INTERVAL_MS', 1000, 50),
+  RECONCILE_INTERVAL_SECONDS: number('RECONCILE_INTERVAL_SECONDS', 5, 0.1),
+  DB_POOL_SIZE: z.string().optional(),
+  DB_MAX_OVERFLOW: z.string().optional(),
+});
+
+export type Config = z.output<typeof schema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => i.message);
+  throw new UserError(`invalid configuration: ${problems.join('; ')}`);
+}

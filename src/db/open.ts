@@ -1,0 +1,94 @@
+import os from 'node:os';
+import { Kysely, PostgresDialect } from 'kysely';
+import type pg from 'pg';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import { dialectFor, type Dialect } from './dialect.js';
+import { selectPoolSettings, type PoolSettings } from './pool-profile.js';
+import { createPostgresPool } from './postgres-pool.js';
+import type { Database } from './schema.js';
+import { JobyardSqliteDialect, openSqliteFile, wrapSqliteDatabase } from './sqlite-driver.js';
+import { describeTarget, parseDatabaseUrl, type DatabaseTarget } from './url.js';
+
+/** An open database: the Kysely instance, the rules of its backend, and how to close it. */
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  readonly target: DatabaseTarget;
+  /** Pool sizing in force (PostgreSQL); SQLite has one connection per process. */
+  readonly pool: PoolSettings;
+  /** The URL with any password masked, for logs and messages. */
+  readonly description: string;
+  /**
+   * SQLite only: `PRAGMA data_version` of this connection, which changes when another process
+   * commits. Read synchronously (microseconds), so an idle consumer can watch it cheaply.
+   */
+  readonly dataVersion?: () => number;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  logger?: Logger;
+  /** Environment for DB_POOL_SIZE / DB_MAX_OVERFLOW; defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Host shape for the pool profile; defaults to this machine. */
+  host?: { vcpus: number; memoryBytes: number };
+  /** application_name on PostgreSQL sessions; defaults to "jobyard". */
+  applicationName?: string;
+}
+
+/**
+ * Opens the database named by `url` (default `DATABASE_URL`, then the embedded SQLite file).
+ * Throws a UserError for an unsupported URL. Nothing is migrated here: see migrate.ts.
+ */
+export function openDatabase(url: string | undefined = process.env.DATABASE_URL, options: OpenOptions = {}): Store {
+  const logger = options.logger ?? silentLogger;
+  const target = parseDatabaseUrl(url);
+  const env = options.env ?? process.env;
+  const host = options.host ?? { vcpus: os.availableParallelism(), memoryBytes: os.totalmem() };
+  const pool = selectPoolSettings(host, { DB_POOL_SIZE: env.DB_POOL_SIZE, DB_MAX_OVERFLOW: env.DB_MAX_OVERFLOW });
+  const description = describeTarget(target);
+  const dialect = dialectFor(target.backend);
+
+  let db: Kysely<Database>;
+  let pgPool: pg.Pool | undefined;
+  let dataVersion: (() => number) | undefined;
+  if (target.backend === 'sqlite') {
+    const file = openSqliteFile(target.path);
+    dataVersion = () => file.pragma('data_version', { simple: true }) as number;
+    db = new Kysely<Database>({ dialect: new JobyardSqliteDialect({ database: wrapSqliteDatabase(file) }) });
+  } else {
+    pgPool = createPostgresPool({
+      connectionString: target.connectionString,
+      max: pool.poolMax,
+      ...(options.applicationName ? { applicationName: options.applicationName } : {}),
+    });
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgPool }) });
+  }
+  logger.info(
+    {
+      backend: target.backend,
+      database: description,
+      profile: pool.profile,
+      poolSize: pool.poolSize,
+      maxOverflow: pool.maxOverflow,
+      poolMax: target.backend === 'postgres' ? pool.poolMax : 1,
+      overridden: pool.overridden,
+    },
+    'database opened',
+  );
+
+  let closed: Promise<void> | undefined;
+  return {
+    db,
+    dialect,
+    target,
+    pool,
+    description,
+    ...(dataVersion ? { dataVersion } : {}),
+    close() {
+      closed ??= db.destroy();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * The pg.Pool behind Kysely, with the PostgreSQL side of the dialect rules: session settings
+ * (seed 004's connect timeout and idle-in-transaction guard) and int8 parsed as a JS number.
+ */
+import pg from 'pg';
+
+/** Seed 004: BOREALIS_DB_CONNECT_TIMEOUT = 15 s. */
+export const PG_CONNECT_TIMEOUT_MS = 15_000;
+/** Seed 004: a session left idle inside a transaction is ended by the server after 60 s. */
+export const PG_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
+export const APPLICATION_NAME = 'jobyard';
+
+const INT8_OID = 20;
+
+/**
+ * Epoch-millisecond timestamps and bigint keys are int8; they stay far below 2^53, so a JS
+ * number is exact. Scoped to our pools instead of pg's global parser table.
+ */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+export interface PostgresClientSettings {
+  connectionString: string;
+  applicationName?: string;
+}
+
+/** Settings shared by the pool and by dedicated connections (LISTEN). */
+export function postgresClientConfig(settings: PostgresClientSettings): pg.ClientConfig {
+  return {
+    connectionString: settings.connectionString,
+    application_name: settings.applicationName ?? APPLICATION_NAME,
+    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: PG_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    types,
+  };
+}
+
+export function createPostgresPool(settings: PostgresClientSettings & { max: number }): pg.Pool {
+  const pool = new pg.Pool({ ...postgresClientConfig(settings), max: settings.max, idleTimeoutMillis: 30_000 });
+  // A server restart kills idle pooled clients; pg emits the error on the pool. Without a
+  // listener that would crash the process. The client is discarded and the next checkout
+  // opens a fresh connection.
+  pool.on('error', () => {});
+  // A checked-out client has no pool listener: an error arriving between its queries (e.g. the
+  // FATAL of pg_terminate_backend in the same packet as a query's ReadyForQuery) would be an
+  // uncaught 'error' event. The client is marked unqueryable and dropped on release.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}

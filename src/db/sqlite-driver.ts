@@ -1,0 +1,133 @@
+/**
+ * better-sqlite3 behind Kysely, with the SQLite side of the dialect rules applied at the driver
+ * boundary: pragmas, BEGIN IMMEDIATE transactions, boolean/JSON conversion, a statement cache.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import {
+  CompiledQuery,
+  SqliteAdapter,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type DialectAdapter,
+  type SqliteDatabase,
+  type SqliteDialectConfig,
+  type SqliteStatement,
+} from 'kysely';
+import { BOOLEAN_COLUMNS, InvalidJson, isJsonColumn } from './dialect.js';
+
+/** How long a writer waits for another process's write lock before SQLITE_BUSY (seed 000). */
+export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
+
+/** Opens the file (creating its folder) with the pragmas jobyard relies on. */
+export function openSqliteFile(path: string): BetterSqlite3.Database {
+  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  const db = new BetterSqlite3(path);
+  // WAL: readers never block the writer and vice versa; several processes share one file.
+  db.pragma('journal_mode = WAL');
+  db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  db.pragma('foreign_keys = ON');
+  // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the
+  // last commits, which is the usual trade for queue throughput.
+  db.pragma('synchronous = NORMAL');
+  return db;
+}
+
+/**
+ * Every transaction starts with BEGIN IMMEDIATE: it takes the write lock up front, so a
+ * transaction that reads and then writes can never fail half-way with SQLITE_BUSY the way a
+ * deferred BEGIN does when another process wrote in between (the seed system's failure).
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+/** SQLite does support transactional DDL; saying so makes Kysely's migrator run in a transaction. */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
+export class JobyardSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Wraps a better-sqlite3 database for Kysely: converts parameters (booleans → 0/1), converts
+ * result rows (0/1 → booleans for BOOLEAN_COLUMNS, JSON text → values for `*_json` columns), and
+ * caches prepared statements, since the queue runs the same few statements thousands of times.
+ */
+export function wrapSqliteDatabase(db: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  const prepare = (text: string): BetterSqlite3.Statement => {
+    let stmt = cache.get(text);
+    if (stmt === undefined) {
+      stmt = db.prepare(text);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+      cache.set(text, stmt);
+    }
+    return stmt;
+  };
+  return {
+    close: () => db.close(),
+    prepare(text: string): SqliteStatement {
+      const stmt = prepare(text);
+      return {
+        reader: stmt.reader,
+        all: (params) => stmt.all(...toSqliteParams(params)).map(fromSqliteRow),
+        run: (params) => stmt.run(...toSqliteParams(params)),
+        iterate: (params) => mapIterator(stmt.iterate(...toSqliteParams(params)), fromSqliteRow),
+      };
+    },
+  };
+}
+
+function toSqliteParams(params: ReadonlyArray<unknown>): unknown[] {
+  return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
+}
+
+function fromSqliteRow(row: unknown): unknown {
+  if (row === null || typeof row !== 'object') return row;
+  const out = row as Record<string, unknown>;
+  for (const key of Object.keys(out)) {
+    const value = out[key];
+    if (value === null || value === undefined) continue;
+    if (BOOLEAN_COLUMNS.has(key) && typeof value === 'number') out[key] = value !== 0;
+    else if (typeof value === 'string' && isJsonColumn(key)) out[key] = parseJsonColumn(key, value);
+  }
+  return out;
+}
+
+/** A corrupt JSON cell must not make a whole query throw; callers see the raw text and decide. */
+function parseJsonColumn(key: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return new InvalidJson(key, text);
+  }
+}
+
+function* mapIterator<T, U>(it: IterableIterator<T>, fn: (value: T) => U): IterableIterator<U> {
+  for (const value of it) yield fn(value);
+}

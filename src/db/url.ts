@@ -1,0 +1,44 @@
+import { UserError } from '../errors.js';
+
+/** Where jobyard keeps its embedded database when `DATABASE_URL` is unset. */
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/jobyard.db';
+
+export type DatabaseTarget =
+  | { backend: 'sqlite'; path: string } // path ':memory:' for an in-memory database
+  | { backend: 'postgres'; connectionString: string };
+
+const ACCEPTED_FORMS =
+  'sqlite:PATH, sqlite::memory:, a plain file path, or postgres://… / postgresql://…';
+
+/**
+ * Turns a `DATABASE_URL` into a backend and its connection target. Pure: no file or network access.
+ * Anything unrecognised is a UserError naming the accepted forms, with any password masked.
+ */
+export function parseDatabaseUrl(url: string | undefined): DatabaseTarget {
+  const raw = (url ?? '').trim() || DEFAULT_DATABASE_URL;
+  if (/^postgres(ql)?:\/\//i.test(raw)) return { backend: 'postgres', connectionString: raw };
+  if (/^sqlite:/i.test(raw)) {
+    // `sqlite:///abs/path` and `sqlite://rel/path` are common spellings of `sqlite:PATH`.
+    let path = raw.slice('sqlite:'.length);
+    if (path.startsWith('//')) path = path.slice(2);
+    if (path === '') throw new UserError(`DATABASE_URL "${raw}" has no path; expected ${ACCEPTED_FORMS}`);
+    return { backend: 'sqlite', path };
+  }
+  // A scheme we do not know (mysql://, http://, …) is an error, never a file name.
+  if (/^[a-z][a-z0-9+.-]*:/i.test(raw) && !/^[a-z]:[\\/]/i.test(raw)) {
+    throw new UserError(`unsupported DATABASE_URL "${maskUrl(raw)}": expected ${ACCEPTED_FORMS}`);
+  }
+  return { backend: 'sqlite', path: raw };
+}
+
+/** Replaces the password of a URL (userinfo or `password=` parameter) with `***`. */
+export function maskUrl(url: string): string {
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@?#]*:)[^@/?#]*@/i, '$1***@')
+    .replace(/([?&]password=)[^&#]*/gi, '$1***');
+}
+
+/** A short description of a target, safe for logs. */
+export function describeTarget(target: DatabaseTarget): string {
+  return target.backend === 'sqlite' ? `sqlite:${target.path}` : maskUrl(target.connectionString);
+}

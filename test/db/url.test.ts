@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../../src/errors.js';
+import { DEFAULT_DATABASE_URL, maskUrl, parseDatabaseUrl } from '../../src/db/url.js';
+
+describe('parseDatabaseUrl', () => {
+  it('defaults to the embedded SQLite file when unset or blank', () => {
+    expect(DEFAULT_DATABASE_URL).toBe('sqlite:./data/jobyard.db');
+    expect(parseDatabaseUrl(undefined)).toEqual({ backend: 'sqlite', path: './data/jobyard.db' });
+    expect(parseDatabaseUrl('  ')).toEqual({ backend: 'sqlite', path: './data/jobyard.db' });
+  });
+
+  it('accepts sqlite:PATH, sqlite::memory:, sqlite:///abs and plain paths', () => {
+    expect(parseDatabaseUrl('sqlite:/var/lib/jy.db')).toEqual({ backend: 'sqlite', path: '/var/lib/jy.db' });
+    expect(parseDatabaseUrl('sqlite::memory:')).toEqual({ backend: 'sqlite', path: ':memory:' });
+    expect(parseDatabaseUrl('sqlite:///abs/jy.db')).toEqual({ backend: 'sqlite', path: '/abs/jy.db' });
+    expect(parseDatabaseUrl('data/x.db')).toEqual({ backend: 'sqlite', path: 'data/x.db' });
+    expect(parseDatabaseUrl('/tmp/x.db')).toEqual({ backend: 'sqlite', path: '/tmp/x.db' });
+  });
+
+  it('accepts postgres:// and postgresql://', () => {
+    expect(parseDatabaseUrl('postgres://u@h/db').backend).toBe('postgres');
+    expect(parseDatabaseUrl('postgresql://u@h/db').backend).toBe('postgres');
+  });
+
+  it('refuses other schemes with one line naming the accepted forms, password masked', () => {
+    let error: unknown;
+    try {
+      parseDatabaseUrl('mysql://admin:hunter2@db/x');
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(UserError);
+    const message = (error as UserError).message;
+    expect((error as UserError).exitCode).toBe(2);
+    expect(message).not.toContain('hunter2');
+    expect(message).toContain('mysql://admin:***@db/x');
+    expect(message).toMatch(/sqlite:PATH.*postgres:\/\//);
+    expect(message).not.toContain('\n');
+  });
+});
+
+describe('maskUrl', () => {
+  it('masks userinfo passwords and password parameters', () => {
+    expect(maskUrl('postgres://jy:s3cret@db:5432/jy')).toBe('postgres://jy:***@db:5432/jy');
+    expect(maskUrl('postgres://db/jy?user=a&password=s3cret&x=1')).toBe('postgres://db/jy?user=a&password=***&x=1');
+    expect(maskUrl('postgres://jy@db/jy')).toBe('postgres://jy@db/jy');
+  });
+});
