@@ -1,0 +1,78 @@
+/** Operator actions on items: cancel, retry now, and pruning of old finished items. */
+import type { Store } from '../db/open.js';
+import type { WorkItem } from '../db/schema.js';
+import { FINISHED_STATUSES } from './kinds.js';
+import { signalLocalWork } from './wakeup.js';
+
+/**
+ * Cancels a queued or running item. A running item's worker finds out at its next heartbeat or
+ * completion (lease_lost) and its result is discarded.
+ */
+export async function cancelWorkItem(store: Store, id: number, options: { now?: number } = {}): Promise<WorkItem | undefined> {
+  const now = options.now ?? Date.now();
+  return store.db
+    .updateTable('job_scheduler_work_items')
+    .set({ status: 'cancelled', finished_at: now, updated_at: now, lease_owner: null, lease_expires_at: null, error: 'cancelled by operator' })
+    .where('id', '=', id)
+    .where('status', 'in', ['queued', 'running'])
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * Makes an item claimable now: a queued item skips its delay; a finished one (failed, dead,
+ * cancelled, succeeded) gets one more attempt beyond those it used.
+ */
+export async function retryWorkItemNow(store: Store, id: number, options: { now?: number } = {}): Promise<WorkItem | undefined> {
+  const now = options.now ?? Date.now();
+  const item = await store.db
+    .updateTable('job_scheduler_work_items')
+    .set((eb) => ({
+      status: 'queued',
+      available_at: now,
+      updated_at: now,
+      finished_at: null,
+      max_attempts: eb.case().when('attempt_count', '>=', eb.ref('max_attempts')).then(eb('attempt_count', '+', 1)).else(eb.ref('max_attempts')).end(),
+    }))
+    .where('id', '=', id)
+    .where('status', '!=', 'running')
+    .returningAll()
+    .executeTakeFirst();
+  if (item) {
+    signalLocalWork(store, [item.site_id]);
+    await store.dialect.notifyWork(store.db, [item.site_id]);
+  }
+  return item;
+}
+
+export const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * Deletes finished items older than the retention in batches of `batchSize`, each its own short
+ * statement, so a large prune never holds a long lock. Returns how many were deleted.
+ */
+export async function pruneFinishedWorkItems(
+  store: Store,
+  options: { retentionMs?: number; batchSize?: number; now?: number } = {},
+): Promise<number> {
+  const cutoff = (options.now ?? Date.now()) - (options.retentionMs ?? DEFAULT_RETENTION_MS);
+  const batchSize = options.batchSize ?? 1000;
+  let total = 0;
+  for (;;) {
+    const deleted = await store.db
+      .deleteFrom('job_scheduler_work_items')
+      .where('id', 'in', (db) =>
+        db
+          .selectFrom('job_scheduler_work_items')
+          .select('id')
+          .where('status', 'in', FINISHED_STATUSES)
+          .where('finished_at', '<', cutoff)
+          .orderBy('finished_at')
+          .limit(batchSize),
+      )
+      .executeTakeFirst();
+    const n = Number(deleted.numDeletedRows);
+    total += n;
+    if (n < batchSize) return total;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Claiming: one atomic `WITH candidates … UPDATE … RETURNING` statement on both backends. On
+ * PostgreSQL the candidate rows are row-locked with skipping (dialect.lockForClaim), so
+ * concurrent claimers pass over each other's rows; on SQLite the statement runs under the single
+ * write lock, which it takes before reading (a write statement begins a write transaction), so
+ * two processes can never claim the same row and a claim never fails half-way with SQLITE_BUSY.
+ *
+ * Order: priority DESC (higher first), then available_at, then id.
+ */
+import type { Store } from '../db/open.js';
+import type { WorkItem } from '../db/schema.js';
+
+export interface ClaimOptions {
+  /** Who holds the lease; completion and heartbeats are fenced on it. */
+  owner: string;
+  /** A site id; null for items without a site (service actions); undefined for any site. */
+  siteId?: number | null;
+  /** Lanes to claim from; undefined for every lane. */
+  lanes?: readonly string[];
+  /** Kinds to claim; undefined for every kind. */
+  kinds?: readonly string[];
+  limit: number;
+  leaseSeconds: number;
+  workerGuid?: string | null;
+  containerName?: string | null;
+  now?: number;
+}
+
+export async function claimWorkItems(store: Store, options: ClaimOptions): Promise<WorkItem[]> {
+  const now = options.now ?? Date.now();
+  if (options.limit <= 0) return [];
+  if (options.lanes?.length === 0 || options.kinds?.length === 0) return [];
+  const { dialect } = store;
+  const claimed = await store.db
+    .with('candidates', (db) => {
+      let q = db
+        .selectFrom('job_scheduler_work_items')
+        .select('id')
+        .where('status', '=', 'queued')
+        .where('available_at', '<=', now);
+      if (options.siteId === null) q = q.where('site_id', 'is', null);
+      else if (options.siteId !== undefined) q = q.where('site_id', '=', options.siteId);
+      if (options.lanes) q = q.where('lane', 'in', options.lanes);
+      if (options.kinds) q = q.where('kind', 'in', options.kinds);
+      return dialect.lockForClaim(
+        q.orderBy('priority', 'desc').orderBy('available_at').orderBy('id').limit(options.limit),
+      );
+    })
+    .updateTable('job_scheduler_work_items')
+    .set((eb) => ({
+      status: 'running',
+      lease_owner: options.owner,
+      lease_expires_at: now + options.leaseSeconds * 1000,
+      heartbeat_at: now,
+      started_at: now,
+      attempt_count: eb('attempt_count', '+', 1),
+      worker_guid: options.workerGuid ?? null,
+      container_name: options.containerName ?? null,
+      updated_at: now,
+    }))
+    .where(dialect.idInCte('candidates'))
+    .returningAll()
+    .execute();
+  // RETURNING order is unspecified; hand items out in claim order.
+  return claimed.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || a.id - b.id);
+}

@@ -1,0 +1,156 @@
+/**
+ * Adding work items. Items with a dedupe key are inserted with ON CONFLICT DO NOTHING, so a
+ * second enqueue of the same key — even from another process at the same instant — creates
+ * nothing and returns the item that already holds the key.
+ */
+import type { Kysely } from 'kysely';
+import { UserError } from '../errors.js';
+import type { Store } from '../db/open.js';
+import type { Database, NewWorkItem, WorkItem } from '../db/schema.js';
+import { defaultPriority, retryPolicyFor } from './kinds.js';
+import { serialisePayload } from './payload.js';
+import { signalLocalWork } from './wakeup.js';
+
+export interface EnqueueRequest {
+  kind: string;
+  siteId?: number | null;
+  lane?: string;
+  jobId?: number | null;
+  runId?: number | null;
+  targetId?: number | null;
+  /** A JSON object; keys naming secrets are refused. */
+  payload?: Record<string, unknown>;
+  /** Higher runs first; defaults per kind (see kinds.ts). */
+  priority?: number;
+  /** Epoch ms; defaults to now. */
+  availableAt?: number;
+  dedupeKey?: string | null;
+  /** Defaults to the kind's retry policy. */
+  maxAttempts?: number;
+}
+
+export interface EnqueueResult {
+  item: WorkItem;
+  /** False when the dedupe key already belonged to an item, which is returned instead. */
+  created: boolean;
+}
+
+/** Rows per INSERT: well inside both backends' bound-parameter limits (SQLite 32,766). */
+const CHUNK = 500;
+
+export interface EnqueueOptions {
+  now?: number;
+  /**
+   * Run inside the caller's transaction (the ticker writes runs and items together). The caller
+   * then wakes local consumers after its commit with `signalLocalWork`.
+   */
+  trx?: Kysely<Database>;
+}
+
+export async function enqueueWorkItems(
+  store: Store,
+  requests: readonly EnqueueRequest[],
+  options: EnqueueOptions = {},
+): Promise<EnqueueResult[]> {
+  const now = options.now ?? Date.now();
+  // Validate everything before writing anything: one bad request fails the call, not half of it.
+  const rows = requests.map((r, i) => toRow(r, now, requests.length > 1 ? `items[${i}].` : ''));
+  const db = options.trx ?? store.db;
+  const results: EnqueueResult[] = [];
+  for (let start = 0; start < rows.length; start += CHUNK) {
+    results.push(...(await insertChunk(db, rows.slice(start, start + CHUNK))));
+  }
+  const created = results.filter((r) => r.created && r.item.available_at <= now);
+  if (created.length > 0 && !options.trx) signalLocalWork(store, created.map((r) => r.item.site_id));
+  return results;
+}
+
+export async function enqueueWorkItem(
+  store: Store,
+  request: EnqueueRequest,
+  options: EnqueueOptions = {},
+): Promise<EnqueueResult> {
+  const [result] = await enqueueWorkItems(store, [request], options);
+  return result!;
+}
+
+async function insertChunk(db: Kysely<Database>, rows: NewWorkItem[]): Promise<EnqueueResult[]> {
+  // Rows go in in dedupe-key order (unkeyed ones first, in their given order): two processes
+  // inserting overlapping keys then take the unique-index locks in the same order and cannot
+  // deadlock. Results are mapped back to the caller's order below.
+  const ordered = [...rows].sort((a, b) => keyOrder(a.dedupe_key, b.dedupe_key));
+  const inserted = await db
+    .insertInto('job_scheduler_work_items')
+    .values(ordered)
+    .onConflict((oc) => oc.column('dedupe_key').where('dedupe_key', 'is not', null).doNothing())
+    .returningAll()
+    .execute();
+  // Identity values grow within a statement, and unkeyed rows keep their relative order.
+  inserted.sort((a, b) => a.id - b.id);
+  const byKey = new Map<string, WorkItem>();
+  const unkeyed: WorkItem[] = [];
+  for (const item of inserted) {
+    if (item.dedupe_key === null) unkeyed.push(item);
+    else byKey.set(item.dedupe_key, item);
+  }
+  const createdKeys = new Set(byKey.keys());
+  const missingKeys = rows
+    .map((r) => r.dedupe_key)
+    .filter((k): k is string => typeof k === 'string' && !byKey.has(k));
+  if (missingKeys.length > 0) {
+    const existing = await db
+      .selectFrom('job_scheduler_work_items')
+      .selectAll()
+      .where('dedupe_key', 'in', [...new Set(missingKeys)])
+      .execute();
+    for (const item of existing) byKey.set(item.dedupe_key!, item);
+  }
+  let nextUnkeyed = 0;
+  const seenKeys = new Set<string>();
+  return rows.map((row) => {
+    if (typeof row.dedupe_key !== 'string') return { item: unkeyed[nextUnkeyed++]!, created: true };
+    const item = byKey.get(row.dedupe_key);
+    if (!item) throw new Error(`enqueue: item with dedupe key ${row.dedupe_key} vanished during enqueue`);
+    // A key repeated within one call is created once; later copies report the first.
+    const created = createdKeys.has(row.dedupe_key) && !seenKeys.has(row.dedupe_key);
+    seenKeys.add(row.dedupe_key);
+    return { item, created };
+  });
+}
+
+function keyOrder(a: string | null | undefined, b: string | null | undefined): number {
+  if (a == null) return b == null ? 0 : -1;
+  if (b == null) return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function toRow(r: EnqueueRequest, now: number, prefix: string): NewWorkItem {
+  if (typeof r.kind !== 'string' || !/^[a-z][a-z0-9_]*$/.test(r.kind)) {
+    throw new UserError(`${prefix}kind: "${String(r.kind)}" is not a kind name (lowercase letters, digits, _)`);
+  }
+  const priority = r.priority ?? defaultPriority(r.kind);
+  if (!Number.isInteger(priority)) throw new UserError(`${prefix}priority: must be an integer, got ${String(r.priority)}`);
+  const availableAt = r.availableAt ?? now;
+  if (!Number.isFinite(availableAt)) throw new UserError(`${prefix}available_at: must be epoch milliseconds`);
+  const maxAttempts = r.maxAttempts ?? retryPolicyFor(r.kind).maxAttempts;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    throw new UserError(`${prefix}max_attempts: must be an integer >= 1, got ${String(r.maxAttempts)}`);
+  }
+  const lane = r.lane ?? 'default';
+  if (lane === '') throw new UserError(`${prefix}lane: must not be empty`);
+  return {
+    kind: r.kind,
+    site_id: r.siteId ?? null,
+    lane,
+    job_id: r.jobId ?? null,
+    run_id: r.runId ?? null,
+    target_id: r.targetId ?? null,
+    payload_json: serialisePayload(r.payload, `${prefix}payload`),
+    priority,
+    available_at: Math.trunc(availableAt),
+    dedupe_key: r.dedupeKey ?? null,
+    max_attempts: maxAttempts,
+    created_at: now,
+    updated_at: now,
+  };
+}

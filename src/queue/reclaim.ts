@@ -1,0 +1,97 @@
+/**
+ * Getting work back from owners that stopped: expired leases (a crashed or partitioned worker)
+ * and lost owners (a worker the fleet saw die, released at once instead of after lease expiry).
+ * An item whose attempts are used up goes `dead`; the rest are `queued` and available now, with
+ * `error` saying whose lease ended.
+ */
+import { sql } from 'kysely';
+import type { Store } from '../db/open.js';
+import { signalLocalWork } from './wakeup.js';
+
+export interface ReclaimResult {
+  requeued: number[];
+  dead: number[];
+}
+
+/** Returns items whose lease expired before `now` to the queue (or to `dead`). */
+export async function reclaimExpiredLeases(store: Store, options: { now?: number } = {}): Promise<ReclaimResult> {
+  const now = options.now ?? Date.now();
+  return returnToQueue(store, now, 'lease expired', (q) => q.where('lease_expires_at', '<', now), false);
+}
+
+/** Returns every running item of `owner` at once — a worker known to be gone. */
+export async function releaseOwner(
+  store: Store,
+  owner: string,
+  options: { now?: number; reason?: string } = {},
+): Promise<ReclaimResult> {
+  const now = options.now ?? Date.now();
+  return returnToQueue(store, now, options.reason ?? 'worker lost', (q) => q.where('lease_owner', '=', owner), false);
+}
+
+/**
+ * An owner hands items back on graceful shutdown. The interrupted attempt is not the item's
+ * fault, so it is not counted: attempt_count goes back down by one.
+ */
+export async function releaseWorkItems(
+  store: Store,
+  owner: string,
+  ids: readonly number[],
+  options: { now?: number; reason?: string } = {},
+): Promise<ReclaimResult> {
+  if (ids.length === 0) return { requeued: [], dead: [] };
+  const now = options.now ?? Date.now();
+  return returnToQueue(
+    store,
+    now,
+    options.reason ?? 'released on shutdown',
+    (q) => q.where('lease_owner', '=', owner).where('id', 'in', ids),
+    true,
+  );
+}
+
+type Filter = <Q extends { where: (...args: any[]) => any }>(q: Q) => Q;
+
+async function returnToQueue(
+  store: Store,
+  now: number,
+  reason: string,
+  filter: Filter,
+  refundAttempt: boolean,
+): Promise<ReclaimResult> {
+  const note = sql<string>`${reason + ' (owner '} || coalesce(lease_owner, '?') || ${')'}`;
+  // Attempts used up: dead, keeping the count. (A refunded attempt never exhausts.)
+  const dead = refundAttempt
+    ? []
+    : await filter(
+        store.db
+          .updateTable('job_scheduler_work_items')
+          .set({ status: 'dead', error: sql<string>`${note} || ${'; no attempts left'}`, finished_at: now, updated_at: now, lease_owner: null, lease_expires_at: null })
+          .where('status', '=', 'running')
+          .whereRef('attempt_count', '>=', 'max_attempts'),
+      )
+        .returning('id')
+        .execute();
+  const requeued = await filter(
+    store.db
+      .updateTable('job_scheduler_work_items')
+      .set((eb) => ({
+        status: 'queued',
+        error: note,
+        available_at: now,
+        updated_at: now,
+        lease_owner: null,
+        lease_expires_at: null,
+        ...(refundAttempt ? { attempt_count: eb('attempt_count', '-', 1) } : {}),
+      }))
+      .where('status', '=', 'running'),
+  )
+    .returning(['id', 'site_id'])
+    .execute();
+  if (requeued.length > 0) {
+    const sites = requeued.map((r) => r.site_id);
+    signalLocalWork(store, sites);
+    await store.dialect.notifyWork(store.db, sites);
+  }
+  return { requeued: requeued.map((r) => r.id), dead: dead.map((r) => r.id) };
+}
