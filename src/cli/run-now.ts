@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { UserError } from '../errors.js';
+import { getScheduledJob } from '../schedule/jobs.js';
+import { runJobNow } from '../schedule/ticker.js';
+import { parseId, print } from './output.js';
+import { withStore } from './store.js';
+
+/** `jobyard jobs run-now <id>`: one occurrence now, through the same path as a tick. */
+export function registerRunNowCommand(jobs: Command): void {
+  jobs
+    .command('run-now')
+    .description('fire one occurrence of a job now (its schedule is unchanged); prints the run id')
+    .argument('<id>', 'job id')
+    .option('--json', 'print the run id as JSON')
+    .action(async (idText: string, options: { json?: boolean }) => {
+      const id = parseId(idText, 'jobs run-now: id');
+      await withStore(async (store) => {
+        const job = await getScheduledJob(store, id);
+        if (!job) throw new UserError(`jobs run-now: no job with id ${id}`);
+        const runId = await runJobNow(store, job, { now: Date.now() });
+        print(options.json ? JSON.stringify({ run_id: runId }) : String(runId));
+      });
+    });
+}

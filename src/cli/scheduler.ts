@@ -1,0 +1,111 @@
+import type { Command } from 'commander';
+import { loadConfig, type Config } from '../config.js';
+import { SchedulerService } from '../daemon/scheduler.js';
+import { assertKnownSchema, migrateToLatest, migrationStatus } from '../db/migrate.js';
+import { openDatabase, type Store } from '../db/open.js';
+import { UserError } from '../errors.js';
+import { Fleet } from '../fleet/fleet.js';
+import { selectLauncher, workerDatabaseUrl } from '../fleet/select-launcher.js';
+import { createLogger, type Logger } from '../log.js';
+
+export function registerSchedulerCommand(program: Command): void {
+  program
+    .command('scheduler')
+    .description('run the scheduler service: migrations on start, the tick loop, lease reclaim, pruning (stops on SIGTERM/SIGINT)')
+    .addHelpText(
+      'after',
+      `
+Environment (default):
+  DATABASE_URL              database (sqlite:./data/jobyard.db)
+  MIGRATE_ON_START          apply pending migrations on start (true)
+  TICK_INTERVAL_MS          tick interval (1000)
+  MISFIRE_GRACE_SECONDS     an occurrence older than this is missed (60)
+  OFFLINE_AFTER_SECONDS     a device not seen for this long is offline (600)
+  RECLAIM_INTERVAL_SECONDS  how often expired leases are reclaimed (5)
+  WORK_ITEM_RETENTION_DAYS  finished work items are pruned after (7)
+  WORKER_LAUNCHER           auto | docker | process | off (auto: docker when the engine answers)
+  WORKER_IMAGE              image of site-worker containers (jobyard:local)
+  WORKER_NETWORK            their network mode (host)
+  WORKER_DATA_VOLUME        volume holding the SQLite folder (unset: bind-mount the host folder)
+  WORKER_MEMORY_MB, WORKER_CPUS  container limits (512, 1)
+  WORKER_CONCURRENCY        items a worker runs at once (7)
+  WORKER_IDLE_SECONDS       a worker exits after idling this long (30)
+  WORKER_STALE_SECONDS      a worker silent this long is lost (30)
+  WORKER_HISTORY_SECONDS    stopped/lost worker rows are kept this long (60)
+  MAX_WORKERS_PER_SITE      live workers per site (1)
+  MAX_WORKERS               live workers in all (20)
+  LOG_LEVEL                 pino level (info)`,
+    )
+    .action(async () => {
+      const config = loadConfig();
+      const logger = createLogger({ level: config.LOG_LEVEL });
+      const store = openDatabase(config.DATABASE_URL, { logger });
+      try {
+        if (config.MIGRATE_ON_START) {
+          const applied = await migrateToLatest(store);
+          if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+        } else {
+          await assertKnownSchema(store);
+          const pending = (await migrationStatus(store)).filter((m) => m.appliedAt === null);
+          if (pending.length > 0) {
+            throw new UserError(`database has pending migrations (${pending.map((m) => m.name).join(', ')}); run jobyard migrate latest or set MIGRATE_ON_START=true`);
+          }
+        }
+        const fleet = await createFleet(config, store, logger);
+        const scheduler = new SchedulerService({
+          store,
+          logger,
+          tickIntervalMs: config.TICK_INTERVAL_MS,
+          misfireGraceMs: config.MISFIRE_GRACE_SECONDS * 1000,
+          offlineAfterMs: config.OFFLINE_AFTER_SECONDS * 1000,
+          reclaimIntervalMs: config.RECLAIM_INTERVAL_SECONDS * 1000,
+          retentionMs: config.WORK_ITEM_RETENTION_DAYS * 86_400_000,
+          ...(fleet ? { fleet, fleetIntervalMs: config.FLEET_INTERVAL_MS, reconcileIntervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000 } : {}),
+        }).start();
+        await new Promise<void>((resolve) => {
+          const onSignal = (signal: NodeJS.Signals) => {
+            logger.info({ signal }, 'stopping scheduler');
+            resolve();
+          };
+          process.once('SIGTERM', onSignal);
+          process.once('SIGINT', onSignal);
+        });
+        await scheduler.stop();
+        // Child processes would outlive us unsupervised: drain them. Containers carry on and
+        // exit when idle; the next scheduler reconciles them.
+        if (fleet?.launcher.kind === 'process') await fleet.stopAll(10_000);
+        await fleet?.launcher.close();
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+/** The site-worker fleet, or undefined when workers are not launched from here. */
+async function createFleet(config: Config, store: Store, logger: Logger): Promise<Fleet | undefined> {
+  if (store.target.backend === 'sqlite' && store.target.path === ':memory:') {
+    logger.warn('in-memory SQLite cannot be shared with site workers: none will be launched');
+    return undefined;
+  }
+  const choice = await selectLauncher(config, store.target, logger);
+  if (!choice) {
+    logger.info('WORKER_LAUNCHER=off: site workers are not launched by this scheduler');
+    return undefined;
+  }
+  logger.info({ launcher: choice.launcher.kind, reason: choice.reason }, 'site-worker launcher selected');
+  return new Fleet({
+    store,
+    logger,
+    launcher: choice.launcher,
+    workerEnv: {
+      DATABASE_URL: workerDatabaseUrl(store.target),
+      WORKER_CONCURRENCY: String(config.WORKER_CONCURRENCY),
+      WORKER_IDLE_SECONDS: String(config.WORKER_IDLE_SECONDS),
+      LOG_LEVEL: config.LOG_LEVEL,
+    },
+    maxWorkersPerSite: config.MAX_WORKERS_PER_SITE,
+    maxWorkers: config.MAX_WORKERS,
+    staleAfterMs: config.WORKER_STALE_SECONDS * 1000,
+    historyMs: config.WORKER_HISTORY_SECONDS * 1000,
+  });
+}

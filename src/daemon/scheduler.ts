@@ -1,0 +1,108 @@
+/**
+ * The scheduler service (`jobyard scheduler`): small loops on one store.
+ * - tick: fire due occurrences (src/schedule/ticker.ts), then roll up finished runs;
+ * - reclaim: return expired leases to the queue;
+ * - prune: delete finished work items past their retention, in bounded batches.
+ * - fleet / reconcile (when a launcher is configured): launch site workers where work waits;
+ *   mark lost workers and release their items.
+ * Later parts (service actions, HTTP) add their loops here.
+ */
+import type { Store } from '../db/open.js';
+import type { Fleet } from '../fleet/fleet.js';
+import type { Logger } from '../log.js';
+import { pruneFinishedWorkItems, DEFAULT_RETENTION_MS } from '../queue/admin.js';
+import { reclaimExpiredLeases } from '../queue/reclaim.js';
+import { applyRunRollups } from '../schedule/rollup.js';
+import { tick, type TickSummary } from '../schedule/ticker.js';
+import { PeriodicLoop } from './loop.js';
+
+export interface SchedulerOptions {
+  store: Store;
+  logger: Logger;
+  tickIntervalMs?: number;
+  reclaimIntervalMs?: number;
+  pruneIntervalMs?: number;
+  retentionMs?: number;
+  misfireGraceMs?: number;
+  offlineAfterMs?: number;
+  /** The clock; tests pass a fake one. */
+  clock?: () => number;
+  /** Site workers: launched where work waits, reconciled with what the launcher sees. */
+  fleet?: Fleet;
+  fleetIntervalMs?: number;
+  reconcileIntervalMs?: number;
+}
+
+export class SchedulerService {
+  readonly loops: PeriodicLoop[];
+  lastTick: (TickSummary & { at: number }) | null = null;
+  readonly tickIntervalMs: number;
+
+  constructor(private readonly options: SchedulerOptions) {
+    const { store, logger } = options;
+    const clock = options.clock ?? Date.now;
+    this.tickIntervalMs = options.tickIntervalMs ?? 1000;
+    const tickLoop = new PeriodicLoop(
+      'tick',
+      this.tickIntervalMs,
+      async () => {
+        const now = clock();
+        const summary = await tick(store, {
+          now,
+          logger,
+          ...(options.misfireGraceMs !== undefined ? { misfireGraceMs: options.misfireGraceMs } : {}),
+          ...(options.offlineAfterMs !== undefined ? { offlineAfterMs: options.offlineAfterMs } : {}),
+        });
+        this.lastTick = { ...summary, at: now };
+        if (summary.runs > 0 || summary.lostRaces > 0) logger.info({ ...summary }, 'tick');
+        const finalised = await applyRunRollups(store, { now: clock() });
+        if (finalised > 0) logger.info({ runs: finalised }, 'runs finalised');
+      },
+      logger,
+    );
+    const reclaimLoop = new PeriodicLoop(
+      'reclaim',
+      options.reclaimIntervalMs ?? 5_000,
+      async () => {
+        const r = await reclaimExpiredLeases(store, { now: clock() });
+        if (r.requeued.length + r.dead.length > 0) logger.warn({ requeued: r.requeued, dead: r.dead }, 'expired leases reclaimed');
+      },
+      logger,
+    );
+    const pruneLoop = new PeriodicLoop(
+      'prune',
+      options.pruneIntervalMs ?? 3_600_000,
+      async () => {
+        const n = await pruneFinishedWorkItems(store, { now: clock(), retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS });
+        if (n > 0) logger.info({ pruned: n }, 'finished work items pruned');
+      },
+      logger,
+    );
+    this.loops = [tickLoop, reclaimLoop, pruneLoop];
+    const fleet = options.fleet;
+    if (fleet) {
+      const launchLoop = new PeriodicLoop('fleet', options.fleetIntervalMs ?? 1000, async () => void (await fleet.launchNeeded()), logger);
+      const reconcileLoop = new PeriodicLoop(
+        'reconcile',
+        options.reconcileIntervalMs ?? 5_000,
+        async () => {
+          const r = await fleet.reconcile();
+          if (r.orphansStopped.length > 0) logger.warn({ workers: r.orphansStopped }, 'untracked workers stopped');
+        },
+        logger,
+      );
+      this.loops.push(launchLoop, reconcileLoop);
+    }
+  }
+
+  start(): this {
+    for (const loop of this.loops) loop.start();
+    this.options.logger.info({ tickIntervalMs: this.tickIntervalMs }, 'scheduler started');
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.loops.map((l) => l.stop()));
+    this.options.logger.info('scheduler stopped');
+  }
+}

@@ -1,0 +1,37 @@
+/** Devices and their hostname → site assignment, as the scheduler reads them. */
+import type { Insertable, Selectable } from 'kysely';
+import { lowerEq } from '../db/dialect.js';
+import type { Store } from '../db/open.js';
+import type { DevicesTable } from '../db/schema.js';
+
+export type Device = Selectable<DevicesTable>;
+export type NewDevice = Omit<Insertable<DevicesTable>, 'hostname_lower' | 'created_at'> & { created_at?: number };
+
+/** Inserts or updates a device by guid; hostname_lower follows hostname. */
+export async function upsertDevice(store: Store, device: NewDevice, now = Date.now()): Promise<Device> {
+  const row = { ...device, hostname_lower: device.hostname.toLowerCase(), created_at: device.created_at ?? now };
+  const { guid: _guid, created_at: _created, ...changes } = row;
+  return store.db
+    .insertInto('devices')
+    .values(row)
+    .onConflict((oc) => oc.column('guid').doUpdateSet(changes))
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function findDeviceByHostname(store: Store, hostname: string): Promise<Device | undefined> {
+  return store.db
+    .selectFrom('devices')
+    .selectAll()
+    .where((eb) => lowerEq(eb, 'hostname_lower', hostname))
+    .executeTakeFirst();
+}
+
+/** Assigns a hostname to a site (one site per hostname; a new assignment replaces the old). */
+export async function assignDeviceToSite(store: Store, hostname: string, siteId: number, now = Date.now()): Promise<void> {
+  await store.db
+    .insertInto('device_sites')
+    .values({ device_hostname: hostname, site_id: siteId, assigned_at: now })
+    .onConflict((oc) => oc.column('device_hostname').doUpdateSet({ site_id: siteId, assigned_at: now }))
+    .execute();
+}

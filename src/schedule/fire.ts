@@ -1,0 +1,269 @@
+/**
+ * Writes the occurrences a tick decided to fire: for a batch of jobs, in ONE short transaction,
+ * the runs, their frozen targets, the work items (one per occurrence and site) and each job's
+ * new due time. Target resolution happened before, outside any transaction.
+ *
+ * Exactly once across replicas: the transaction first moves each job's next_run_at from the due
+ * time this replica read to the new one (compare-and-set). A replica that lost the race updates
+ * no row for that job and writes nothing for it; the unique (job_id, scheduled_ts) on runs and
+ * the unique dedupe_key on items back this up inside the database.
+ */
+import type { Kysely } from 'kysely';
+import type { Store } from '../db/open.js';
+import type { Database, ScheduledJob } from '../db/schema.js';
+import { toJson } from '../db/dialect.js';
+import { enqueueWorkItems, type EnqueueRequest } from '../queue/enqueue.js';
+import type { MissedRecord } from './occurrences.js';
+import type { FrozenTarget } from './targets.js';
+
+/** Work kind per job kind. */
+export const KIND_FOR_JOB: Record<string, string> = {
+  automation: 'scheduled_run',
+  onboarding: 'onboarding_run',
+  agent_maintenance: 'agent_maintenance_run',
+};
+
+export type RunStatus = 'Pending' | 'Running' | 'Success' | 'Failed' | 'Partial' | 'Expired' | 'Skipped';
+
+export interface OccurrenceTargets {
+  /** Frozen targets (automation, agent maintenance), or null for onboarding jobs. */
+  frozen: FrozenTarget[] | null;
+  /** Why targets could not be resolved (malformed targets_json): the run fails with this. */
+  error?: string;
+}
+
+export interface JobOccurrences {
+  job: ScheduledJob;
+  /** The due time this replica read; null for a manual run (no compare-and-set, no advance). */
+  expectedDue: number | null;
+  nextRunAt: number | null;
+  fire: number[];
+  targets: OccurrenceTargets;
+  missed: MissedRecord | null;
+  /** Set when the job stopped at its expiration: recorded as one Skipped run. */
+  expiredAt: number | null;
+  /** Set when the job's own definition is unusable (bad schedule): recorded as one Failed run. */
+  invalid?: string;
+}
+
+export interface WriteSummary {
+  /** Jobs this replica advanced (or ran manually). */
+  won: number[];
+  /** Jobs another replica had already advanced. */
+  lost: number[];
+  runIds: number[];
+  items: number;
+  sites: Array<number | null>;
+}
+
+interface RunRow {
+  key: string;
+  job_id: number;
+  scheduled_ts: number;
+  status: RunStatus;
+  skip_reason: string | null;
+  error: string | null;
+  finished_ts: number | null;
+  targets: FrozenTarget[];
+  items: EnqueueRequest[];
+}
+
+export async function writeOccurrences(store: Store, batch: readonly JobOccurrences[], options: { now: number }): Promise<WriteSummary> {
+  const now = options.now;
+  const summary: WriteSummary = { won: [], lost: [], runIds: [], items: 0, sites: [] };
+  if (batch.length === 0) return summary;
+  const planned = batch.map((b) => ({ occ: b, runs: buildRuns(b, now) }));
+
+  await store.db.transaction().execute(async (trx) => {
+    const won = await advanceDueTimes(trx, batch, now);
+    const winners = planned.filter((p) => won.has(p.occ.job.id));
+    summary.won = winners.map((p) => p.occ.job.id);
+    summary.lost = planned.filter((p) => !won.has(p.occ.job.id)).map((p) => p.occ.job.id);
+    const runs = winners.flatMap((p) => p.runs);
+    if (runs.length === 0) return;
+
+    const ids = new Map<string, number>();
+    for (let i = 0; i < runs.length; i += 500) {
+      const inserted = await trx
+        .insertInto('scheduled_job_runs')
+        .values(
+          runs.slice(i, i + 500).map((r) => ({
+            job_id: r.job_id,
+            scheduled_ts: r.scheduled_ts,
+            status: r.status,
+            skip_reason: r.skip_reason,
+            error: r.error,
+            finished_ts: r.finished_ts,
+            shared_execution: true,
+            created_at: now,
+            updated_at: now,
+          })),
+        )
+        .returning(['id', 'job_id', 'scheduled_ts'])
+        .execute();
+      for (const row of inserted) ids.set(`${row.job_id}:${row.scheduled_ts}`, row.id);
+    }
+    summary.runIds = [...ids.values()];
+
+    const targetRows = runs.flatMap((r) =>
+      r.targets.map((t) => ({
+        run_id: ids.get(r.key)!,
+        device_guid: t.deviceGuid,
+        hostname: t.hostname,
+        site_id: t.siteId,
+        resolved_from_filter_id: t.resolvedFromFilterId,
+        resolved_from_filter_ids_json: t.resolvedFromFilterIds.length > 0 ? toJson(t.resolvedFromFilterIds) : null,
+        resolution_status: t.resolutionStatus,
+        resolution_reason: t.resolutionReason,
+        status: targetStatus(t, r.status),
+        finished_at: t.resolutionStatus === 'resolved' && r.status === 'Pending' ? null : now,
+        created_at: now,
+      })),
+    );
+    for (let i = 0; i < targetRows.length; i += 500) {
+      await trx.insertInto('scheduled_job_run_targets').values(targetRows.slice(i, i + 500)).execute();
+    }
+
+    const items = runs.flatMap((r) =>
+      r.items.map((it) => ({ ...it, runId: ids.get(r.key)!, payload: { ...it.payload, run_id: ids.get(r.key)! } })),
+    );
+    const results = await enqueueWorkItems(store, items, { now, trx: trx as Kysely<Database> });
+    summary.items = results.filter((r) => r.created).length;
+    summary.sites = [...new Set(results.map((r) => r.item.site_id))];
+  });
+  return summary;
+}
+
+/** Compare-and-set of next_run_at for every job with an expected due time; returns who won. */
+async function advanceDueTimes(trx: Kysely<Database>, batch: readonly JobOccurrences[], now: number): Promise<Set<number>> {
+  const won = new Set(batch.filter((b) => b.expectedDue === null).map((b) => b.job.id));
+  const cas = batch.filter((b) => b.expectedDue !== null);
+  if (cas.length === 0) return won;
+  const rows = await trx
+    .updateTable('scheduled_jobs')
+    .set((eb) => ({
+      next_run_at: cas
+        .reduce((c, b) => c.when('id', '=', b.job.id).then(b.nextRunAt as never), eb.case() as any)
+        .else(eb.ref('next_run_at'))
+        .end(),
+      updated_at: now,
+    }))
+    .where((eb) => eb.or(cas.map((b) => eb.and([eb('id', '=', b.job.id), eb('next_run_at', '=', b.expectedDue!)]))))
+    .returning('id')
+    .execute();
+  for (const r of rows) won.add(r.id);
+  return won;
+}
+
+/** The runs (with their frozen targets and items) one job's occurrences produce. */
+export function buildRuns(occ: JobOccurrences, now: number): RunRow[] {
+  const { job } = occ;
+  const run = (scheduledTs: number, fields: Partial<RunRow>): RunRow => ({
+    key: `${job.id}:${scheduledTs}`,
+    job_id: job.id,
+    scheduled_ts: scheduledTs,
+    status: 'Pending',
+    skip_reason: null,
+    error: null,
+    finished_ts: null,
+    targets: [],
+    items: [],
+    ...fields,
+  });
+  const runs: RunRow[] = [];
+  if (occ.invalid) {
+    runs.push(run(occ.expectedDue ?? now, { status: 'Failed', error: occ.invalid, finished_ts: now }));
+    return runs;
+  }
+  if (occ.missed) {
+    const m = occ.missed;
+    runs.push(
+      run(m.scheduledTs, {
+        status: 'Skipped',
+        skip_reason: 'missed',
+        finished_ts: now,
+        error: `missed ${m.count} occurrence${m.count === 1 ? '' : 's'} between ${iso(m.firstTs)} and ${iso(m.lastTs)} while no scheduler was running`,
+      }),
+    );
+  }
+  for (const ts of occ.fire) runs.push(occurrenceRun(occ, ts, now, run));
+  if (occ.expiredAt !== null && !runs.some((r) => r.scheduled_ts === occ.expiredAt)) {
+    runs.push(
+      run(occ.expiredAt, {
+        status: 'Skipped',
+        skip_reason: 'expired',
+        finished_ts: now,
+        error: `job expired at ${iso(occ.expiredAt)}; no further occurrences`,
+      }),
+    );
+  }
+  return runs;
+}
+
+function occurrenceRun(
+  occ: JobOccurrences,
+  scheduledTs: number,
+  now: number,
+  run: (ts: number, fields: Partial<RunRow>) => RunRow,
+): RunRow {
+  const { job, targets } = occ;
+  const kind = KIND_FOR_JOB[job.job_kind] ?? 'scheduled_run';
+  const payload = (siteId: number, targetCount: number | null) => ({
+    job_id: job.id,
+    job_name: job.name,
+    job_kind: job.job_kind,
+    scheduled_ts: scheduledTs,
+    site_id: siteId,
+    ...(targetCount !== null ? { target_count: targetCount } : {}),
+  });
+  const item = (siteId: number, targetCount: number | null): EnqueueRequest => ({
+    kind,
+    siteId,
+    jobId: job.id,
+    dedupeKey: `scheduled:${job.id}:${scheduledTs}:${siteId}`,
+    payload: payload(siteId, targetCount),
+  });
+  if (targets.error) return run(scheduledTs, { status: 'Failed', error: targets.error, finished_ts: now });
+
+  if (targets.frozen === null) {
+    // Onboarding: the scope names one site; the executor expands the address list at run time.
+    const scope = (job.targets_json as { onboarding_scope?: { site_id?: unknown } } | null)?.onboarding_scope;
+    const siteId = scope?.site_id;
+    if (typeof siteId !== 'number' || !Number.isInteger(siteId)) {
+      return run(scheduledTs, { status: 'Skipped', skip_reason: 'no_site', finished_ts: now, error: 'targets_json.onboarding_scope.site_id is missing' });
+    }
+    return run(scheduledTs, { items: [item(siteId, null)] });
+  }
+
+  const frozen = targets.frozen;
+  const deliverable = frozen.filter((t) => t.resolutionStatus === 'resolved' && t.siteId !== null);
+  const offline = frozen.filter((t) => t.resolutionStatus === 'offline');
+  if (deliverable.length === 0 && offline.length === 0) {
+    return run(scheduledTs, { status: 'Skipped', skip_reason: 'no_devices_targeted', finished_ts: now, targets: frozen });
+  }
+  if (deliverable.length === 0) {
+    return run(scheduledTs, {
+      status: 'Expired',
+      finished_ts: now,
+      error: `all ${offline.length} target${offline.length === 1 ? '' : 's'} offline`,
+      targets: frozen,
+    });
+  }
+  const perSite = new Map<number, number>();
+  for (const t of deliverable) perSite.set(t.siteId!, (perSite.get(t.siteId!) ?? 0) + 1);
+  return run(scheduledTs, {
+    targets: frozen,
+    items: [...perSite.entries()].sort(([a], [b]) => a - b).map(([siteId, n]) => item(siteId, n)),
+  });
+}
+
+/** A frozen target's outcome when the run is written: delivered ones wait; others are final. */
+function targetStatus(t: FrozenTarget, runStatus: RunStatus): string {
+  if (t.resolutionStatus === 'offline') return 'Expired';
+  if (t.resolutionStatus === 'resolved' && runStatus === 'Pending') return 'Pending';
+  return 'Skipped';
+}
+
+function iso(ts: number): string {
+  return new Date(ts).toISOString();
+}

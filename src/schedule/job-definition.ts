@@ -1,0 +1,252 @@
+/**
+ * Validates a job definition as an operator writes it (job.json) and turns it into the columns of
+ * a `scheduled_jobs` row. Pure: no database, no clock (the caller passes `now`).
+ *
+ * Every problem is reported at once as `field: message` (dotted paths for nested fields, e.g.
+ * `components.0.argv`); messages about an enum name the accepted values. Secret-named keys are
+ * refused anywhere: credentials are fetched by `credential_id` while executing, never stored here.
+ */
+import type { Insertable } from 'kysely';
+import { z } from 'zod';
+import { toJson } from '../db/dialect.js';
+import type { ScheduledJob, ScheduledJobsTable } from '../db/schema.js';
+import { findSecretKeys } from '../queue/payload.js';
+import { MISSED_POLICIES, recurrenceOf } from './occurrences.js';
+import { firstOccurrence, SCHEDULE_TYPES, validateRecurrence } from './recurrence.js';
+
+export const JOB_KINDS = ['automation', 'onboarding', 'agent_maintenance'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+/** Largest id an `integer` column holds on PostgreSQL. */
+const MAX_ID = 2_147_483_647;
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  const expected = `expected one of ${values.join(', ')}`;
+  return z.enum(values, {
+    error: (iss) => (iss.input === undefined ? `required; ${expected}` : `unknown value ${show(iss.input)}; ${expected}`),
+  });
+}
+
+function positiveId() {
+  const error = (iss: { input?: unknown }): string => `must be a positive integer up to ${MAX_ID}, got ${show(iss.input)}`;
+  return z.int({ error }).min(1, { error }).max(MAX_ID, { error });
+}
+
+/** ISO-8601 with a zone or offset, or epoch milliseconds → epoch milliseconds. */
+const instant = z.unknown().transform((value, ctx) => {
+  const ms = typeof value === 'number' ? (Number.isSafeInteger(value) && value >= 0 ? value : null)
+    : typeof value === 'string' ? parseIsoInstant(value)
+    : null;
+  if (ms !== null) return ms;
+  ctx.addIssue({
+    code: 'custom',
+    message: `must be an ISO-8601 time with a zone or offset (e.g. "2026-12-01T02:30:00Z") or epoch milliseconds, got ${show(value)}`,
+  });
+  return z.NEVER;
+});
+
+const BUILTIN_COMPONENTS: Record<string, z.ZodType> = {
+  command: z.looseObject({
+    argv: z.array(z.string().min(1)).min(1),
+    timeout_seconds: z.number().positive().optional(),
+  }),
+  http: z.looseObject({
+    url: z.url({ protocol: /^https?$/, error: (iss) => (iss.input === undefined ? 'required' : 'must be an http:// or https:// URL') }),
+    timeout_seconds: z.number().positive().optional(),
+  }),
+};
+
+/** Built-in kinds are checked; any other kind is a plug-in and passes as it is. */
+const component = z.looseObject({ kind: z.string().trim().min(1), name: z.string().optional() }).superRefine((c, ctx) => {
+  const rules = BUILTIN_COMPONENTS[c.kind];
+  const result = rules?.safeParse(c, { error: issueMessage });
+  for (const iss of result?.error?.issues ?? []) ctx.addIssue({ code: 'custom', path: iss.path, message: iss.message });
+});
+
+const TARGET_FIELDS = ['hostnames', 'sites', 'filters', 'onboarding_scope'] as const;
+const targets = z.strictObject({
+  hostnames: z.array(z.string().trim().min(1)).optional(),
+  sites: z.array(positiveId()).optional(),
+  filters: z.array(positiveId()).optional(),
+  onboarding_scope: z.record(z.string(), z.unknown()).optional(),
+});
+
+const nullableString = z.string({ error: 'must be a string or null' }).trim().min(1).nullable().default(null);
+
+export const jobDefinitionShape = {
+  name: z.string().trim().min(1),
+  job_kind: oneOf(JOB_KINDS).default('automation'),
+  schedule_type: oneOf(SCHEDULE_TYPES),
+  start_ts: instant.nullable().default(null),
+  time_zone: z.string().trim().min(1).default('UTC'),
+  cron_expression: nullableString,
+  duration_stop_enabled: z.boolean().default(false),
+  expiration: instant.nullable().default(null),
+  missed_policy: oneOf(MISSED_POLICIES).default('skip'),
+  enabled: z.boolean().default(true),
+  targets,
+  components: z.array(component).min(1),
+  execution_context: nullableString,
+  credential_id: positiveId().nullable().default(null),
+  use_service_account: z.boolean().default(false),
+};
+const FIELDS = Object.keys(jobDefinitionShape);
+export const jobDefinitionSchema = z.strictObject(jobDefinitionShape);
+
+/** A job definition after validation: defaults applied, times as epoch milliseconds. */
+export type JobDefinition = z.output<typeof jobDefinitionSchema>;
+/** The columns to insert into `scheduled_jobs`. */
+export type NewScheduledJob = Insertable<ScheduledJobsTable>;
+export type JobDefinitionResult = { ok: true; values: NewScheduledJob; definition: JobDefinition } | { ok: false; problems: string[] };
+
+export function validateJobDefinition(input: unknown, options: { now: number }): JobDefinitionResult {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    return { ok: false, problems: [`job definition: must be a JSON object, got ${typeName(input)}`] };
+  }
+  const raw = input as Record<string, unknown>;
+  const parsed = jobDefinitionSchema.safeParse(raw, { error: issueMessage });
+  const problems = parsed.success ? [] : parsed.error.issues.flatMap(formatIssue);
+  // Rules across fields use whichever fields are valid on their own, so every problem shows at once.
+  const fields = parsed.success ? parsed.data : validFields(raw);
+  problems.push(...crossFieldProblems(fields, raw));
+  for (const path of findSecretKeys(input)) {
+    problems.push(`${path.replace(/\[(\d+)\]/g, '.$1')}: secrets never enter job definitions; use credential_id`);
+  }
+  const recurrence = recurrenceProblems(fields);
+  problems.push(...recurrence);
+
+  let first: number | null = null;
+  if (parsed.success && recurrence.length === 0) {
+    const spec = recurrenceOf(parsed.data);
+    first = firstOccurrence(spec, options.now);
+    if (first === null && parsed.data.enabled && spec.expiresAt != null) {
+      problems.push(`expiration: ${new Date(spec.expiresAt).toISOString()} is not after the first occurrence; the job would never run`);
+    }
+  }
+  if (!parsed.success || problems.length > 0) {
+    // One line each, whatever odd key names the input had.
+    return { ok: false, problems: [...new Set(problems.map((p) => p.replace(/[\u0000-\u001f\u007f]+/g, ' ')))] };
+  }
+
+  const d = parsed.data;
+  const values: NewScheduledJob = {
+    name: d.name,
+    job_kind: d.job_kind,
+    schedule_type: d.schedule_type,
+    // The first occurrence anchors the series when no start was given (see recurrence.ts).
+    start_ts: d.start_ts ?? first,
+    time_zone: d.time_zone,
+    cron_expression: d.cron_expression,
+    duration_stop_enabled: d.duration_stop_enabled,
+    expiration: d.expiration,
+    missed_policy: d.missed_policy,
+    enabled: d.enabled,
+    targets_json: toJson(d.targets),
+    components_json: toJson(d.components),
+    execution_context: d.execution_context,
+    credential_id: d.credential_id,
+    use_service_account: d.use_service_account,
+    created_at: options.now,
+    updated_at: options.now,
+    next_run_at: d.enabled ? first : null,
+  };
+  return { ok: true, values, definition: d };
+}
+
+function validFields(input: Record<string, unknown>): Partial<JobDefinition> {
+  const out: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(jobDefinitionShape)) {
+    const r = schema.safeParse(input[key]);
+    if (r.success) out[key] = r.data;
+  }
+  return out as Partial<JobDefinition>;
+}
+
+function crossFieldProblems(d: Partial<JobDefinition>, raw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const kind = d.job_kind;
+  if (kind !== undefined && kind !== 'onboarding') {
+    const t = d.targets;
+    if (t && !t.hostnames?.length && !t.sites?.length && !t.filters?.length) {
+      problems.push(`targets: an ${kind} job needs at least one of hostnames, sites or filters`);
+    }
+    if (t?.onboarding_scope !== undefined) problems.push('targets.onboarding_scope: only onboarding jobs have an onboarding scope');
+    (Array.isArray(raw.components) ? (raw.components as unknown[]) : []).forEach((c, i) => {
+      if ((c as { kind?: unknown } | null)?.kind === 'device_onboarding') {
+        problems.push(`components.${i}.kind: "device_onboarding" is only for onboarding jobs`);
+      }
+    });
+  }
+  if (d.schedule_type !== undefined && d.schedule_type !== 'cron' && d.cron_expression != null) {
+    problems.push('cron_expression: only used when schedule_type is cron; set it to null');
+  }
+  if (d.duration_stop_enabled === true && d.expiration === null) problems.push('expiration: required when duration_stop_enabled is true');
+  if (d.duration_stop_enabled === false && d.expiration != null) {
+    problems.push('expiration: only used when duration_stop_enabled is true; set both or neither');
+  }
+  return problems;
+}
+
+/** validateRecurrence's problems for the fields that are valid on their own (the rest are reported already). */
+function recurrenceProblems(d: Partial<JobDefinition>): string[] {
+  const spec = recurrenceOf({
+    schedule_type: d.schedule_type ?? 'once', // still checks the zone and times when the type is bad
+    start_ts: d.start_ts ?? null,
+    time_zone: d.time_zone ?? 'UTC',
+    cron_expression: d.cron_expression ?? null,
+    duration_stop_enabled: d.duration_stop_enabled ?? false,
+    expiration: d.expiration ?? null,
+  });
+  return validateRecurrence(spec).map((p) => p.replace(/^expires_at:/, 'expiration:'));
+}
+
+function formatIssue(iss: z.core.$ZodIssue): string[] {
+  const path = iss.path.map(String).join('.');
+  if (iss.code === 'unrecognized_keys') {
+    const known = path === '' ? FIELDS : path === 'targets' ? TARGET_FIELDS : null;
+    const hint = known ? `; expected one of ${known.join(', ')}` : '';
+    return iss.keys.map((key) => `${path ? `${path}.` : ''}${key}: unknown field${hint}`);
+  }
+  return [`${path || 'job definition'}: ${iss.message}`];
+}
+
+const EXPECTED: Record<string, string> = { int: 'an integer', boolean: 'true or false', record: 'an object', object: 'an object', array: 'an array' };
+
+/** Readable messages for the generic issues (fields with their own message keep it). */
+function issueMessage(iss: z.core.$ZodRawIssue): string | undefined {
+  if (iss.code === 'invalid_type') {
+    return iss.input === undefined ? 'required' : `must be ${EXPECTED[iss.expected] ?? `a ${iss.expected}`}, got ${typeName(iss.input)}`;
+  }
+  if (iss.code === 'too_small' && (iss.origin === 'array' || iss.origin === 'string') && Number(iss.minimum) <= 1) {
+    return 'must not be empty';
+  }
+  if (iss.code === 'too_small' && iss.origin === 'number') return `must be greater than ${String(iss.minimum)}`;
+  return undefined;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** Numbers and short strings are echoed; anything else is named by its type. */
+function show(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  return typeName(value);
+}
+
+const ISO = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2})?(\.\d{1,9})?(Z|([+-])(\d{2}):?(\d{2}))$/i;
+
+/** `2026-12-01T02:30:00Z`, `…+01:00`, `…+0100`; seconds and fraction optional. Null when invalid. */
+export function parseIsoInstant(text: string): number | null {
+  const m = ISO.exec(text.trim());
+  if (!m) return null;
+  const wallText = `${m[1]}${m[2] ?? ':00'}`.toUpperCase();
+  const wall = Date.parse(`${wallText}${(m[3] ?? '').slice(0, 4)}Z`);
+  // Date.parse rolls 30 February over into March: the round trip catches impossible dates and times.
+  if (Number.isNaN(wall) || new Date(wall).toISOString().slice(0, 19) !== wallText) return null;
+  const [hours, minutes] = [Number(m[6] ?? 0), Number(m[7] ?? 0)];
+  if (hours > 23 || minutes > 59) return null;
+  return wall - (m[5] === '-' ? -1 : 1) * (hours * 60 + minutes) * 60_000;
+}

@@ -1,0 +1,140 @@
+/**
+ * Run outcome rollup. A run's work items (one per site) are executed by site workers; once none
+ * of them is live any more, the run gets its final status from its targets' outcomes:
+ * - every delivered target Success → Success;
+ * - no target succeeded and some failed → Failed (error: the first failed item's last error);
+ * - some succeeded and others failed or were offline (Expired) → Partial;
+ * - only offline targets → Expired.
+ * A target an executor left Pending takes its site item's outcome (succeeded → Success, anything
+ * else → Failed), so a run whose item went dead is Failed with that item's error.
+ * While items run, a Pending run becomes Running with started_ts set.
+ */
+import type { Store } from '../db/open.js';
+import type { RunStatus } from './fire.js';
+
+export interface RollupItem {
+  site_id: number | null;
+  status: string;
+  error: string | null;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface RollupTarget {
+  id: number;
+  site_id: number | null;
+  resolution_status: string | null;
+  status: string | null;
+}
+
+export interface RunOutcome {
+  status: RunStatus;
+  error: string | null;
+  startedTs: number | null;
+  finishedTs: number | null;
+  /** Targets whose Pending status is settled from their item: id → status. */
+  targetUpdates: Map<number, 'Success' | 'Failed'>;
+}
+
+const LIVE = new Set(['queued', 'running']);
+
+/** The final outcome of a run, or null while any of its items is still live. Pure. */
+export function rollUpRun(items: readonly RollupItem[], targets: readonly RollupTarget[]): RunOutcome | null {
+  if (items.some((i) => LIVE.has(i.status))) return null;
+  const bySite = new Map(items.map((i) => [i.site_id, i]));
+  const targetUpdates = new Map<number, 'Success' | 'Failed'>();
+  const outcomes: string[] = [];
+  for (const t of targets) {
+    if (t.resolution_status !== 'resolved' && t.resolution_status !== 'offline') continue;
+    let status = t.status ?? 'Pending';
+    if (status === 'Pending') {
+      status = bySite.get(t.site_id)?.status === 'succeeded' ? 'Success' : 'Failed';
+      targetUpdates.set(t.id, status as 'Success' | 'Failed');
+    }
+    outcomes.push(status);
+  }
+  // Items without frozen device targets (onboarding): the items decide.
+  if (outcomes.length === 0) for (const i of items) outcomes.push(i.status === 'succeeded' ? 'Success' : 'Failed');
+
+  const success = outcomes.filter((s) => s === 'Success').length;
+  const failed = outcomes.filter((s) => s === 'Failed').length;
+  const expired = outcomes.filter((s) => s === 'Expired').length;
+  const failedItem = items.find((i) => i.status !== 'succeeded');
+  let status: RunStatus;
+  if (success > 0 && failed === 0 && expired === 0) status = 'Success';
+  else if (success > 0) status = 'Partial';
+  else if (failed > 0) status = 'Failed';
+  else if (expired > 0) status = 'Expired';
+  else status = 'Skipped';
+  const started = items.map((i) => i.started_at).filter((t): t is number => t !== null);
+  const finished = items.map((i) => i.finished_at).filter((t): t is number => t !== null);
+  return {
+    status,
+    error: status === 'Success' ? null : (failedItem?.error ?? (failed > 0 ? `${failed} target(s) failed` : null)),
+    startedTs: started.length ? Math.min(...started) : null,
+    finishedTs: finished.length ? Math.max(...finished) : null,
+    targetUpdates,
+  };
+}
+
+/**
+ * Finalises runs whose items are all finished and marks started ones Running. Short reads, then
+ * one small transaction per finished run. Returns how many runs were finalised.
+ */
+export async function applyRunRollups(store: Store, options: { now?: number; limit?: number } = {}): Promise<number> {
+  const now = options.now ?? Date.now();
+  const open = await store.db
+    .selectFrom('scheduled_job_runs')
+    .select(['id', 'status'])
+    .where('status', 'in', ['Pending', 'Running'])
+    .orderBy('id')
+    .limit(options.limit ?? 500)
+    .execute();
+  if (open.length === 0) return 0;
+  const runIds = open.map((r) => r.id);
+  const items = await store.db
+    .selectFrom('job_scheduler_work_items')
+    .select(['run_id', 'site_id', 'status', 'error', 'started_at', 'finished_at'])
+    .where('run_id', 'in', runIds)
+    .execute();
+  const targets = await store.db
+    .selectFrom('scheduled_job_run_targets')
+    .select(['id', 'run_id', 'site_id', 'resolution_status', 'status'])
+    .where('run_id', 'in', runIds)
+    .execute();
+
+  let finalised = 0;
+  for (const run of open) {
+    const runItems = items.filter((i) => i.run_id === run.id);
+    if (runItems.length === 0) continue; // items not written yet, or pruned: leave it
+    const outcome = rollUpRun(runItems, targets.filter((t) => t.run_id === run.id));
+    if (outcome === null) {
+      const started = runItems.map((i) => i.started_at).filter((t): t is number => t !== null);
+      if (run.status === 'Pending' && started.length > 0) {
+        await store.db
+          .updateTable('scheduled_job_runs')
+          .set({ status: 'Running', started_ts: Math.min(...started), updated_at: now })
+          .where('id', '=', run.id)
+          .where('status', '=', 'Pending')
+          .execute();
+      }
+      continue;
+    }
+    await store.db.transaction().execute(async (trx) => {
+      for (const status of ['Success', 'Failed'] as const) {
+        const ids = [...outcome.targetUpdates].filter(([, s]) => s === status).map(([id]) => id);
+        if (ids.length > 0) {
+          await trx.updateTable('scheduled_job_run_targets').set({ status, finished_at: outcome.finishedTs ?? now }).where('id', 'in', ids).execute();
+        }
+      }
+      await trx
+        .updateTable('scheduled_job_runs')
+        .set({ status: outcome.status, error: outcome.error, started_ts: outcome.startedTs, finished_ts: outcome.finishedTs ?? now, updated_at: now })
+        .where('id', '=', run.id)
+        .where('status', 'in', ['Pending', 'Running'])
+        .execute();
+    });
+    finalised++;
+  }
+  return finalised;
+}

@@ -1,0 +1,149 @@
+/**
+ * One scheduler tick: read the due jobs (the indexed next_run_at), plan their occurrences (pure),
+ * load one inventory snapshot and resolve every job's targets from it (outside any transaction),
+ * then write runs, frozen targets, work items and new due times in short transactions of up to
+ * WRITE_BATCH jobs each. Safe to run in several replicas at once (see fire.ts).
+ */
+import type { Store } from '../db/open.js';
+import type { ScheduledJob } from '../db/schema.js';
+import { describeError } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { signalLocalWork } from '../queue/wakeup.js';
+import { writeOccurrences, type JobOccurrences, type OccurrenceTargets } from './fire.js';
+import { loadInventory, type InventorySnapshot } from './inventory.js';
+import { planOccurrences, recurrenceOf } from './occurrences.js';
+import { validateRecurrence } from './recurrence.js';
+import { parseTargets, resolveTargets } from './targets.js';
+
+export interface TickOptions {
+  now?: number;
+  logger?: Logger;
+  /** Jobs read per tick (default 1000); the rest are due in the next tick. */
+  dueBatch?: number;
+  misfireGraceMs?: number;
+  backfillCap?: number;
+  /** A device not seen for this long is offline: frozen, and its outcome is Expired (default 10 min). */
+  offlineAfterMs?: number;
+}
+
+export interface TickSummary {
+  due: number;
+  /** Jobs this replica advanced. */
+  advanced: number;
+  /** Jobs another replica advanced first. */
+  lostRaces: number;
+  runs: number;
+  items: number;
+  durationMs: number;
+}
+
+export const DEFAULT_OFFLINE_AFTER_MS = 10 * 60 * 1000;
+const WRITE_BATCH = 200;
+
+export async function tick(store: Store, options: TickOptions = {}): Promise<TickSummary> {
+  const started = performance.now();
+  const now = options.now ?? Date.now();
+  const logger = options.logger ?? silentLogger;
+  const due = await store.db
+    .selectFrom('scheduled_jobs')
+    .selectAll()
+    .where('enabled', '=', true)
+    .where('next_run_at', 'is not', null)
+    .where('next_run_at', '<=', now)
+    .orderBy('next_run_at')
+    .limit(options.dueBatch ?? 1000)
+    .execute();
+  const summary: TickSummary = { due: due.length, advanced: 0, lostRaces: 0, runs: 0, items: 0, durationMs: 0 };
+  if (due.length === 0) return finish(summary, started);
+
+  const plans = due.map((job) => planJob(job, now, options));
+  const needsInventory = plans.some((p) => p.fire.length > 0 && p.job.job_kind !== 'onboarding' && !p.invalid);
+  const inventory = needsInventory ? await loadInventory(store, { now }) : null;
+  for (const p of plans) p.targets = targetsFor(p, inventory, now, options.offlineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS);
+
+  for (let i = 0; i < plans.length; i += WRITE_BATCH) {
+    const batch = plans.slice(i, i + WRITE_BATCH);
+    try {
+      const written = await writeOccurrences(store, batch, { now });
+      summary.advanced += written.won.length;
+      summary.lostRaces += written.lost.length;
+      summary.runs += written.runIds.length;
+      summary.items += written.items;
+      if (written.sites.length > 0) signalLocalWork(store, written.sites);
+    } catch (err) {
+      // A lost race that slipped past the compare-and-set hits a unique key: nothing was written
+      // for the batch; the next tick re-reads what is still due.
+      logger.warn({ err: describeError(err), jobs: batch.map((b) => b.job.id) }, 'tick batch not written; will retry');
+    }
+  }
+  for (const p of plans) {
+    if (p.expiredAt !== null) logger.info({ jobId: p.job.id, name: p.job.name }, 'job expired: no further occurrences');
+    if (p.invalid) logger.warn({ jobId: p.job.id, error: p.invalid }, 'job definition unusable: stopped');
+  }
+  return finish(summary, started);
+}
+
+function finish(summary: TickSummary, started: number): TickSummary {
+  summary.durationMs = performance.now() - started;
+  return summary;
+}
+
+/** The occurrence plan of one due job; a job whose schedule is unusable stops with a Failed run. */
+function planJob(job: ScheduledJob, now: number, options: TickOptions): JobOccurrences {
+  const base = { job, expectedDue: job.next_run_at, targets: { frozen: null } as OccurrenceTargets };
+  const problems = validateRecurrence(recurrenceOf(job));
+  if (problems.length > 0) {
+    return { ...base, nextRunAt: null, fire: [], missed: null, expiredAt: null, invalid: `invalid schedule: ${problems.join('; ')}` };
+  }
+  try {
+    const plan = planOccurrences(job, now, {
+      ...(options.misfireGraceMs !== undefined ? { misfireGraceMs: options.misfireGraceMs } : {}),
+      ...(options.backfillCap !== undefined ? { backfillCap: options.backfillCap } : {}),
+    });
+    return {
+      ...base,
+      nextRunAt: plan.nextRunAt,
+      fire: plan.fire,
+      missed: plan.missed,
+      expiredAt: plan.expired ? (job.expiration ?? now) : null,
+    };
+  } catch (err) {
+    return { ...base, nextRunAt: null, fire: [], missed: null, expiredAt: null, invalid: `invalid schedule: ${describeError(err)}` };
+  }
+}
+
+function targetsFor(p: JobOccurrences, inventory: InventorySnapshot | null, now: number, offlineAfterMs: number): OccurrenceTargets {
+  if (p.job.job_kind === 'onboarding' || p.fire.length === 0 || p.invalid) return { frozen: null };
+  try {
+    const spec = parseTargets(p.job.targets_json);
+    return { frozen: resolveTargets(spec, inventory!, { now, offlineAfterMs }) };
+  } catch (err) {
+    return { frozen: null, error: describeError(err) };
+  }
+}
+
+/**
+ * A manual occurrence now (`jobyard jobs run-now`): same path as a tick, without touching the
+ * job's schedule. Returns the new run id.
+ */
+export async function runJobNow(
+  store: Store,
+  job: ScheduledJob,
+  options: { now?: number; offlineAfterMs?: number } = {},
+): Promise<number> {
+  const now = options.now ?? Date.now();
+  const occ: JobOccurrences = {
+    job,
+    expectedDue: null,
+    nextRunAt: job.next_run_at,
+    fire: [now],
+    missed: null,
+    expiredAt: null,
+    targets: { frozen: null },
+  };
+  const inventory = job.job_kind === 'onboarding' ? null : await loadInventory(store, { now });
+  occ.targets = targetsFor(occ, inventory, now, options.offlineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS);
+  const written = await writeOccurrences(store, [occ], { now });
+  if (written.sites.length > 0) signalLocalWork(store, written.sites);
+  return written.runIds[0]!;
+}

@@ -1,0 +1,89 @@
+/** `jobyard scheduler` as a real process: migrates, ticks, survives, stops cleanly on SIGTERM. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { toJson } from '../../src/db/dialect.js';
+import { assignDeviceToSite, upsertDevice } from '../../src/inventory/devices.js';
+import { createSite } from '../../src/inventory/sites.js';
+import { describeBackends } from '../helpers/backends.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'jobyard.js');
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+function startScheduler(env: Record<string, string>) {
+  const child = spawn(process.execPath, [BIN, 'scheduler'], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
+async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describeBackends(
+  'jobyard scheduler',
+  (ctx) => {
+    it('migrates on start, fires a due job into runs and work items, and exits 0 on SIGTERM', async () => {
+      const s = startScheduler({ DATABASE_URL: ctx.url, TICK_INTERVAL_MS: '100', WORKER_LAUNCHER: 'off' });
+      // The scheduler applied the migrations itself (the context did not).
+      await until(async () => (await ctx.store.dialect.tableExists(ctx.db, 'scheduled_jobs')) && (await ctx.db.selectFrom('scheduled_jobs').select('id').execute().then(() => true, () => false)), 15_000, 'migrations');
+      const site = await createSite(ctx.store, { name: 'hq' });
+      await upsertDevice(ctx.store, { guid: 'd1', hostname: 'hq-1', status: 'online', last_seen: Date.now() });
+      await assignDeviceToSite(ctx.store, 'hq-1', site.id);
+      const now = Date.now();
+      const job = await ctx.db
+        .insertInto('scheduled_jobs')
+        .values({ name: 'e2e', components_json: toJson([{ kind: 'command', argv: ['true'] }]), targets_json: toJson({ sites: [site.id] }), schedule_type: 'every_5_minutes', start_ts: now, next_run_at: now, created_at: now, updated_at: now })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const item = await until(
+        () => ctx.db.selectFrom('job_scheduler_work_items').selectAll().where('job_id', '=', job.id).executeTakeFirst(),
+        10_000,
+        'the work item',
+      );
+      expect(item).toMatchObject({ kind: 'scheduled_run', site_id: site.id, status: 'queued' });
+      const next = await ctx.db.selectFrom('scheduled_jobs').select('next_run_at').where('id', '=', job.id).executeTakeFirstOrThrow();
+      expect(next.next_run_at).toBe(now + 5 * 60_000);
+      s.child.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+      expect(s.output()).toMatch(/"msg":"scheduler stopped"/);
+      expect(s.output()).not.toContain('password');
+    });
+
+    it('refuses to start on an unmigrated database when MIGRATE_ON_START=false', async () => {
+      const fresh = ctx.backend === 'sqlite' ? `${ctx.url}.fresh.db` : ctx.url;
+      if (ctx.backend === 'postgres') {
+        // Reuse the context database after dropping jobyard's tables again.
+        const { migrateDown } = await import('../../src/db/migrate.js');
+        await migrateDown(ctx.store, { all: true });
+      }
+      const s = startScheduler({ DATABASE_URL: fresh, MIGRATE_ON_START: 'false' });
+      expect(await s.exited).toBe(2);
+      expect(s.output().trim()).toMatch(/^jobyard: database has pending migrations \(20261123_0001_initial_schema.*\); run jobyard migrate latest/m);
+    });
+
+    it('reports every configuration problem at once', async () => {
+      const s = startScheduler({ DATABASE_URL: ctx.url, TICK_INTERVAL_MS: 'fast', LOG_LEVEL: 'loud', MIGRATE_ON_START: 'maybe' });
+      expect(await s.exited).toBe(2);
+      const line = s.output().trim();
+      expect(line.split('\n')).toHaveLength(1);
+      expect(line).toMatch(/LOG_LEVEL: unknown value "loud"/);
+      expect(line).toMatch(/MIGRATE_ON_START: "maybe" is not a boolean/);
+      expect(line).toMatch(/TICK_INTERVAL_MS: "fast" is not a number/);
+    });
+  },
+  { migrate: false },
+);
