@@ -1,0 +1,77 @@
+/**
+ * Credential material for executors, read by id from the `credentials` table only while an item
+ * runs (one short read per use; nothing is cached, logged or stored).
+ *
+ * Secret names (→ `JOBYARD_CREDENTIAL_<NAME>` in a component's environment):
+ *   password_encrypted → password, private_key_encrypted → private_key,
+ *   private_key_passphrase_encrypted → private_key_passphrase,
+ *   become_password_encrypted → become_password. NULL columns are left out.
+ *
+ * NO DECRYPTION HAPPENS HERE YET. The `*_encrypted` columns are read as UTF-8 bytes, which is
+ * right for the seed system's pre-Aegis plaintext values only. The seed's Aegis cipher
+ * (`aegis:v1:` envelopes, scrypt-derived key held in memory after an operator unlock) is out of
+ * scope; this provider is the seam where it would go. Until then a value that is an Aegis envelope
+ * is refused with a PermanentError rather than handed to a command as if it were the secret.
+ */
+import type { Store } from '../db/open.js';
+import { PermanentError } from '../queue/runtime.js';
+import type { Credential, CredentialProvider } from './types.js';
+
+const SECRET_COLUMNS = [
+  ['password_encrypted', 'password'],
+  ['private_key_encrypted', 'private_key'],
+  ['private_key_passphrase_encrypted', 'private_key_passphrase'],
+  ['become_password_encrypted', 'become_password'],
+] as const;
+
+const AEGIS_PREFIX = 'aegis:v1:';
+
+export function createDatabaseCredentialProvider(store: Store): CredentialProvider {
+  return {
+    async get(credentialId: number): Promise<Credential | undefined> {
+      const row = await store.db
+        .selectFrom('credentials')
+        .select(['id', 'name', 'username', ...SECRET_COLUMNS.map(([column]) => column)])
+        .where('id', '=', credentialId)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const secrets: Record<string, string> = {};
+      for (const [column, name] of SECRET_COLUMNS) {
+        const value = decodeSecret(row[column]);
+        if (value === null) continue;
+        if (value.startsWith(AEGIS_PREFIX)) {
+          // Names only: never the value.
+          throw new PermanentError(
+            `credential ${row.id} (${row.name}): ${name} is Aegis-encrypted and this worker has no decryptor configured`,
+          );
+        }
+        secrets[name] = value;
+      }
+      return { id: row.id, name: row.name, username: row.username, secrets };
+    },
+  };
+}
+
+/** BYTEA/BLOB as a Buffer on both drivers; a TEXT value (SQLite's loose typing) as it is. */
+function decodeSecret(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  return String(value);
+}
+
+/** `JOBYARD_CREDENTIAL_<NAME>` variables for a credential: its secrets and, when set, its username. */
+export function credentialEnvironment(credential: Credential | undefined): Record<string, string> {
+  if (!credential) return {};
+  const env: Record<string, string> = {};
+  if (credential.username) env.JOBYARD_CREDENTIAL_USERNAME = credential.username;
+  for (const [name, value] of Object.entries(credential.secrets)) {
+    env[`JOBYARD_CREDENTIAL_${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`] = value;
+  }
+  return env;
+}
+
+/** The values to mask in every stored output. */
+export function secretValues(credential: Credential | undefined): string[] {
+  return credential ? Object.values(credential.secrets).filter((v) => v.length > 0) : [];
+}
