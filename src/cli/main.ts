@@ -1,0 +1,46 @@
+/**
+ * The `jobyard` command line. Each command lives in its own module under src/cli/; this file
+ * wires them into one program and turns failures into one line on stderr and an exit code
+ * (2 for bad input or configuration, 1 for anything else; the stack only with --verbose).
+ */
+import { Command, CommanderError } from 'commander';
+import { describeError, UserError } from '../errors.js';
+import { registerJobsCommand } from './jobs.js';
+import { registerMigrateCommand } from './migrate.js';
+import { registerRunNowCommand } from './run-now.js';
+import { registerRunsCommand } from './runs.js';
+import { registerSchedulerCommand } from './scheduler.js';
+import { registerWorkerCommand } from './worker.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  const program = new Command('jobyard')
+    .description('Durable job-scheduler worker daemon (SQLite or PostgreSQL, chosen by DATABASE_URL)')
+    .option('--verbose', 'print stack traces on errors')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .showHelpAfterError(false);
+  registerMigrateCommand(program);
+  registerRunNowCommand(registerJobsCommand(program));
+  registerRunsCommand(program);
+  registerSchedulerCommand(program);
+  registerWorkerCommand(program);
+
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    return reportError(err, verbose);
+  }
+}
+
+function reportError(err: unknown, verbose: boolean): number {
+  if (err instanceof CommanderError) {
+    // --help and --version end through here too; commander has already printed them.
+    if (err.exitCode === 0) return 0;
+    return 2;
+  }
+  process.stderr.write(`jobyard: ${describeError(err)}\n`);
+  if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  return err instanceof UserError ? err.exitCode : 1;
+}

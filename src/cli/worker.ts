@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import { loadConfig } from '../config.js';
+import { openDatabase } from '../db/open.js';
+import { UserError } from '../errors.js';
+import { createDatabaseCredentialProvider, defaultExecutorConfig, executorHandlers } from '../executors/index.js';
+import { runSiteWorker } from '../fleet/site-worker.js';
+import { createLogger } from '../log.js';
+
+/**
+ * `jobyard worker --site <id> [--lanes a,b]`: one site worker (what a `site-worker-<uuid>`
+ * container or child process runs). The scheduler passes WORKER_GUID and CONTAINER_NAME, for the
+ * row it wrote before launching; started by hand, the worker makes up its own.
+ * Exit codes: 0 after idling out or draining on SIGTERM, 1 when the scheduler declared it lost.
+ */
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('run one site worker: claim the site\'s work items, execute them, exit when idle')
+    .requiredOption('--site <id>', 'site id whose work items this worker claims')
+    .option('--lanes <names>', 'comma-separated lanes to claim from (default: every lane)')
+    .addHelpText(
+      'after',
+      `
+Environment (default):
+  DATABASE_URL          database (sqlite:./data/jobyard.db)
+  WORKER_GUID           this worker's id (a new UUID)
+  CONTAINER_NAME        its container name (site-worker-<WORKER_GUID>)
+  WORKER_CONCURRENCY    items run at once per lane (7)
+  WORKER_IDLE_SECONDS   exit after this long with nothing to do (30)
+  LOG_LEVEL             pino level (info)`,
+    )
+    .action(async (options: { site: string; lanes?: string }) => {
+      const siteId = Number(options.site);
+      if (!Number.isInteger(siteId) || siteId <= 0) {
+        throw new UserError(`--site: "${options.site}" is not a site id; expected a positive integer`);
+      }
+      const lanes = parseLanes(options.lanes);
+      const config = loadConfig();
+      const workerGuid = process.env.WORKER_GUID || randomUUID();
+      const containerName = process.env.CONTAINER_NAME || `site-worker-${workerGuid}`;
+      const logger = createLogger({ name: 'site-worker', level: config.LOG_LEVEL });
+      const store = openDatabase(config.DATABASE_URL, { logger, applicationName: 'jobyard-worker' });
+      try {
+        const exit = await runSiteWorker({
+          store,
+          logger,
+          siteId,
+          lanes,
+          workerGuid,
+          containerName,
+          concurrency: config.WORKER_CONCURRENCY,
+          idleSeconds: config.WORKER_IDLE_SECONDS,
+          handlers: executorHandlers({
+            store,
+            credentials: createDatabaseCredentialProvider(store),
+            config: defaultExecutorConfig(),
+            workerGuid,
+          }),
+        });
+        if (exit === 'lost') process.exitCode = 1;
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+function parseLanes(raw: string | undefined): string[] | null {
+  if (raw === undefined) return null;
+  const lanes = raw.split(',').map((l) => l.trim()).filter((l) => l !== '');
+  if (lanes.length === 0) throw new UserError('--lanes: expected a comma-separated list of lane names, e.g. default,slow');
+  return lanes;
+}

@@ -1,0 +1,226 @@
+/**
+ * The scheduler's side of the site workers: launching them where work waits, and reconciling
+ * what the database believes with what the launcher sees.
+ *
+ * Launch: a site with claimable items and fewer live workers (starting, running, idle) than
+ * MAX_WORKERS_PER_SITE gets one, within MAX_WORKERS in all. The `starting` row is committed
+ * before the container or process starts. On PostgreSQL the decision locks the site row with
+ * skip-locked row lock, so two scheduler replicas never launch for the same site at once; SQLite's single
+ * writer serialises it.
+ *
+ * Reconcile: a live row whose worker exited or vanished, whose heartbeat is stale, or that never
+ * got past `starting` becomes `lost` (with docker_state and exit_code), and its leased items are
+ * released at once rather than after lease expiry. Exited workers are removed once their exit
+ * code is recorded; labelled workers without a live row are stopped and removed; terminal rows
+ * are pruned after WORKER_HISTORY_SECONDS.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../db/open.js';
+import { toJson } from '../db/dialect.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { releaseOwner } from '../queue/reclaim.js';
+import type { ObservedWorker, WorkerLauncher } from './launcher.js';
+
+export interface FleetOptions {
+  store: Store;
+  launcher: WorkerLauncher;
+  logger: Logger;
+  /** Environment every worker gets (DATABASE_URL, WORKER_* settings, LOG_LEVEL). */
+  workerEnv: Record<string, string>;
+  maxWorkersPerSite?: number;
+  maxWorkers?: number;
+  /** A running worker whose row was not refreshed for this long is lost (default 30 s). */
+  staleAfterMs?: number;
+  /** A worker still `starting` after this long is lost (default 60 s). */
+  startTimeoutMs?: number;
+  /** Terminal rows are deleted after this (WORKER_HISTORY_SECONDS, default 60 s). */
+  historyMs?: number;
+  clock?: () => number;
+}
+
+const LIVE = ['starting', 'running', 'idle'] as const;
+const TERMINAL = ['stopped', 'lost'] as const;
+
+export interface ReconcileResult {
+  lost: string[];
+  removed: string[];
+  orphansStopped: string[];
+  pruned: number;
+}
+
+export class Fleet {
+  /** Workers this scheduler launched: only these can be judged by the process launcher's view. */
+  readonly #launchedHere = new Set<string>();
+  readonly #clock: () => number;
+
+  constructor(private readonly options: FleetOptions) {
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  get launcher(): WorkerLauncher {
+    return this.options.launcher;
+  }
+
+  /** Launches workers for sites with claimable items; returns how many were launched. */
+  async launchNeeded(): Promise<number> {
+    const { store } = this.options;
+    const now = this.#clock();
+    const demand = await store.db
+      .selectFrom('job_scheduler_work_items')
+      .select('site_id')
+      .distinct()
+      .where('status', '=', 'queued')
+      .where('available_at', '<=', now)
+      .where('site_id', 'is not', null)
+      .execute();
+    if (demand.length === 0) return 0;
+    let launched = 0;
+    for (const { site_id: siteId } of demand) {
+      const spec = await this.#reserve(siteId!, now);
+      if (!spec) continue;
+      try {
+        await this.options.launcher.launch(spec);
+        this.#launchedHere.add(spec.workerGuid);
+        launched++;
+        this.options.logger.info({ workerGuid: spec.workerGuid, containerName: spec.containerName, siteId, launcher: this.options.launcher.kind }, 'site worker launched');
+      } catch (err) {
+        const message = describeError(err);
+        this.options.logger.error({ workerGuid: spec.workerGuid, siteId, err: message }, 'site worker launch failed');
+        await this.#markLost(spec.workerGuid, { docker_state: `launch failed: ${message}`.slice(0, 500), exit_code: null }, this.#clock());
+      }
+    }
+    return launched;
+  }
+
+  /** Writes the `starting` row for a new worker of this site if the caps allow one. */
+  async #reserve(siteId: number, now: number) {
+    const { store } = this.options;
+    const maxPerSite = this.options.maxWorkersPerSite ?? 1;
+    const maxWorkers = this.options.maxWorkers ?? 20;
+    const workerGuid = randomUUID();
+    const containerName = `site-worker-${workerGuid}`;
+    const reserved = await store.db.transaction().execute(async (trx) => {
+      // Another replica deciding for this site holds the lock: leave the site to it this round.
+      const site = await store.dialect
+        .lockForClaim(trx.selectFrom('sites').select('id').where('id', '=', siteId))
+        .executeTakeFirst();
+      const siteExists = await trx.selectFrom('sites').select('id').where('id', '=', siteId).executeTakeFirst();
+      if (!site && siteExists) return false;
+      const live = await trx
+        .selectFrom('job_scheduler_workers')
+        .select(['site_id'])
+        .where('status', 'in', LIVE)
+        .execute();
+      if (live.length >= maxWorkers) return false;
+      if (live.filter((w) => w.site_id === siteId).length >= maxPerSite) return false;
+      await trx
+        .insertInto('job_scheduler_workers')
+        .values({ worker_guid: workerGuid, container_name: containerName, site_id: siteId, status: 'starting', current_lanes_json: toJson(null), created_at: now, updated_at: now })
+        .execute();
+      return true;
+    });
+    if (!reserved) return undefined;
+    return {
+      workerGuid,
+      containerName,
+      siteId,
+      lanes: null,
+      env: { ...this.options.workerEnv, WORKER_GUID: workerGuid, CONTAINER_NAME: containerName },
+    };
+  }
+
+  async reconcile(): Promise<ReconcileResult> {
+    const { store, launcher, logger } = this.options;
+    const result: ReconcileResult = { lost: [], removed: [], orphansStopped: [], pruned: 0 };
+    const observed = new Map((await launcher.list()).map((o) => [o.workerGuid, o]));
+    const now = this.#clock();
+    const rows = await store.db.selectFrom('job_scheduler_workers').selectAll().execute();
+    const rowsByGuid = new Map(rows.map((r) => [r.worker_guid, r]));
+    const staleMs = this.options.staleAfterMs ?? 30_000;
+    const startMs = this.options.startTimeoutMs ?? 60_000;
+    // The docker launcher sees every labelled container; the process launcher only its own children.
+    const seesAll = launcher.kind === 'docker';
+
+    for (const row of rows) {
+      if (!(LIVE as readonly string[]).includes(row.status)) continue;
+      const obs = observed.get(row.worker_guid);
+      const judged = seesAll || this.#launchedHere.has(row.worker_guid);
+      let reason: string | undefined;
+      let fields: { docker_state: string | null; exit_code: number | null } = { docker_state: row.docker_state, exit_code: row.exit_code };
+      if (judged && !obs) {
+        reason = 'worker vanished';
+        fields = { docker_state: 'missing', exit_code: null };
+      } else if (obs && !obs.running) {
+        reason = `worker exited with code ${obs.exitCode ?? 'unknown'}`;
+        fields = { docker_state: obs.state, exit_code: obs.exitCode };
+      } else if (row.status === 'starting' && now - row.created_at > startMs) {
+        reason = 'worker never started';
+      } else if (row.status !== 'starting' && (row.last_seen_at ?? row.created_at) < now - staleMs) {
+        reason = 'worker heartbeat is stale';
+      }
+      if (!reason) continue;
+      if (await this.#markLost(row.worker_guid, fields, now)) {
+        const released = await releaseOwner(store, row.worker_guid, { now, reason: `${reason}; released` });
+        logger.warn({ workerGuid: row.worker_guid, siteId: row.site_id, reason, ...fields, released: released.requeued.length, dead: released.dead.length }, 'site worker lost');
+        result.lost.push(row.worker_guid);
+        if (obs?.running) await launcher.stop(row.worker_guid, { graceMs: 5_000 }).catch(() => {});
+      }
+    }
+
+    for (const obs of observed.values()) {
+      const row = rowsByGuid.get(obs.workerGuid);
+      const live = row && (LIVE as readonly string[]).includes(row.status) && !result.lost.includes(obs.workerGuid);
+      if (obs.running) {
+        if (!live && !result.lost.includes(obs.workerGuid)) {
+          // A labelled worker nobody tracks (its row was pruned or never written): stop it.
+          await launcher.stop(obs.workerGuid, { graceMs: 5_000 }).catch(() => {});
+          await launcher.remove(obs.workerGuid).catch(() => {});
+          result.orphansStopped.push(obs.workerGuid);
+        }
+        continue;
+      }
+      // Exited: record its exit code on a terminal row that lacks it, then remove it.
+      if (row && !live && row.exit_code === null) {
+        await store.db
+          .updateTable('job_scheduler_workers')
+          .set({ exit_code: obs.exitCode, docker_state: obs.state, updated_at: now })
+          .where('worker_guid', '=', obs.workerGuid)
+          .execute();
+      }
+      if (!live) {
+        await launcher.remove(obs.workerGuid).catch((err: unknown) => logger.warn({ workerGuid: obs.workerGuid, err: describeError(err) }, 'cannot remove worker'));
+        this.#launchedHere.delete(obs.workerGuid);
+        result.removed.push(obs.workerGuid);
+      }
+    }
+
+    const historyMs = this.options.historyMs ?? 60_000;
+    const pruned = await store.db
+      .deleteFrom('job_scheduler_workers')
+      .where('status', 'in', TERMINAL)
+      .where((eb) => eb(eb.fn.coalesce('stopped_at', 'updated_at'), '<', now - historyMs))
+      .executeTakeFirst();
+    result.pruned = Number(pruned.numDeletedRows);
+    return result;
+  }
+
+  /** live → lost, once (compare-and-set on the status). */
+  async #markLost(workerGuid: string, fields: { docker_state: string | null; exit_code: number | null }, now: number): Promise<boolean> {
+    const row = await this.options.store.db
+      .updateTable('job_scheduler_workers')
+      .set({ status: 'lost', stopped_at: now, updated_at: now, ...fields })
+      .where('worker_guid', '=', workerGuid)
+      .where('status', 'in', LIVE)
+      .returning('worker_guid')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Stops every worker this launcher can see (scheduler shutdown with WORKER_STOP_ON_EXIT). */
+  async stopAll(graceMs: number): Promise<ObservedWorker[]> {
+    const observed = (await this.options.launcher.list()).filter((o) => o.running);
+    await Promise.all(observed.map((o) => this.options.launcher.stop(o.workerGuid, { graceMs })));
+    return observed;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Picks the site-worker launcher from WORKER_LAUNCHER: `docker` (the engine must answer),
+ * `process` (child processes), `off` (no launching here), or `auto` (docker when the engine answers, else process). The
+ * choice is logged once at start by the caller.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config.js';
+import type { DatabaseTarget } from '../db/url.js';
+import { UserError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { createDockerLauncher, dockerAvailable } from './docker-launcher.js';
+import type { WorkerLauncher } from './launcher.js';
+import { createProcessLauncher } from './process-launcher.js';
+
+export interface LauncherChoice {
+  launcher: WorkerLauncher;
+  /** Why this launcher: logged at start. */
+  reason: string;
+}
+
+type LauncherConfig = Pick<
+  Config,
+  'WORKER_LAUNCHER' | 'WORKER_IMAGE' | 'WORKER_NETWORK' | 'WORKER_MEMORY_MB' | 'WORKER_CPUS' | 'WORKER_DATA_VOLUME' | 'WORKER_USER'
+>;
+
+/** Undefined for WORKER_LAUNCHER=off (site workers are run elsewhere, e.g. by hand). */
+export async function selectLauncher(config: LauncherConfig, target: DatabaseTarget, logger: Logger): Promise<LauncherChoice | undefined> {
+  const wanted = config.WORKER_LAUNCHER;
+  if (wanted === 'off') return undefined;
+  if (wanted === 'process') return { launcher: processLauncher(), reason: 'WORKER_LAUNCHER=process' };
+  const answers = await dockerAvailable();
+  if (wanted === 'docker' && !answers) {
+    throw new UserError('WORKER_LAUNCHER=docker but no Docker Engine answers (DOCKER_HOST or /var/run/docker.sock); start one or set WORKER_LAUNCHER=process');
+  }
+  if (!answers) return { launcher: processLauncher(), reason: 'WORKER_LAUNCHER=auto and no Docker Engine answers' };
+  const sqliteDataDir = target.backend === 'sqlite' ? dirname(resolve(target.path)) : null;
+  const launcher = createDockerLauncher({
+    image: config.WORKER_IMAGE,
+    networkMode: config.WORKER_NETWORK,
+    memoryBytes: config.WORKER_MEMORY_MB * 1024 * 1024,
+    nanoCpus: Math.round(config.WORKER_CPUS * 1e9),
+    sqliteDataDir,
+    ...(config.WORKER_DATA_VOLUME ? { sqliteDataSource: config.WORKER_DATA_VOLUME } : {}),
+    ...(config.WORKER_USER ? { user: config.WORKER_USER } : {}),
+    logger,
+  });
+  return { launcher, reason: wanted === 'docker' ? 'WORKER_LAUNCHER=docker' : 'WORKER_LAUNCHER=auto and the Docker Engine answers' };
+}
+
+/** The CLI script workers run: bin/jobyard.js of this installation (from src/ or dist/src/). */
+export function jobyardEntrypoint(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const candidate = resolve(dir, 'bin/jobyard.js');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('cannot find bin/jobyard.js above ' + fileURLToPath(import.meta.url));
+}
+
+function processLauncher(): WorkerLauncher {
+  return createProcessLauncher({ entrypoint: jobyardEntrypoint() });
+}
+
+/**
+ * The DATABASE_URL a worker gets: the scheduler's, with a relative SQLite path made absolute so
+ * a child process or a container (mounted at the same path) opens the same file.
+ */
+export function workerDatabaseUrl(target: DatabaseTarget): string {
+  return target.backend === 'sqlite' ? `sqlite:${resolve(target.path)}` : target.connectionString;
+}

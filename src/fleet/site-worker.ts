@@ -1,0 +1,202 @@
+/**
+ * A site worker's life (the code behind workers/site-worker.ts and `jobyard worker`):
+ *
+ *   starting (row written by the scheduler before launch) → running (claimed work)
+ *   ⇄ idle (nothing held; idle_since set) → stopped (idle for WORKER_IDLE_SECONDS, or SIGTERM)
+ *
+ * It claims its site's items (lease owner = its worker_guid, so the scheduler can release a lost
+ * worker's items with releaseOwner), runs them through the executors under a p-limit per lane,
+ * heartbeats its row every few seconds and its leases through the queue runtime, and exits 0
+ * once stopped. If the scheduler declared it lost (its row is `lost`), it stops at once: its
+ * items were already handed to someone else.
+ */
+import { ANY_LANE, runQueue, type ItemOutcome, type WorkHandler } from '../queue/runtime.js';
+import { toJson } from '../db/dialect.js';
+import type { Store } from '../db/open.js';
+import type { WorkItem } from '../db/schema.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+export interface SiteWorkerOptions {
+  store: Store;
+  logger: Logger;
+  siteId: number;
+  /** Lanes to claim from; null for every lane. */
+  lanes: string[] | null;
+  workerGuid: string;
+  containerName: string;
+  handlers: Record<string, WorkHandler>;
+  /** Items run at once per lane (WORKER_CONCURRENCY, default 7 as in the seed system). */
+  concurrency?: number;
+  /** Exit after this long with nothing to do (WORKER_IDLE_SECONDS, default 30). */
+  idleSeconds?: number;
+  /** How often the worker row is refreshed (default 5 s). */
+  rowHeartbeatSeconds?: number;
+  leaseSeconds?: number;
+  itemHeartbeatSeconds?: number;
+  pollIntervalMs?: number;
+  graceMs?: number;
+  /** Stop on SIGTERM/SIGINT (default true). */
+  handleSignals?: boolean;
+}
+
+export type WorkerExit = 'idle' | 'signal' | 'lost' | 'stopped';
+
+const LIVE_STATUSES = ['starting', 'running', 'idle'] as const;
+
+interface TaskLink {
+  item_id: number;
+  kind: string;
+  job_id: number | null;
+  job_name: string | null;
+  run_id: number | null;
+}
+
+export async function runSiteWorker(options: SiteWorkerOptions): Promise<WorkerExit> {
+  const { store, workerGuid, siteId } = options;
+  const logger = options.logger.child({ workerGuid, containerName: options.containerName, siteId });
+  const idleMs = (options.idleSeconds ?? 30) * 1000;
+  const lanes = options.lanes ?? [ANY_LANE];
+  const concurrency = options.concurrency ?? 7;
+  const held = new Map<number, TaskLink>();
+  let claimedCount = 0;
+  let idleSince: number | null = Date.now();
+  let exit: WorkerExit | undefined;
+
+  await register(store, options, lanes);
+  logger.info({ lanes: options.lanes ?? 'all', concurrency }, 'site worker running');
+
+  const runtime = runQueue({
+    store,
+    owner: workerGuid,
+    workerGuid,
+    containerName: options.containerName,
+    siteId,
+    lanes: lanes.map((name) => ({ name, concurrency })),
+    handlers: options.handlers,
+    leaseSeconds: options.leaseSeconds ?? 60,
+    heartbeatSeconds: options.itemHeartbeatSeconds ?? 15,
+    pollIntervalMs: options.pollIntervalMs ?? 1000,
+    graceMs: options.graceMs ?? 10_000,
+    logger,
+    onClaim: (items: WorkItem[]) => {
+      if (items.length === 0) return;
+      claimedCount += items.length;
+      idleSince = null;
+      for (const item of items) held.set(item.id, taskLink(item));
+    },
+    onItemSettled: (item: WorkItem, outcome: ItemOutcome, error?: string) => {
+      held.delete(item.id);
+      if (held.size === 0) idleSince = Date.now();
+      logger.info({ itemId: item.id, kind: item.kind, siteId: item.site_id, workerGuid, outcome, ...(error ? { error } : {}) }, 'work item settled');
+    },
+  });
+
+  let stopRequested: ((reason: WorkerExit) => void) | undefined;
+  const stopped = new Promise<WorkerExit>((resolve) => (stopRequested = resolve));
+  const requestStop = (reason: WorkerExit) => {
+    exit ??= reason;
+    stopRequested?.(exit);
+  };
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'draining: no new claims');
+    requestStop('signal');
+  };
+  if (options.handleSignals ?? true) {
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+
+  // Row heartbeat: last_seen_at, running/idle, what it holds. A row the scheduler marked lost
+  // (or stopped) is not revived: the worker stops instead.
+  const beat = async () => {
+    try {
+      const now = Date.now();
+      const alive = await store.db
+        .updateTable('job_scheduler_workers')
+        .set({
+          status: held.size > 0 ? 'running' : 'idle',
+          last_seen_at: now,
+          idle_since: held.size > 0 ? null : idleSince,
+          claimed_count: claimedCount,
+          task_links_json: toJson([...held.values()]),
+          updated_at: now,
+        })
+        .where('worker_guid', '=', workerGuid)
+        .where('status', 'in', LIVE_STATUSES)
+        .returning('worker_guid')
+        .executeTakeFirst();
+      if (!alive) {
+        logger.warn('worker row is no longer live (declared lost by the scheduler); stopping');
+        requestStop('lost');
+      }
+    } catch (err) {
+      logger.warn({ err: describeError(err) }, 'worker heartbeat failed; will retry');
+    }
+  };
+  const rowTimer = setInterval(() => void beat(), (options.rowHeartbeatSeconds ?? 5) * 1000);
+  const idleTimer = setInterval(() => {
+    if (held.size === 0 && idleSince !== null && Date.now() - idleSince >= idleMs) requestStop('idle');
+  }, Math.min(250, idleMs));
+  await beat();
+
+  const reason = await stopped;
+  clearInterval(rowTimer);
+  clearInterval(idleTimer);
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  await runtime.stop();
+  if (reason !== 'lost') await markStopped(store, workerGuid, claimedCount);
+  logger.info({ reason, claimed: claimedCount }, 'site worker stopped');
+  return reason;
+}
+
+/** Moves the row the scheduler wrote to `running`, or writes it for a worker started by hand. */
+async function register(store: Store, options: SiteWorkerOptions, lanes: string[]): Promise<void> {
+  const now = Date.now();
+  const row = {
+    container_name: options.containerName,
+    site_id: options.siteId,
+    status: 'running',
+    started_at: now,
+    last_seen_at: now,
+    idle_since: now,
+    current_lanes_json: toJson(lanes),
+    updated_at: now,
+  };
+  await store.db
+    .insertInto('job_scheduler_workers')
+    .values({ worker_guid: options.workerGuid, ...row, created_at: now })
+    .onConflict((oc) => oc.column('worker_guid').doUpdateSet(row).where('job_scheduler_workers.status', '=', 'starting'))
+    .execute();
+  const current = await store.db
+    .selectFrom('job_scheduler_workers')
+    .select('status')
+    .where('worker_guid', '=', options.workerGuid)
+    .executeTakeFirst();
+  if (current?.status !== 'running') {
+    throw new Error(`worker ${options.workerGuid} cannot start: its row is ${current?.status ?? 'missing'}`);
+  }
+}
+
+async function markStopped(store: Store, workerGuid: string, claimedCount: number): Promise<void> {
+  const now = Date.now();
+  await store.db
+    .updateTable('job_scheduler_workers')
+    .set({ status: 'stopped', stopped_at: now, last_seen_at: now, idle_since: null, claimed_count: claimedCount, task_links_json: toJson([]), updated_at: now })
+    .where('worker_guid', '=', workerGuid)
+    .where('status', 'in', LIVE_STATUSES)
+    .execute();
+}
+
+function taskLink(item: WorkItem): TaskLink {
+  const p = (item.payload_json ?? {}) as Record<string, unknown>;
+  return {
+    item_id: item.id,
+    kind: item.kind,
+    job_id: item.job_id,
+    job_name: typeof p.job_name === 'string' ? p.job_name : null,
+    run_id: item.run_id,
+  };
+}
