@@ -1,0 +1,258 @@
+/**
+ * Site workers as Docker containers, through the Docker Engine API (dockerode). Each worker is
+ * one container named `spec.containerName`, created from the jobyard image with the labels
+ * `jobyard.worker_guid` / `jobyard.site_id`, and started as `jobyard worker --site N [--lanes ..]`
+ * (the image's ENTRYPOINT is `node /app/bin/jobyard.js`). The launcher keeps no state of its own:
+ * `list()` asks the engine for every labelled container, so a restarted scheduler (or another
+ * replica) sees the same workers. Exited containers stay until `remove()`, so the reconciliation
+ * loop can record their exit code.
+ *
+ * The engine is found like the docker CLI finds it: DOCKER_HOST, else the default socket.
+ */
+import Dockerode from 'dockerode';
+import { silentLogger, type Logger } from '../log.js';
+import { LABEL_SITE_ID, LABEL_WORKER_GUID, type ObservedWorker, type WorkerLauncher, type WorkerSpec } from './launcher.js';
+
+export interface DockerLauncherOptions {
+  /** The jobyard image (WORKER_IMAGE); its ENTRYPOINT must run `node /app/bin/jobyard.js`. */
+  image: string;
+  /** An engine client; default `new Dockerode()` (DOCKER_HOST or the default socket). */
+  docker?: Dockerode;
+  /**
+   * Docker network mode (WORKER_NETWORK). Default 'host': the container shares the host's
+   * network, so a PostgreSQL bound to 127.0.0.1 is reachable with an unchanged DATABASE_URL.
+   * Under compose, the compose network's name, so the `postgres` service name resolves.
+   */
+  networkMode?: string;
+  /** Memory limit in bytes (WORKER_MEMORY_MB × 2^20); unset for none. */
+  memoryBytes?: number;
+  /** CPU limit in units of 1e-9 CPUs (WORKER_CPUS × 1e9); unset for none. */
+  nanoCpus?: number;
+  /**
+   * The folder of a SQLite database (`sqlite:/abs/dir/x.db`): mounted into every worker at the
+   * same path, so the same DATABASE_URL works inside. Null/unset for PostgreSQL. It must be
+   * writable by the container's user (uid 1000 `node` in the jobyard images, see `user`).
+   */
+  sqliteDataDir?: string | null;
+  /**
+   * What is mounted at `sqliteDataDir`: a host path (absolute; default `sqliteDataDir` itself)
+   * or the name of a Docker volume (compose: the scheduler's data volume, e.g. `jobyard-data`).
+   */
+  sqliteDataSource?: string;
+  /** The container user (`uid[:gid]` or a name); default the image's USER (`node`, uid 1000). */
+  user?: string;
+  logger?: Logger;
+  /**
+   * Test/ops hook: the container's Cmd for a spec. Default
+   * `['worker', '--site', String(siteId), ...(lanes ? ['--lanes', lanes.join(',')] : [])]`.
+   */
+  command?: (spec: WorkerSpec) => string[];
+  /** Test/ops hook: overrides the image's ENTRYPOINT (e.g. `['node']` with a `-e` command). */
+  entrypoint?: string[];
+}
+
+/** An engine error, with the container it concerned and the engine's HTTP status when known. */
+export class DockerLauncherError extends Error {
+  readonly statusCode: number | undefined;
+
+  constructor(message: string, options: { cause?: unknown; statusCode?: number | undefined } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DockerLauncherError';
+    this.statusCode = options.statusCode;
+  }
+}
+
+/** The default worker command for a spec (without the entrypoint). */
+export function workerCommand(spec: WorkerSpec): string[] {
+  return ['worker', '--site', String(spec.siteId), ...(spec.lanes ? ['--lanes', spec.lanes.join(',')] : [])];
+}
+
+/** Docker's container states that mean "not exited yet": `created` is between create and start. */
+const ALIVE_STATES = new Set(['created', 'running', 'paused', 'restarting']);
+
+/** True when the engine answers a ping within `timeoutMs` (default 2 s). Never throws. */
+export async function dockerAvailable(docker?: Dockerode, timeoutMs = 2_000): Promise<boolean> {
+  let client: Dockerode;
+  try {
+    client = docker ?? new Dockerode({ timeout: timeoutMs });
+  } catch {
+    return false; // a malformed DOCKER_HOST
+  }
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const ping = (client as unknown as { ping(opts: { abortSignal: AbortSignal }): Promise<unknown> }).ping({ abortSignal: abort.signal });
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    await Promise.race([ping, timeout]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    if (timer) clearTimeout(timer);
+    abort.abort();
+  }
+}
+
+function statusOf(err: unknown): number | undefined {
+  const code = (err as { statusCode?: unknown } | null)?.statusCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** The engine's own message, without dockerode's "(HTTP code N) reason - " prefix. */
+function engineMessage(err: unknown): string {
+  const json = (err as { json?: unknown } | null)?.json;
+  if (json && typeof json === 'object' && typeof (json as { message?: unknown }).message === 'string') {
+    return (json as { message: string }).message.trim();
+  }
+  if (err instanceof Error) return err.message.trim() || err.name;
+  return String(err);
+}
+
+function wrap(action: string, err: unknown): DockerLauncherError {
+  const status = statusOf(err);
+  return new DockerLauncherError(`docker: cannot ${action}: ${engineMessage(err)}${status ? ` (HTTP ${status})` : ''}`, {
+    cause: err,
+    statusCode: status,
+  });
+}
+
+/** `Exited (3) 2 seconds ago` → 3. */
+function exitCodeFromStatus(status: string | undefined): number | null {
+  const m = /^Exited \((-?\d+)\)/.exec(status ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+function parseSiteId(value: string | undefined): number | null {
+  if (value === undefined || value === '') return null;
+  const n = Number(value);
+  return Number.isInteger(n) ? n : null;
+}
+
+export function createDockerLauncher(options: DockerLauncherOptions): WorkerLauncher {
+  const docker = options.docker ?? new Dockerode();
+  const logger = options.logger ?? silentLogger;
+  const networkMode = options.networkMode ?? 'host';
+
+  /** Every labelled container of one worker guid (normally zero or one). */
+  async function find(workerGuid: string): Promise<Dockerode.ContainerInfo[]> {
+    try {
+      return await docker.listContainers({ all: true, filters: { label: [`${LABEL_WORKER_GUID}=${workerGuid}`] } });
+    } catch (err) {
+      throw wrap(`look up the container of worker ${workerGuid}`, err);
+    }
+  }
+
+  const nameOf = (info: Dockerode.ContainerInfo) => (info.Names?.[0] ?? info.Id.slice(0, 12)).replace(/^\//, '');
+
+  return {
+    kind: 'docker',
+
+    async launch(spec) {
+      const mounts: Dockerode.MountSettings[] = [];
+      if (options.sqliteDataDir) {
+        const source = options.sqliteDataSource ?? options.sqliteDataDir;
+        mounts.push({ Type: source.startsWith('/') ? 'bind' : 'volume', Source: source, Target: options.sqliteDataDir, ReadOnly: false });
+      }
+      const hostConfig: Dockerode.HostConfig = {
+        Init: true,
+        NetworkMode: networkMode,
+        ...(options.memoryBytes !== undefined ? { Memory: Math.round(options.memoryBytes) } : {}),
+        ...(options.nanoCpus !== undefined ? { NanoCpus: Math.round(options.nanoCpus) } : {}),
+        ...(mounts.length > 0 ? { Mounts: mounts } : {}),
+      };
+      const createOptions: Dockerode.ContainerCreateOptions = {
+        name: spec.containerName,
+        Image: options.image,
+        Labels: { [LABEL_WORKER_GUID]: spec.workerGuid, [LABEL_SITE_ID]: String(spec.siteId) },
+        Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+        Cmd: (options.command ?? workerCommand)(spec),
+        ...(options.entrypoint ? { Entrypoint: options.entrypoint } : {}),
+        ...(options.user ? { User: options.user } : {}),
+        AttachStdin: false,
+        AttachStdout: false,
+        AttachStderr: false,
+        Tty: false,
+        HostConfig: hostConfig,
+      };
+      let container: Dockerode.Container;
+      try {
+        container = await docker.createContainer(createOptions);
+      } catch (err) {
+        throw wrap(`create container ${spec.containerName} from image ${options.image}`, err);
+      }
+      try {
+        await container.start();
+      } catch (err) {
+        // A container that never started would look alive (`created`) forever: drop it.
+        await container.remove({ force: true, v: true }).catch(() => {});
+        throw wrap(`start container ${spec.containerName}`, err);
+      }
+      logger.debug({ workerGuid: spec.workerGuid, containerName: spec.containerName, containerId: container.id, image: options.image, networkMode }, 'worker container started');
+    },
+
+    async list(): Promise<ObservedWorker[]> {
+      let infos: Dockerode.ContainerInfo[];
+      try {
+        infos = await docker.listContainers({ all: true, filters: { label: [LABEL_WORKER_GUID] } });
+      } catch (err) {
+        throw wrap('list worker containers', err);
+      }
+      return Promise.all(
+        infos.map(async (info): Promise<ObservedWorker> => {
+          const state = info.State ?? 'unknown';
+          const running = ALIVE_STATES.has(state);
+          let exitCode = running ? null : exitCodeFromStatus(info.Status);
+          if (!running && exitCode === null && state !== 'removing') {
+            // `dead` and other states carry no code in Status: ask the container itself.
+            exitCode = await docker
+              .getContainer(info.Id)
+              .inspect()
+              .then((i) => (typeof i.State?.ExitCode === 'number' ? i.State.ExitCode : null))
+              .catch(() => null);
+          }
+          return {
+            workerGuid: info.Labels?.[LABEL_WORKER_GUID] ?? '',
+            containerName: nameOf(info),
+            siteId: parseSiteId(info.Labels?.[LABEL_SITE_ID]),
+            running,
+            state,
+            exitCode,
+          };
+        }),
+      );
+    },
+
+    async stop(workerGuid, stopOptions = {}) {
+      const graceMs = stopOptions.graceMs ?? 10_000;
+      for (const info of await find(workerGuid)) {
+        try {
+          await docker.getContainer(info.Id).stop({ t: Math.max(0, Math.ceil(graceMs / 1000)) });
+        } catch (err) {
+          const status = statusOf(err);
+          if (status === 304 || status === 404) continue; // not running / already gone
+          throw wrap(`stop container ${nameOf(info)}`, err);
+        }
+      }
+    },
+
+    async remove(workerGuid) {
+      for (const info of await find(workerGuid)) {
+        try {
+          // v: anonymous volumes (the production image declares VOLUME /data) go with it.
+          await docker.getContainer(info.Id).remove({ force: true, v: true });
+        } catch (err) {
+          const status = statusOf(err);
+          if (status === 404) continue; // already gone
+          if (status === 409 && /already in progress/i.test(engineMessage(err))) continue;
+          throw wrap(`remove container ${nameOf(info)}`, err);
+        }
+      }
+    },
+
+    async close() {
+      // dockerode opens a connection per request: nothing to release.
+    },
+  };
+}
