@@ -27,7 +27,7 @@ RUN nodedir="$(node -p 'require("path").resolve(process.execPath, "../..")')" \
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
-# (workers/ is empty and untracked, so it is not copied: COPY of a missing folder fails a build.)
+COPY workers ./workers
 RUN npm run build \
     && npm prune --omit=dev \
     && rm -f dist/.tsbuildinfo \

@@ -2,7 +2,8 @@
 # Makes sure a Docker Engine answers and that the offline base image `local/node-base` exists
 # (idempotent: safe to run twice in a row and when dockerd is already up).
 #
-#   1. installs Debian's docker.io when `dockerd` is missing (no other registry is needed);
+#   1. installs Debian's docker.io when `dockerd` is missing, and docker-compose (no other
+#      registry is needed);
 #   2. starts dockerd in the background when `docker info` fails (log: $DOCKERD_LOG);
 #   3. waits up to $DOCKER_WAIT_SECONDS (30) for `docker info`;
 #   4. builds `local/node-base` when missing: this host's node binary, /bin/sh (dash), the
@@ -35,6 +36,14 @@ if ! command -v dockerd >/dev/null 2>&1; then
   log "docker.io installed in $(( $(now_ms) - t0 )) ms"
 fi
 command -v docker >/dev/null 2>&1 || { echo "docker CLI not found after installing docker.io" >&2; exit 1; }
+# docker-compose (v1, Debian's package): the tests validate compose.yaml with `docker-compose config`.
+if ! command -v docker-compose >/dev/null 2>&1; then
+  t0=$(now_ms)
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends docker-compose >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; }
+  log "docker-compose installed in $(( $(now_ms) - t0 )) ms"
+fi
 
 # --- 2./3. start and wait -----------------------------------------------------------------------
 if ! engine_up; then

@@ -65,6 +65,8 @@ const schema = z.object({
   WORKER_NETWORK: z.string().optional().transform((v) => v || 'host'),
   /** Docker volume holding the SQLite folder (compose); unset: the host folder is bind-mounted. */
   WORKER_DATA_VOLUME: z.string().optional().transform((v) => v || undefined),
+  /** The jobyard.fleet label of this deployment's worker containers; unset: derived from DATABASE_URL. */
+  WORKER_FLEET: z.string().optional().transform((v) => v || undefined),
   /** Container user for workers (uid[:gid] or name); unset: the image's USER. */
   WORKER_USER: z.string().optional().transform((v) => v || undefined),
   WORKER_MEMORY_MB: number('WORKER_MEMORY_MB', 512, 32),

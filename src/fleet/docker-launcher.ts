@@ -11,11 +11,16 @@
  */
 import Dockerode from 'dockerode';
 import { silentLogger, type Logger } from '../log.js';
-import { LABEL_SITE_ID, LABEL_WORKER_GUID, type ObservedWorker, type WorkerLauncher, type WorkerSpec } from './launcher.js';
+import { LABEL_FLEET, LABEL_SITE_ID, LABEL_WORKER_GUID, type ObservedWorker, type WorkerLauncher, type WorkerSpec } from './launcher.js';
 
 export interface DockerLauncherOptions {
   /** The jobyard image (WORKER_IMAGE); its ENTRYPOINT must run `node /app/bin/jobyard.js`. */
   image: string;
+  /**
+   * The `jobyard.fleet` label of this deployment's workers: list/stop/remove only ever see
+   * containers carrying it. Unset: every labelled worker container on the engine.
+   */
+  fleet?: string;
   /** An engine client; default `new Dockerode()` (DOCKER_HOST or the default socket). */
   docker?: Dockerode;
   /**
@@ -134,11 +139,12 @@ export function createDockerLauncher(options: DockerLauncherOptions): WorkerLaun
   const docker = options.docker ?? new Dockerode();
   const logger = options.logger ?? silentLogger;
   const networkMode = options.networkMode ?? 'host';
+  const fleetFilter = options.fleet !== undefined ? [`${LABEL_FLEET}=${options.fleet}`] : [];
 
   /** Every labelled container of one worker guid (normally zero or one). */
   async function find(workerGuid: string): Promise<Dockerode.ContainerInfo[]> {
     try {
-      return await docker.listContainers({ all: true, filters: { label: [`${LABEL_WORKER_GUID}=${workerGuid}`] } });
+      return await docker.listContainers({ all: true, filters: { label: [`${LABEL_WORKER_GUID}=${workerGuid}`, ...fleetFilter] } });
     } catch (err) {
       throw wrap(`look up the container of worker ${workerGuid}`, err);
     }
@@ -165,7 +171,11 @@ export function createDockerLauncher(options: DockerLauncherOptions): WorkerLaun
       const createOptions: Dockerode.ContainerCreateOptions = {
         name: spec.containerName,
         Image: options.image,
-        Labels: { [LABEL_WORKER_GUID]: spec.workerGuid, [LABEL_SITE_ID]: String(spec.siteId) },
+        Labels: {
+          [LABEL_WORKER_GUID]: spec.workerGuid,
+          [LABEL_SITE_ID]: String(spec.siteId),
+          ...(options.fleet !== undefined ? { [LABEL_FLEET]: options.fleet } : {}),
+        },
         Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
         Cmd: (options.command ?? workerCommand)(spec),
         ...(options.entrypoint ? { Entrypoint: options.entrypoint } : {}),
@@ -195,7 +205,7 @@ export function createDockerLauncher(options: DockerLauncherOptions): WorkerLaun
     async list(): Promise<ObservedWorker[]> {
       let infos: Dockerode.ContainerInfo[];
       try {
-        infos = await docker.listContainers({ all: true, filters: { label: [LABEL_WORKER_GUID] } });
+        infos = await docker.listContainers({ all: true, filters: { label: [LABEL_WORKER_GUID, ...fleetFilter] } });
       } catch (err) {
         throw wrap('list worker containers', err);
       }

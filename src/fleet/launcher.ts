@@ -49,3 +49,8 @@ export interface WorkerLauncher {
 /** Labels every jobyard worker container carries. */
 export const LABEL_WORKER_GUID = 'jobyard.worker_guid';
 export const LABEL_SITE_ID = 'jobyard.site_id';
+/**
+ * Which jobyard deployment a worker belongs to (WORKER_FLEET; by default derived from the
+ * database), so two deployments sharing one engine never reconcile each other's workers.
+ */
+export const LABEL_FLEET = 'jobyard.fleet';

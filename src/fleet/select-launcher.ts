@@ -3,11 +3,12 @@
  * `process` (child processes), `off` (no launching here), or `auto` (docker when the engine answers, else process). The
  * choice is logged once at start by the caller.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
-import type { DatabaseTarget } from '../db/url.js';
+import { maskUrl, type DatabaseTarget } from '../db/url.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createDockerLauncher, dockerAvailable } from './docker-launcher.js';
@@ -22,7 +23,14 @@ export interface LauncherChoice {
 
 type LauncherConfig = Pick<
   Config,
-  'WORKER_LAUNCHER' | 'WORKER_IMAGE' | 'WORKER_NETWORK' | 'WORKER_MEMORY_MB' | 'WORKER_CPUS' | 'WORKER_DATA_VOLUME' | 'WORKER_USER'
+  | 'WORKER_LAUNCHER'
+  | 'WORKER_IMAGE'
+  | 'WORKER_NETWORK'
+  | 'WORKER_MEMORY_MB'
+  | 'WORKER_CPUS'
+  | 'WORKER_DATA_VOLUME'
+  | 'WORKER_USER'
+  | 'WORKER_FLEET'
 >;
 
 /** Undefined for WORKER_LAUNCHER=off (site workers are run elsewhere, e.g. by hand). */
@@ -38,6 +46,7 @@ export async function selectLauncher(config: LauncherConfig, target: DatabaseTar
   const sqliteDataDir = target.backend === 'sqlite' ? dirname(resolve(target.path)) : null;
   const launcher = createDockerLauncher({
     image: config.WORKER_IMAGE,
+    fleet: config.WORKER_FLEET ?? defaultFleetId(target),
     networkMode: config.WORKER_NETWORK,
     memoryBytes: config.WORKER_MEMORY_MB * 1024 * 1024,
     nanoCpus: Math.round(config.WORKER_CPUS * 1e9),
@@ -70,4 +79,14 @@ function processLauncher(): WorkerLauncher {
  */
 export function workerDatabaseUrl(target: DatabaseTarget): string {
   return target.backend === 'sqlite' ? `sqlite:${resolve(target.path)}` : target.connectionString;
+}
+
+/**
+ * The default `jobyard.fleet` label: a short hash of the database the workers use, so the
+ * schedulers of one deployment (replicas included) agree on it and another deployment on the
+ * same engine differs.
+ */
+export function defaultFleetId(target: DatabaseTarget): string {
+  const identity = target.backend === 'sqlite' ? `sqlite:${resolve(target.path)}` : maskUrl(target.connectionString);
+  return createHash('sha256').update(identity).digest('hex').slice(0, 12);
 }

@@ -66,32 +66,6 @@ export async function runSiteWorker(options: SiteWorkerOptions): Promise<WorkerE
   await register(store, options, lanes);
   logger.info({ lanes: options.lanes ?? 'all', concurrency }, 'site worker running');
 
-  const runtime = runQueue({
-    store,
-    owner: workerGuid,
-    workerGuid,
-    containerName: options.containerName,
-    siteId,
-    lanes: lanes.map((name) => ({ name, concurrency })),
-    handlers: options.handlers,
-    leaseSeconds: options.leaseSeconds ?? 60,
-    heartbeatSeconds: options.itemHeartbeatSeconds ?? 15,
-    pollIntervalMs: options.pollIntervalMs ?? 1000,
-    graceMs: options.graceMs ?? 10_000,
-    logger,
-    onClaim: (items: WorkItem[]) => {
-      if (items.length === 0) return;
-      claimedCount += items.length;
-      idleSince = null;
-      for (const item of items) held.set(item.id, taskLink(item));
-    },
-    onItemSettled: (item: WorkItem, outcome: ItemOutcome, error?: string) => {
-      held.delete(item.id);
-      if (held.size === 0) idleSince = Date.now();
-      logger.info({ itemId: item.id, kind: item.kind, siteId: item.site_id, workerGuid, outcome, ...(error ? { error } : {}) }, 'work item settled');
-    },
-  });
-
   let stopRequested: ((reason: WorkerExit) => void) | undefined;
   const stopped = new Promise<WorkerExit>((resolve) => (stopRequested = resolve));
   const requestStop = (reason: WorkerExit) => {
@@ -99,18 +73,12 @@ export async function runSiteWorker(options: SiteWorkerOptions): Promise<WorkerE
     stopRequested?.(exit);
   };
 
-  const onSignal = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, 'draining: no new claims');
-    requestStop('signal');
-  };
-  if (options.handleSignals ?? true) {
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-  }
-
   // Row heartbeat: last_seen_at, running/idle, what it holds. A row the scheduler marked lost
   // (or stopped) is not revived: the worker stops instead.
-  const beat = async () => {
+  // Beats are chained, so a slow one never lands after (and overwrites) a newer one.
+  let beating: Promise<void> = Promise.resolve();
+  const beat = (): Promise<void> => (beating = beating.then(writeBeat));
+  const writeBeat = async () => {
     try {
       const now = Date.now();
       const alive = await store.db
@@ -135,6 +103,47 @@ export async function runSiteWorker(options: SiteWorkerOptions): Promise<WorkerE
       logger.warn({ err: describeError(err) }, 'worker heartbeat failed; will retry');
     }
   };
+  const runtime = runQueue({
+    store,
+    owner: workerGuid,
+    workerGuid,
+    containerName: options.containerName,
+    siteId,
+    lanes: lanes.map((name) => ({ name, concurrency })),
+    handlers: options.handlers,
+    leaseSeconds: options.leaseSeconds ?? 60,
+    heartbeatSeconds: options.itemHeartbeatSeconds ?? 15,
+    pollIntervalMs: options.pollIntervalMs ?? 1000,
+    graceMs: options.graceMs ?? 10_000,
+    logger,
+    onClaim: (items: WorkItem[]) => {
+      if (items.length === 0) return;
+      const wasIdle = held.size === 0;
+      claimedCount += items.length;
+      idleSince = null;
+      for (const item of items) held.set(item.id, taskLink(item));
+      // The row shows running/idle as it changes, not only at the next periodic heartbeat.
+      if (wasIdle) void beat();
+    },
+    onItemSettled: (item: WorkItem, outcome: ItemOutcome, error?: string) => {
+      held.delete(item.id);
+      if (held.size === 0) {
+        idleSince = Date.now();
+        void beat();
+      }
+      logger.info({ itemId: item.id, kind: item.kind, siteId: item.site_id, workerGuid, outcome, ...(error ? { error } : {}) }, 'work item settled');
+    },
+  });
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'draining: no new claims');
+    requestStop('signal');
+  };
+  if (options.handleSignals ?? true) {
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+
   const rowTimer = setInterval(() => void beat(), (options.rowHeartbeatSeconds ?? 5) * 1000);
   const idleTimer = setInterval(() => {
     if (held.size === 0 && idleSince !== null && Date.now() - idleSince >= idleMs) requestStop('idle');
@@ -147,6 +156,7 @@ export async function runSiteWorker(options: SiteWorkerOptions): Promise<WorkerE
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   await runtime.stop();
+  await beating;
   if (reason !== 'lost') await markStopped(store, workerGuid, claimedCount);
   logger.info({ reason, claimed: claimedCount }, 'site worker stopped');
   return reason;

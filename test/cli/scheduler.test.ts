@@ -63,6 +63,36 @@ describeBackends(
       expect(s.output()).not.toContain('password');
     });
 
+    it('with WORKER_LAUNCHER=process it launches a site worker that runs the job to Success, then stops it on SIGTERM', async () => {
+      await ctx.truncateAll().catch(() => {}); // the previous test left its job behind
+      const s = startScheduler({ DATABASE_URL: ctx.url, TICK_INTERVAL_MS: '100', WORKER_LAUNCHER: 'process', FLEET_INTERVAL_MS: '100', WORKER_IDLE_SECONDS: '60' });
+      await until(async () => s.output().includes('"msg":"scheduler started"'), 15_000, 'the scheduler');
+      expect(s.output()).toMatch(/"launcher":"process","reason":"WORKER_LAUNCHER=process".*"msg":"site-worker launcher selected"/);
+      const site = await createSite(ctx.store, { name: 'branch' });
+      await upsertDevice(ctx.store, { guid: 'd2', hostname: 'branch-1', status: 'online', last_seen: Date.now() });
+      await assignDeviceToSite(ctx.store, 'branch-1', site.id);
+      const now = Date.now();
+      const job = await ctx.db
+        .insertInto('scheduled_jobs')
+        .values({ name: 'via worker', components_json: toJson([{ kind: 'command', argv: ['node', '-e', 'console.log("ran")'] }]), targets_json: toJson({ sites: [site.id] }), schedule_type: 'immediately', start_ts: now, next_run_at: now, created_at: now, updated_at: now })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const run = await until(
+        () => ctx.db.selectFrom('scheduled_job_runs').selectAll().where('job_id', '=', job.id).where('status', '=', 'Success').executeTakeFirst(),
+        20_000,
+        'the run to succeed',
+      );
+      expect(run.finished_ts).not.toBeNull();
+      const worker = await ctx.db.selectFrom('job_scheduler_workers').selectAll().where('site_id', '=', site.id).executeTakeFirstOrThrow();
+      expect(worker).toMatchObject({ claimed_count: 1, container_name: `site-worker-${worker.worker_guid}` });
+      expect(['running', 'idle']).toContain(worker.status);
+      // SIGTERM: the scheduler drains its child workers before it exits.
+      s.child.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+      const after = await ctx.db.selectFrom('job_scheduler_workers').selectAll().where('worker_guid', '=', worker.worker_guid).executeTakeFirstOrThrow();
+      expect(after.status).toBe('stopped');
+    });
+
     it('refuses to start on an unmigrated database when MIGRATE_ON_START=false', async () => {
       const fresh = ctx.backend === 'sqlite' ? `${ctx.url}.fresh.db` : ctx.url;
       if (ctx.backend === 'postgres') {

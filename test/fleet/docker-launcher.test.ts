@@ -18,7 +18,7 @@ import Database from 'better-sqlite3';
 import Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDockerLauncher, dockerAvailable, DockerLauncherError, workerCommand } from '../../src/fleet/docker-launcher.js';
-import { LABEL_SITE_ID, LABEL_WORKER_GUID, type ObservedWorker, type WorkerLauncher, type WorkerSpec } from '../../src/fleet/launcher.js';
+import { LABEL_FLEET, LABEL_SITE_ID, LABEL_WORKER_GUID, type ObservedWorker, type WorkerLauncher, type WorkerSpec } from '../../src/fleet/launcher.js';
 import { TEST_POSTGRES_URL } from '../helpers/env.js';
 
 const IMAGE = process.env.WORKER_TEST_IMAGE ?? 'jobyard-worker:test';
@@ -27,6 +27,8 @@ const HOW_TO_START = 'bash scripts/docker-engine.sh && npm run build && bash scr
 const CONTAINER_UID = 1000;
 
 const docker = new Dockerode();
+/** This file's `jobyard.fleet` label: other test files' workers on the same engine are not ours. */
+const FLEET = `test-${randomUUID()}`;
 /** node -e scripts per worker guid, read by the `command` hook. */
 const scripts = new Map<string, string>();
 const tempDirs: string[] = [];
@@ -40,6 +42,7 @@ function spec(siteId: number, script: string | null, env: Record<string, string>
 /** A launcher whose containers run `node -e <the spec's script>`. */
 function scriptLauncher(extra: Partial<Parameters<typeof createDockerLauncher>[0]> = {}): WorkerLauncher {
   return createDockerLauncher({
+    fleet: FLEET,
     image: IMAGE,
     docker,
     entrypoint: ['node'],
@@ -81,7 +84,7 @@ async function waitLog(workerGuid: string, text: string, timeoutMs = 15_000): Pr
 }
 
 async function removeAllLabelled(): Promise<void> {
-  const infos = await docker.listContainers({ all: true, filters: { label: [LABEL_WORKER_GUID] } });
+  const infos = await docker.listContainers({ all: true, filters: { label: [`${LABEL_FLEET}=${FLEET}`] } });
   await Promise.all(infos.map((i) => docker.getContainer(i.Id).remove({ force: true, v: true }).catch(() => {})));
 }
 
@@ -168,11 +171,26 @@ describe('docker launcher (real engine)', () => {
     await launcher.remove(stubborn.workerGuid);
   });
 
+  it('a launcher sees only the workers of its own fleet label', async () => {
+    const launcher = scriptLauncher();
+    const other = createDockerLauncher({ fleet: `${FLEET}-other`, image: IMAGE, docker });
+    const s = spec(61, 'setTimeout(() => {}, 30000)');
+    await launcher.launch(s);
+    expect(await observe(launcher, s.workerGuid)).toMatchObject({ running: true });
+    expect(await observe(other, s.workerGuid)).toBeUndefined();
+    await other.stop(s.workerGuid, { graceMs: 0 });
+    expect(await observe(launcher, s.workerGuid)).toMatchObject({ running: true });
+    const info = await docker.getContainer(s.containerName).inspect();
+    expect(info.Config.Labels).toMatchObject({ [LABEL_FLEET]: FLEET, [LABEL_WORKER_GUID]: s.workerGuid, [LABEL_SITE_ID]: '61' });
+    await launcher.stop(s.workerGuid, { graceMs: 0 });
+    await launcher.remove(s.workerGuid);
+  });
+
   it('the default command is `worker --site N --lanes a,b` on the image entrypoint', async () => {
     const s = spec(21, null, {}, ['email', 'sync']);
     expect(workerCommand(s)).toEqual(['worker', '--site', '21', '--lanes', 'email,sync']);
     expect(workerCommand({ ...s, lanes: null })).toEqual(['worker', '--site', '21']);
-    const launcher = createDockerLauncher({ image: IMAGE, docker });
+    const launcher = createDockerLauncher({ fleet: FLEET, image: IMAGE, docker });
     await launcher.launch(s);
     const info = await docker.getContainer(s.containerName).inspect();
     expect(info.Config.Entrypoint).toEqual(['node', '/app/bin/jobyard.js']);
@@ -244,7 +262,7 @@ describe('docker launcher (real engine)', () => {
   });
 
   it('engine errors name the container; a failed launch leaves no container behind', async () => {
-    const missing = createDockerLauncher({ image: 'jobyard-no-such-image:never', docker });
+    const missing = createDockerLauncher({ fleet: FLEET, image: 'jobyard-no-such-image:never', docker });
     const s1 = spec(51, null);
     const err = await missing.launch(s1).then(
       () => undefined,
@@ -256,7 +274,7 @@ describe('docker launcher (real engine)', () => {
     expect((err as Error).message).toMatch(/no such image/i);
 
     // Created but not startable (its network does not exist): removed again, error names it.
-    const broken = createDockerLauncher({ image: IMAGE, docker, networkMode: 'jobyard-no-such-network' });
+    const broken = createDockerLauncher({ fleet: FLEET, image: IMAGE, docker, networkMode: 'jobyard-no-such-network' });
     const s2 = spec(52, null);
     await expect(broken.launch(s2)).rejects.toThrow(new RegExp(`cannot start container ${s2.containerName}: .*network jobyard-no-such-network not found`));
     expect(await observe(broken, s2.workerGuid)).toBeUndefined();
