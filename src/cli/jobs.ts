@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ScheduledJob } from '../db/schema.js';
 import { describeError, UserError } from '../errors.js';
-import { checkJobDefinition, createScheduledJob, listScheduledJobs, setJobEnabled } from '../schedule/jobs.js';
 import { iso, parseId, print, printTable } from './output.js';
 import { withStore } from './store.js';
 
@@ -18,6 +17,7 @@ export function registerJobsCommand(program: Command): Command {
     .action(async (options: { file: string; json?: boolean }) => {
       const definition = await readDefinition(options.file);
       // Checked before the database is opened: a bad file needs no database to be reported.
+      const { checkJobDefinition, createScheduledJob } = await import('../schedule/jobs.js');
       checkJobDefinition(definition, { now: Date.now() });
       await withStore(async (store) => {
         const job = await createScheduledJob(store, definition, { now: Date.now() });
@@ -31,6 +31,7 @@ export function registerJobsCommand(program: Command): Command {
     .option('--json', 'print JSON instead of a table')
     .action(async (options: { json?: boolean }) => {
       await withStore(async (store) => {
+        const { listScheduledJobs } = await import('../schedule/jobs.js');
         const rows = await listScheduledJobs(store);
         if (options.json) return print(JSON.stringify(rows));
         if (rows.length === 0) return print('no jobs');
@@ -49,6 +50,7 @@ export function registerJobsCommand(program: Command): Command {
       .action(async (idText: string) => {
         const id = parseId(idText, `jobs ${verb}: id`);
         await withStore(async (store) => {
+          const { setJobEnabled } = await import('../schedule/jobs.js');
           const job = await setJobEnabled(store, id, enabled, { now: Date.now() });
           if (!job) throw new UserError(`jobs ${verb}: no job with id ${id}`);
           print(`job ${id} ${verb}d${enabled ? `; next run ${iso(job.next_run_at)}` : ''}`);

@@ -2,6 +2,10 @@
  * The `jobyard` command line. Each command lives in its own module under src/cli/; this file
  * wires them into one program and turns failures into one line on stderr and an exit code
  * (2 for bad input or configuration, 1 for anything else; the stack only with --verbose).
+ *
+ * Command modules import their heavy parts (the scheduler, the fleet, the schedule code) inside
+ * their actions: a site worker starts through this same program, and every module loaded here
+ * adds to its boot time.
  */
 import { Command, CommanderError } from 'commander';
 import { describeError, UserError } from '../errors.js';

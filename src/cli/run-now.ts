@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { getScheduledJob } from '../schedule/jobs.js';
-import { runJobNow } from '../schedule/ticker.js';
 import { parseId, print } from './output.js';
 import { withStore } from './store.js';
 
@@ -15,6 +13,8 @@ export function registerRunNowCommand(jobs: Command): void {
     .action(async (idText: string, options: { json?: boolean }) => {
       const id = parseId(idText, 'jobs run-now: id');
       await withStore(async (store) => {
+        const { getScheduledJob } = await import('../schedule/jobs.js');
+        const { runJobNow } = await import('../schedule/ticker.js');
         const job = await getScheduledJob(store, id);
         if (!job) throw new UserError(`jobs run-now: no job with id ${id}`);
         const runId = await runJobNow(store, job, { now: Date.now() });

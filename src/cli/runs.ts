@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { getScheduledJob, listRuns } from '../schedule/jobs.js';
 import { iso, parseId, parsePositiveInt, print, printTable } from './output.js';
 import { withStore } from './store.js';
 
@@ -16,6 +15,7 @@ export function registerRunsCommand(program: Command): Command {
       const jobId = parseId(options.job, 'runs list: --job');
       const limit = parsePositiveInt(options.limit, 'runs list: --limit', 1000);
       await withStore(async (store) => {
+        const { getScheduledJob, listRuns } = await import('../schedule/jobs.js');
         if (!(await getScheduledJob(store, jobId))) throw new UserError(`runs list: no job with id ${jobId}`);
         const rows = await listRuns(store, { jobId, limit });
         if (options.json) return print(JSON.stringify(rows));

@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
-import { SchedulerService } from '../daemon/scheduler.js';
-import { assertKnownSchema, migrateToLatest, migrationStatus } from '../db/migrate.js';
 import { openDatabase, type Store } from '../db/open.js';
 import { UserError } from '../errors.js';
-import { Fleet } from '../fleet/fleet.js';
-import { selectLauncher, workerDatabaseUrl } from '../fleet/select-launcher.js';
+import type { Fleet } from '../fleet/fleet.js';
 import { createLogger, type Logger } from '../log.js';
 
 export function registerSchedulerCommand(program: Command): void {
@@ -38,6 +35,8 @@ Environment (default):
     )
     .action(async () => {
       const config = loadConfig();
+      const { assertKnownSchema, migrateToLatest, migrationStatus } = await import('../db/migrate.js');
+      const { SchedulerService } = await import('../daemon/scheduler.js');
       const logger = createLogger({ level: config.LOG_LEVEL });
       const store = openDatabase(config.DATABASE_URL, { logger });
       try {
@@ -83,6 +82,8 @@ Environment (default):
 
 /** The site-worker fleet, or undefined when workers are not launched from here. */
 async function createFleet(config: Config, store: Store, logger: Logger): Promise<Fleet | undefined> {
+  const { Fleet } = await import('../fleet/fleet.js');
+  const { selectLauncher, workerDatabaseUrl } = await import('../fleet/select-launcher.js');
   if (store.target.backend === 'sqlite' && store.target.path === ':memory:') {
     logger.warn('in-memory SQLite cannot be shared with site workers: none will be launched');
     return undefined;

@@ -10,6 +10,7 @@ export class PeriodicLoop {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
+  #pokedWhileRunning = false;
   /** Epoch ms when the last run finished without error. */
   lastSuccessAt: number | null = null;
   lastError: string | null = null;
@@ -26,9 +27,13 @@ export class PeriodicLoop {
     return this;
   }
 
-  /** Runs now instead of waiting for the interval (no-op if a run is in progress). */
+  /** Runs now instead of waiting for the interval; during a run, once more right after it. */
   poke(): void {
-    if (this.#stopped || this.#running) return;
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#pokedWhileRunning = true;
+      return;
+    }
     if (this.#timer) clearTimeout(this.#timer);
     this.#schedule(0);
   }
@@ -42,9 +47,10 @@ export class PeriodicLoop {
   #schedule(delay: number): void {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
+      this.#pokedWhileRunning = false;
       this.#running = this.#runOnce().finally(() => {
         this.#running = undefined;
-        if (!this.#stopped) this.#schedule(this.intervalMs);
+        if (!this.#stopped) this.#schedule(this.#pokedWhileRunning ? 0 : this.intervalMs);
       });
     }, delay);
   }

@@ -12,6 +12,7 @@ import type { Fleet } from '../fleet/fleet.js';
 import type { Logger } from '../log.js';
 import { pruneFinishedWorkItems, DEFAULT_RETENTION_MS } from '../queue/admin.js';
 import { reclaimExpiredLeases } from '../queue/reclaim.js';
+import { acquireWakeups, type WakeupTicket } from '../queue/wakeup.js';
 import { applyRunRollups } from '../schedule/rollup.js';
 import { tick, type TickSummary } from '../schedule/ticker.js';
 import { PeriodicLoop } from './loop.js';
@@ -92,16 +93,49 @@ export class SchedulerService {
         logger,
       );
       this.loops.push(launchLoop, reconcileLoop);
+      this.#fleetWakeups = { launchLoop, intervalMs: options.fleetIntervalMs ?? 1000 };
     }
+  }
+
+  #fleetWakeups: { launchLoop: PeriodicLoop; intervalMs: number } | undefined;
+  #stopWatching: (() => Promise<void>) | undefined;
+
+  /**
+   * Wakes the launch loop as soon as work is enqueued (here, by another process's NOTIFY, or a
+   * SQLite commit), so a site with no worker gets one within milliseconds, not at the next poll.
+   */
+  #watchForWork(): void {
+    const w = this.#fleetWakeups;
+    if (!w) return;
+    const wakeups = acquireWakeups(this.options.store, this.options.logger);
+    let stopped = false;
+    let current: WakeupTicket | undefined;
+    const watching = (async () => {
+      while (!stopped) {
+        current = wakeups.ticket(undefined);
+        await current.wait(w.intervalMs);
+        const woken = current.woken;
+        current.dispose();
+        if (woken && !stopped) w.launchLoop.poke();
+      }
+    })();
+    this.#stopWatching = async () => {
+      stopped = true;
+      current?.dispose();
+      await watching;
+      wakeups.release();
+    };
   }
 
   start(): this {
     for (const loop of this.loops) loop.start();
+    this.#watchForWork();
     this.options.logger.info({ tickIntervalMs: this.tickIntervalMs }, 'scheduler started');
     return this;
   }
 
   async stop(): Promise<void> {
+    await this.#stopWatching?.();
     await Promise.all(this.loops.map((l) => l.stop()));
     this.options.logger.info('scheduler stopped');
   }

@@ -2,7 +2,18 @@
  * The pg.Pool behind Kysely, with the PostgreSQL side of the dialect rules: session settings
  * (seed 004's connect timeout and idle-in-transaction guard) and int8 parsed as a JS number.
  */
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
+
+/**
+ * pg is loaded on first use, not at import: a SQLite-only process (the embedded default, its
+ * site workers) never pays for loading it, which shortens a worker's boot.
+ */
+let pgModule: typeof pg | undefined;
+export function loadPg(): typeof pg {
+  pgModule ??= createRequire(import.meta.url)('pg') as typeof pg;
+  return pgModule;
+}
 
 /** Seed 004: BOREALIS_DB_CONNECT_TIMEOUT = 15 s. */
 export const PG_CONNECT_TIMEOUT_MS = 15_000;
@@ -19,7 +30,7 @@ const INT8_OID = 20;
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === INT8_OID && format !== 'binary') return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format as 'text');
+    return loadPg().types.getTypeParser(oid, format as 'text');
   },
 };
 
@@ -40,7 +51,7 @@ export function postgresClientConfig(settings: PostgresClientSettings): pg.Clien
 }
 
 export function createPostgresPool(settings: PostgresClientSettings & { max: number }): pg.Pool {
-  const pool = new pg.Pool({ ...postgresClientConfig(settings), max: settings.max, idleTimeoutMillis: 30_000 });
+  const pool = new (loadPg().Pool)({ ...postgresClientConfig(settings), max: settings.max, idleTimeoutMillis: 30_000 });
   // A server restart kills idle pooled clients; pg emits the error on the pool. Without a
   // listener that would crash the process. The client is discarded and the next checkout
   // opens a fresh connection.

@@ -4,7 +4,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
 import {
   CompiledQuery,
   SqliteAdapter,
@@ -25,7 +26,9 @@ export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 /** Opens the file (creating its folder) with the pragmas jobyard relies on. */
 export function openSqliteFile(path: string): BetterSqlite3.Database {
   if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
-  const db = new BetterSqlite3(path);
+  // Loaded on first use: a PostgreSQL-only process never loads the native addon.
+  const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+  const db = new Database(path);
   // WAL: readers never block the writer and vice versa; several processes share one file.
   db.pragma('journal_mode = WAL');
   db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);

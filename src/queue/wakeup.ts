@@ -15,10 +15,10 @@
  * A consumer takes a ticket BEFORE it claims and waits on it after an empty claim, so a wake-up
  * that arrives between the claim and the wait is never lost.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { WORK_CHANNEL } from '../db/dialect.js';
 import type { Store } from '../db/open.js';
-import { postgresClientConfig } from '../db/postgres-pool.js';
+import { loadPg, postgresClientConfig } from '../db/postgres-pool.js';
 import { silentLogger, type Logger } from '../log.js';
 
 /** SQLite data_version poll interval by time since the last activity. */
@@ -32,6 +32,8 @@ export function sqlitePollMs(quietMs: number): number {
 type SiteSet = ReadonlySet<string> | '*';
 
 export interface WakeupTicket {
+  /** True once a relevant wake-up arrived (false after a timeout). */
+  readonly woken: boolean;
   /** Resolves on a relevant wake-up since the ticket was taken, or after `timeoutMs`. */
   wait(timeoutMs: number): Promise<void>;
   dispose(): void;
@@ -145,7 +147,7 @@ class WakeupSource {
 
   async #listen(): Promise<void> {
     if (this.#closed || this.store.target.backend !== 'postgres') return;
-    const client = new pg.Client(
+    const client = new (loadPg().Client)(
       postgresClientConfig({ connectionString: this.store.target.connectionString, applicationName: 'jobyard-listener' }),
     );
     let failed = false;

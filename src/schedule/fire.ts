@@ -13,6 +13,7 @@ import type { Store } from '../db/open.js';
 import type { Database, ScheduledJob } from '../db/schema.js';
 import { toJson } from '../db/dialect.js';
 import { enqueueWorkItems, type EnqueueRequest } from '../queue/enqueue.js';
+import { signalLocalWork } from '../queue/wakeup.js';
 import type { MissedRecord } from './occurrences.js';
 import type { FrozenTarget } from './targets.js';
 
@@ -131,6 +132,9 @@ export async function writeOccurrences(store: Store, batch: readonly JobOccurren
     summary.items = results.filter((r) => r.created).length;
     summary.sites = [...new Set(results.map((r) => r.item.site_id))];
   });
+  // Committed: wake this process's consumers and the fleet (other processes get the NOTIFY or
+  // see SQLite's data_version change).
+  if (summary.items > 0) signalLocalWork(store, summary.sites);
   return summary;
 }
 
