@@ -39,7 +39,11 @@ export interface RunOutcome {
 const LIVE = new Set(['queued', 'running']);
 
 /** The final outcome of a run, or null while any of its items is still live. Pure. */
-export function rollUpRun(items: readonly RollupItem[], targets: readonly RollupTarget[]): RunOutcome | null {
+export function rollUpRun(
+  items: readonly RollupItem[],
+  targets: readonly RollupTarget[],
+  onboardingStatuses: readonly string[] = [],
+): RunOutcome | null {
   if (items.some((i) => LIVE.has(i.status))) return null;
   const bySite = new Map(items.map((i) => [i.site_id, i]));
   const targetUpdates = new Map<number, 'Success' | 'Failed'>();
@@ -53,7 +57,14 @@ export function rollUpRun(items: readonly RollupItem[], targets: readonly Rollup
     }
     outcomes.push(status);
   }
-  // Items without frozen device targets (onboarding): the items decide.
+  // Onboarding runs have no frozen device targets: their onboarding targets decide (an item that
+  // ran to the end but enrolled nothing is not a success); without any, the items decide.
+  if (outcomes.length === 0) {
+    for (const s of onboardingStatuses) {
+      const outcome = onboardingOutcome(s);
+      if (outcome) outcomes.push(outcome);
+    }
+  }
   if (outcomes.length === 0) for (const i of items) outcomes.push(i.status === 'succeeded' ? 'Success' : 'Failed');
 
   const success = outcomes.filter((s) => s === 'Success').length;
@@ -75,6 +86,18 @@ export function rollUpRun(items: readonly RollupItem[], targets: readonly Rollup
     finishedTs: finished.length ? Math.max(...finished) : null,
     targetUpdates,
   };
+}
+
+/**
+ * An onboarding target's final status as a run outcome: enrolled → Success; excluded or
+ * skipped entries do not count; anything else final (invalid, unreachable, install_failed,
+ * denied, approval_expired, approval_timeout, interrupted) → Failed; still in progress → Failed
+ * too, since its item has finished and nobody will move it on.
+ */
+function onboardingOutcome(status: string): 'Success' | 'Failed' | null {
+  if (status === 'enrolled') return 'Success';
+  if (status === 'excluded' || status === 'skipped') return null;
+  return 'Failed';
 }
 
 /**
@@ -102,12 +125,21 @@ export async function applyRunRollups(store: Store, options: { now?: number; lim
     .select(['id', 'run_id', 'site_id', 'resolution_status', 'status'])
     .where('run_id', 'in', runIds)
     .execute();
+  const onboarding = await store.db
+    .selectFrom('scheduled_job_onboarding_targets')
+    .select(['run_id', 'status'])
+    .where('run_id', 'in', runIds)
+    .execute();
 
   let finalised = 0;
   for (const run of open) {
     const runItems = items.filter((i) => i.run_id === run.id);
     if (runItems.length === 0) continue; // items not written yet, or pruned: leave it
-    const outcome = rollUpRun(runItems, targets.filter((t) => t.run_id === run.id));
+    const outcome = rollUpRun(
+      runItems,
+      targets.filter((t) => t.run_id === run.id),
+      onboarding.filter((t) => t.run_id === run.id).map((t) => t.status),
+    );
     if (outcome === null) {
       const started = runItems.map((i) => i.started_at).filter((t): t is number => t !== null);
       if (run.status === 'Pending' && started.length > 0) {

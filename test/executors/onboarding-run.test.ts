@@ -169,7 +169,11 @@ describeBackends('onboarding_run executor', (ctx) => {
 
     await completeWorkItems(ctx.store, 'worker-test', [{ id: item.id, result }], { now: Date.now() });
     expect(await applyRunRollups(ctx.store)).toBe(1);
-    expect(await ctx.db.selectFrom('scheduled_job_runs').select('status').where('id', '=', item.run_id!).executeTakeFirstOrThrow()).toEqual({ status: 'Success' });
+    // Two enrolled, one unreachable and one invalid entry (the excluded one does not count).
+    expect(await ctx.db.selectFrom('scheduled_job_runs').select(['status', 'error']).where('id', '=', item.run_id!).executeTakeFirstOrThrow()).toEqual({
+      status: 'Partial',
+      error: '2 target(s) failed',
+    });
   });
 
   it('records install failures, denials and approval timeouts', async () => {
