@@ -10,12 +10,12 @@
 // completions batched and committed before an item counts as done.
 //
 // Variants:
-//   default             PostgreSQL, concurrency C, prefetch = C (runQueue's default: up to 2C items
-//                       held per process, refilled when at least half of that is free).
+//   default             PostgreSQL, concurrency C, prefetch = max(C, 500) (runQueue's default: up to
+//                       C + prefetch items held per process, refilled when half of that is free).
 //   prefetch<N>         PostgreSQL, prefetch N (e.g. prefetch500: up to C + 500 items held).
 //   sqlite              SQLite: ignores the database in connectionString and uses a file in a temp
 //                       folder ($JOBYARD_BENCH_SQLITE_DIR or <tmpdir>/jobyard-bench-peers/queue.db,
-//                       WAL, synchronous=NORMAL as jobyard opens it); prefetch = C.
+//                       WAL, synchronous=NORMAL as jobyard opens it); prefetch = max(C, 500).
 //   sqlite-prefetch<N>  the same with prefetch N.
 // pending() counts items with status queued or running (claimed or running), through its own
 // connection (a pg.Client, or a second read-only SQLite connection).
@@ -38,8 +38,8 @@ let failures = 0;
 /** What a variant means: backend and prefetch. Throws on an unknown variant. */
 function parseVariant(variant, concurrency) {
   let m;
-  if (variant === 'default') return { backend: 'postgres', prefetch: concurrency, prefetchIsDefault: true };
-  if (variant === 'sqlite') return { backend: 'sqlite', prefetch: concurrency, prefetchIsDefault: true };
+  if (variant === 'default') return { backend: 'postgres', prefetch: Math.max(concurrency, 500), prefetchIsDefault: true };
+  if (variant === 'sqlite') return { backend: 'sqlite', prefetch: Math.max(concurrency, 500), prefetchIsDefault: true };
   if ((m = /^(sqlite-)?prefetch([1-9]\d*)$/.exec(variant))) {
     return { backend: m[1] ? 'sqlite' : 'postgres', prefetch: Number(m[2]), prefetchIsDefault: false };
   }
@@ -113,7 +113,7 @@ export function describe() {
       database: v.backend === 'sqlite' ? `sqlite:${sqliteFile()} (WAL, synchronous=NORMAL)` : 'connectionString',
       concurrency: opts.concurrency,
       prefetch: v.prefetch,
-      prefetch_source: v.prefetchIsDefault ? 'runQueue default (= concurrency)' : 'variant',
+      prefetch_source: v.prefetchIsDefault ? 'runQueue default (max(C, 500))' : 'variant',
       pool: v.backend === 'sqlite' ? 'one SQLite connection (plus one read-only for pending())' : poolEnv(),
       shared_store: 'producer and consumer share one Store (in-process wake-ups; LISTEN connection on PostgreSQL)',
       lease_seconds: 60,

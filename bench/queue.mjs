@@ -16,7 +16,7 @@
 // Metrics (one line each):
 //   enqueue  N items through enqueueWorkItems, 1000 per call, one call at a time: items/s.
 //   drain    N pre-enqueued items, runQueue with concurrency C and prefetch P (runQueue's default
-//            P = C, and P = 500) in this process; clock from just before runQueue to the moment
+//            P = max(C, 500), and P = 500) in this process; clock from just before runQueue to the moment
 //            onItemSettled has reported N durable completions; then the table is checked to hold 0
 //            items with status queued/running.
 //   latency  M items (2000) enqueued one at a time with enqueueWorkItem, each awaited, paced at
@@ -291,7 +291,7 @@ async function measureDrain(backend, opt, concurrency, prefetch) {
     const s = (tDurable - t0) / 1000;
     emit(
       backend, 'drain',
-      { items: N, concurrency, prefetch: prefetch === 'default' ? concurrency : prefetch, prefetch_source: prefetch === 'default' ? 'runQueue default (= concurrency)' : 'explicit', pool: backend === 'postgres' ? poolEnv(concurrency) : null },
+      { items: N, concurrency, prefetch: prefetch === 'default' ? Math.max(concurrency, 500) : prefetch, prefetch_source: prefetch === 'default' ? 'runQueue default (max(C, 500))' : 'explicit', pool: backend === 'postgres' ? poolEnv(concurrency) : null },
       {
         items_per_s: Math.round(N / s), seconds: round(s, 3),
         last_handler_start_s: round((lastStart - t0) / 1000, 3),

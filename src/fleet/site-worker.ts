@@ -110,6 +110,9 @@ export async function runSiteWorker(options: SiteWorkerOptions): Promise<WorkerE
     containerName: options.containerName,
     siteId,
     lanes: lanes.map((name) => ({ name, concurrency })),
+    // Site items run for seconds to minutes: claim no more than can start soon, so a second
+    // worker of the site (MAX_WORKERS_PER_SITE > 1) is not starved by this one's buffer.
+    prefetch: concurrency,
     handlers: options.handlers,
     leaseSeconds: options.leaseSeconds ?? 60,
     heartbeatSeconds: options.itemHeartbeatSeconds ?? 15,

@@ -56,6 +56,8 @@ export interface LaneConfig {
 
 /** A lane config with this name claims items of every lane. */
 export const ANY_LANE = '*';
+/** The smallest default prefetch per lane (see RunQueueOptions.prefetch). */
+export const DEFAULT_MIN_PREFETCH = 500;
 
 export interface RunQueueOptions {
   store: Store;
@@ -69,7 +71,12 @@ export interface RunQueueOptions {
   /** Lanes and their concurrency; defaults to one lane "default" with `concurrency`. */
   lanes?: readonly LaneConfig[];
   concurrency?: number;
-  /** Items claimed ahead of free handler slots, per lane (default: the lane's concurrency). */
+  /**
+   * Items claimed ahead of free handler slots, per lane (default: max(concurrency, 500)). Larger
+   * batches mean fewer claim round trips (the serial claim was the drain ceiling on PostgreSQL,
+   * see docs/benchmarks.md); the price is that buffered items hold leases another consumer could
+   * have taken. Consumers of long items (site workers) pass their concurrency instead.
+   */
   prefetch?: number;
   /** Lease length (default 60 s). */
   leaseSeconds?: number;
@@ -229,7 +236,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
 
   const laneLoop = async (lane: LaneConfig) => {
     const limit = limits.get(lane.name)!;
-    const capacity = lane.concurrency + (options.prefetch ?? lane.concurrency);
+    const capacity = lane.concurrency + (options.prefetch ?? Math.max(lane.concurrency, DEFAULT_MIN_PREFETCH));
     // Refill when at least half the capacity is free, so busy lanes claim in batches instead of
     // one item per finished handler (graphile-worker's local-queue refetch rule).
     const refillAt = Math.max(1, Math.ceil(capacity / 2));
