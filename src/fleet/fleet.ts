@@ -52,6 +52,8 @@ export interface ReconcileResult {
 export class Fleet {
   /** Workers this scheduler launched: only these can be judged by the process launcher's view. */
   readonly #launchedHere = new Set<string>();
+  /** Sites whose last launch failed: when to try again, and the current pause. */
+  readonly #launchBackoff = new Map<number, { retryAt: number; delayMs: number }>();
   readonly #clock: () => number;
 
   constructor(private readonly options: FleetOptions) {
@@ -77,16 +79,23 @@ export class Fleet {
     if (demand.length === 0) return 0;
     let launched = 0;
     for (const { site_id: siteId } of demand) {
+      const backoff = this.#launchBackoff.get(siteId!);
+      if (backoff && backoff.retryAt > now) continue;
       const spec = await this.#reserve(siteId!, now);
       if (!spec) continue;
       try {
         await this.options.launcher.launch(spec);
         this.#launchedHere.add(spec.workerGuid);
+        this.#launchBackoff.delete(siteId!);
         launched++;
         this.options.logger.info({ workerGuid: spec.workerGuid, containerName: spec.containerName, siteId, launcher: this.options.launcher.kind }, 'site worker launched');
       } catch (err) {
         const message = describeError(err);
-        this.options.logger.error({ workerGuid: spec.workerGuid, siteId, err: message }, 'site worker launch failed');
+        // A launch that fails (missing image, engine trouble) is retried for this site after a
+        // growing pause (5 s doubling to 5 min), not on every loop round.
+        const delayMs = Math.min((backoff?.delayMs ?? 2_500) * 2, 300_000);
+        this.#launchBackoff.set(siteId!, { retryAt: now + delayMs, delayMs });
+        this.options.logger.error({ workerGuid: spec.workerGuid, siteId, err: message, retryInMs: delayMs }, 'site worker launch failed');
         await this.#markLost(spec.workerGuid, { docker_state: `launch failed: ${message}`.slice(0, 500), exit_code: null }, this.#clock());
       }
     }

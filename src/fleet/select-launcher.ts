@@ -1,9 +1,10 @@
 /**
- * Picks the site-worker launcher from WORKER_LAUNCHER: `docker` (the engine must answer),
- * `process` (child processes), `off` (no launching here), or `auto` (docker when the engine answers, else process). The
- * choice is logged once at start by the caller.
+ * Picks the site-worker launcher from WORKER_LAUNCHER: `docker` (the engine must answer and hold
+ * WORKER_IMAGE), `process` (child processes), `off` (no launching here), or `auto` (docker when
+ * the engine answers and holds WORKER_IMAGE, else process). The caller logs the choice once.
  */
 import { createHash } from 'node:crypto';
+import Dockerode from 'dockerode';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +44,13 @@ export async function selectLauncher(config: LauncherConfig, target: DatabaseTar
     throw new UserError('WORKER_LAUNCHER=docker but no Docker Engine answers (DOCKER_HOST or /var/run/docker.sock); start one or set WORKER_LAUNCHER=process');
   }
   if (!answers) return { launcher: processLauncher(), reason: 'WORKER_LAUNCHER=auto and no Docker Engine answers' };
+  // An engine without the worker image cannot run workers: auto falls back, docker refuses.
+  if (!(await imageExists(config.WORKER_IMAGE))) {
+    if (wanted === 'docker') {
+      throw new UserError(`WORKER_LAUNCHER=docker but the engine has no image "${config.WORKER_IMAGE}" (WORKER_IMAGE); build it with: docker build -t ${config.WORKER_IMAGE} .`);
+    }
+    return { launcher: processLauncher(), reason: `WORKER_LAUNCHER=auto and the Docker Engine has no image ${config.WORKER_IMAGE}` };
+  }
   const sqliteDataDir = target.backend === 'sqlite' ? dirname(resolve(target.path)) : null;
   const launcher = createDockerLauncher({
     image: config.WORKER_IMAGE,
@@ -67,6 +75,15 @@ export function jobyardEntrypoint(): string {
     dir = dirname(dir);
   }
   throw new Error('cannot find bin/jobyard.js above ' + fileURLToPath(import.meta.url));
+}
+
+async function imageExists(image: string): Promise<boolean> {
+  try {
+    await new Dockerode().getImage(image).inspect();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function processLauncher(): WorkerLauncher {

@@ -6,6 +6,8 @@ import { defaultFleetId, selectLauncher, workerDatabaseUrl } from '../../src/fle
 import { silentLogger } from '../../src/log.js';
 
 const sqlite = parseDatabaseUrl('sqlite:./data/x.db');
+/** Built by npm test's pretest step (scripts/build-worker-image.sh). */
+const IMAGE = process.env.WORKER_TEST_IMAGE ?? 'jobyard-worker:test';
 const savedDockerHost = process.env.DOCKER_HOST;
 afterEach(() => {
   if (savedDockerHost === undefined) delete process.env.DOCKER_HOST;
@@ -13,13 +15,23 @@ afterEach(() => {
 });
 
 describe('selectLauncher', () => {
-  it('process, off, and auto/docker when the engine answers', async () => {
+  it('process, off, and auto/docker when the engine answers and holds the image', async () => {
     expect((await selectLauncher(loadConfig({ WORKER_LAUNCHER: 'process' }), sqlite, silentLogger))?.launcher.kind).toBe('process');
     expect(await selectLauncher(loadConfig({ WORKER_LAUNCHER: 'off' }), sqlite, silentLogger)).toBeUndefined();
-    const auto = await selectLauncher(loadConfig({}), sqlite, silentLogger);
+    const auto = await selectLauncher(loadConfig({ WORKER_IMAGE: IMAGE }), sqlite, silentLogger);
     expect(auto).toMatchObject({ reason: 'WORKER_LAUNCHER=auto and the Docker Engine answers' });
     expect(auto?.launcher.kind).toBe('docker');
-    expect((await selectLauncher(loadConfig({ WORKER_LAUNCHER: 'docker' }), sqlite, silentLogger))?.launcher.kind).toBe('docker');
+    expect((await selectLauncher(loadConfig({ WORKER_LAUNCHER: 'docker', WORKER_IMAGE: IMAGE }), sqlite, silentLogger))?.launcher.kind).toBe('docker');
+  });
+
+  it('an engine without the worker image: auto falls back to process, docker is a clear error', async () => {
+    const env = { WORKER_IMAGE: 'jobyard-no-such-image:never' };
+    const auto = await selectLauncher(loadConfig(env), sqlite, silentLogger);
+    expect(auto).toMatchObject({ reason: 'WORKER_LAUNCHER=auto and the Docker Engine has no image jobyard-no-such-image:never' });
+    expect(auto?.launcher.kind).toBe('process');
+    await expect(selectLauncher(loadConfig({ ...env, WORKER_LAUNCHER: 'docker' }), sqlite, silentLogger)).rejects.toThrow(
+      /^WORKER_LAUNCHER=docker but the engine has no image "jobyard-no-such-image:never"/,
+    );
   });
 
   it('without an engine: auto falls back to process, docker is a clear error', async () => {
