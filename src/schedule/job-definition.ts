@@ -12,7 +12,7 @@ import { toJson } from '../db/dialect.js';
 import type { ScheduledJob, ScheduledJobsTable } from '../db/schema.js';
 import { findSecretKeys } from '../queue/payload.js';
 import { MISSED_POLICIES, recurrenceOf } from './occurrences.js';
-import { firstOccurrence, SCHEDULE_TYPES, validateRecurrence } from './recurrence.js';
+import { firstOccurrence, nextOccurrenceAfter, SCHEDULE_TYPES, validateRecurrence } from './recurrence.js';
 
 export const JOB_KINDS = ['automation', 'onboarding', 'agent_maintenance'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
@@ -118,6 +118,11 @@ export function validateJobDefinition(input: unknown, options: { now: number }):
   if (parsed.success && recurrence.length === 0) {
     const spec = recurrenceOf(parsed.data);
     first = firstOccurrence(spec, options.now);
+    // A recurring job anchored in the past starts with its first occurrence from now on:
+    // occurrences before the job existed were never due, so they are not "missed".
+    if (first !== null && first < options.now && spec.scheduleType !== 'once' && spec.scheduleType !== 'immediately') {
+      first = nextOccurrenceAfter(spec, options.now - 1);
+    }
     if (first === null && parsed.data.enabled && spec.expiresAt != null) {
       problems.push(`expiration: ${new Date(spec.expiresAt).toISOString()} is not after the first occurrence; the job would never run`);
     }

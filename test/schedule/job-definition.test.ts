@@ -160,8 +160,15 @@ describe('validateJobDefinition: next_run_at', () => {
     expect(cron.next_run_at).toBe(Date.UTC(2026, 10, 20, 14));
   });
 
-  it('keeps a start in the past (the missed policy decides what happens to it)', () => {
-    expect(valid(example({ start_ts: '2026-01-01T00:00:00Z' })).values.next_run_at).toBe(Date.UTC(2026, 0, 1));
+  it('a recurring job anchored in the past starts at its first occurrence from now: nothing before it existed is missed', () => {
+    const { values } = valid(example({ start_ts: '2026-01-01T00:00:00Z' }));
+    expect(values.start_ts).toBe(Date.UTC(2026, 0, 1)); // still the anchor of the series
+    // Daily at 01:00 Berlin (00:00 UTC in winter): the next one after 2026-11-20T12:00Z.
+    expect(values.next_run_at).toBe(Date.UTC(2026, 10, 21, 0, 0));
+  });
+
+  it('a once job with a start in the past keeps it (the missed policy decides)', () => {
+    expect(valid(example({ schedule_type: 'once', start_ts: '2026-01-01T00:00:00Z' })).values.next_run_at).toBe(Date.UTC(2026, 0, 1));
   });
 
   it('is null for a disabled job', () => {
