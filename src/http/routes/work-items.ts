@@ -1,0 +1,41 @@
+/** GET /api/work-items?status=&kind=&site_id=&limit= — newest first. */
+import { WORK_STATUSES } from '../../queue/kinds.js';
+import { badRequest } from '../errors.js';
+import { QueryParams } from '../params.js';
+import type { Route } from '../router.js';
+
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 1000;
+
+export function workItemRoutes(): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/api/work-items',
+      async handler({ store, url }) {
+        const q = new QueryParams(url.searchParams, ['status', 'kind', 'site_id', 'limit']);
+        const statuses = q.oneOf('status', WORK_STATUSES);
+        const kinds = q.matching('kind', /^[a-z][a-z0-9_]*$/, 'a kind name (lowercase letters, digits, _), e.g. scheduled_run');
+        const siteId = parseSiteId(q.raw('site_id'));
+        const limit = q.int('limit', { min: 1, max: MAX_LIMIT, default: DEFAULT_LIMIT });
+
+        let query = store.db.selectFrom('job_scheduler_work_items').selectAll();
+        if (statuses) query = query.where('status', 'in', statuses);
+        if (kinds) query = query.where('kind', 'in', kinds);
+        if (siteId === null) query = query.where('site_id', 'is', null);
+        else if (siteId !== undefined) query = query.where('site_id', '=', siteId);
+        const items = await query.orderBy('id', 'desc').limit(limit).execute();
+        return { status: 200, json: { limit, items } };
+      },
+    },
+  ];
+}
+
+/** A site id (integer >= 0), `none` for site-less items, or undefined when absent. */
+function parseSiteId(raw: string | undefined): number | null | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === 'none') return null;
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n)) throw badRequest(`site_id: "${raw}" is not accepted; expected a site id (an integer >= 0) or none`);
+  return n;
+}
