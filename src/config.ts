@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { UserError } from './errors.js';
+import { parseServiceAllowList } from './services/allow-list.js';
 
 const bool = (name: string, fallback: boolean) =>
   z
@@ -79,6 +80,49 @@ const schema = z.object({
   MAX_WORKERS: number('MAX_WORKERS', 20, 1),
   FLEET_INTERVAL_MS: number('FLEET_INTERVAL_MS', 1000, 50),
   RECONCILE_INTERVAL_SECONDS: number('RECONCILE_INTERVAL_SECONDS', 5, 0.1),
+  /** Compose services service actions may touch: `project/service`, comma-separated. */
+  SERVICE_ACTION_ALLOW: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parseServiceAllowList(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  SERVICE_ACTION_CONCURRENCY: number('SERVICE_ACTION_CONCURRENCY', 2, 1),
+  /** Seconds between SIGTERM and SIGKILL for stop/restart; unset: each container's own. */
+  SERVICE_ACTION_STOP_TIMEOUT_SECONDS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) {
+        ctx.addIssue({ code: 'custom', message: `SERVICE_ACTION_STOP_TIMEOUT_SECONDS: "${v}" is not a whole number >= 0` });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  /** How often service snapshots are refreshed from the engine; 0 turns them off. */
+  SERVICE_SNAPSHOT_SECONDS: number('SERVICE_SNAPSHOT_SECONDS', 15, 0),
+  HTTP_HOST: z.string().optional().transform((v) => v || '127.0.0.1'),
+  HTTP_PORT: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return 8787;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) {
+        ctx.addIssue({ code: 'custom', message: `HTTP_PORT: "${v}" is not a port (0-65535)` });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  /** Bearer token for every HTTP route but /healthz; unset: no authentication. */
+  HTTP_TOKEN: z.string().optional().transform((v) => v || undefined),
   DB_POOL_SIZE: z.string().optional(),
   DB_MAX_OVERFLOW: z.string().optional(),
 });

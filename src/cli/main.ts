@@ -14,6 +14,7 @@ import { registerMigrateCommand } from './migrate.js';
 import { registerRunNowCommand } from './run-now.js';
 import { registerRunsCommand } from './runs.js';
 import { registerSchedulerCommand } from './scheduler.js';
+import { registerServicesCommand } from './services.js';
 import { registerWorkerCommand } from './worker.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   registerRunsCommand(program);
   registerSchedulerCommand(program);
   registerWorkerCommand(program);
+  registerServicesCommand(program);
 
   try {
     await program.parseAsync(argv);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import { openDatabase, type Store } from '../db/open.js';
-import { UserError } from '../errors.js';
+import { describeError, UserError } from '../errors.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { createLogger, type Logger } from '../log.js';
 
@@ -31,6 +31,13 @@ Environment (default):
   WORKER_HISTORY_SECONDS    stopped/lost worker rows are kept this long (60)
   MAX_WORKERS_PER_SITE      live workers per site (1)
   MAX_WORKERS               live workers in all (20)
+  SERVICE_ACTION_ALLOW      compose services actions may touch: project/service,... (none)
+  SERVICE_ACTION_CONCURRENCY  service actions run at once (2)
+  SERVICE_ACTION_STOP_TIMEOUT_SECONDS  SIGTERM→SIGKILL for stop/restart (the container's own)
+  SERVICE_SNAPSHOT_SECONDS  service snapshot interval, 0 for off (15)
+  HTTP_HOST                 status API address (127.0.0.1)
+  HTTP_PORT                 status API port, 0 for any free one (8787)
+  HTTP_TOKEN                bearer token for every route but /healthz (unset: none)
   LOG_LEVEL                 pino level (info)`,
     )
     .action(async () => {
@@ -51,7 +58,12 @@ Environment (default):
           }
         }
         const fleet = await createFleet(config, store, logger);
-        const scheduler = new SchedulerService({
+        const { createMetrics, startHttpServer } = await import('../http/index.js');
+        const { default: Dockerode } = await import('dockerode');
+        let scheduler: InstanceType<typeof SchedulerService> | undefined;
+        const status = () => ({ lastTickAt: scheduler?.lastTick?.at ?? null, tickIntervalMs: config.TICK_INTERVAL_MS });
+        const metrics = createMetrics({ store, status });
+        scheduler = new SchedulerService({
           store,
           logger,
           tickIntervalMs: config.TICK_INTERVAL_MS,
@@ -59,8 +71,24 @@ Environment (default):
           offlineAfterMs: config.OFFLINE_AFTER_SECONDS * 1000,
           reclaimIntervalMs: config.RECLAIM_INTERVAL_SECONDS * 1000,
           retentionMs: config.WORK_ITEM_RETENTION_DAYS * 86_400_000,
+          metrics,
+          services: {
+            docker: new Dockerode(),
+            allow: config.SERVICE_ACTION_ALLOW,
+            concurrency: config.SERVICE_ACTION_CONCURRENCY,
+            snapshotIntervalMs: config.SERVICE_SNAPSHOT_SECONDS * 1000,
+            ...(config.SERVICE_ACTION_STOP_TIMEOUT_SECONDS !== undefined ? { stopTimeoutSeconds: config.SERVICE_ACTION_STOP_TIMEOUT_SECONDS } : {}),
+          },
           ...(fleet ? { fleet, fleetIntervalMs: config.FLEET_INTERVAL_MS, reconcileIntervalMs: config.RECONCILE_INTERVAL_SECONDS * 1000 } : {}),
         }).start();
+        let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
+        try {
+          http = await startHttpServer({ store, logger, host: config.HTTP_HOST, port: config.HTTP_PORT, token: config.HTTP_TOKEN, status, metrics });
+          logger.info({ url: http.url, auth: config.HTTP_TOKEN ? 'bearer' : 'none' }, 'http server listening');
+        } catch (err) {
+          await scheduler.stop();
+          throw new UserError(`cannot serve HTTP on ${config.HTTP_HOST}:${config.HTTP_PORT}: ${describeError(err)} (set HTTP_PORT or HTTP_HOST)`);
+        }
         await new Promise<void>((resolve) => {
           const onSignal = (signal: NodeJS.Signals) => {
             logger.info({ signal }, 'stopping scheduler');
@@ -69,6 +97,7 @@ Environment (default):
           process.once('SIGTERM', onSignal);
           process.once('SIGINT', onSignal);
         });
+        await http.close();
         await scheduler.stop();
         // Child processes would outlive us unsupervised: drain them. Containers carry on and
         // exit when idle; the next scheduler reconciles them.

@@ -8,10 +8,15 @@
  * Later parts (service actions, HTTP) add their loops here.
  */
 import type { Store } from '../db/open.js';
+import type Dockerode from 'dockerode';
 import type { Fleet } from '../fleet/fleet.js';
+import type { SchedulerMetrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
 import { pruneFinishedWorkItems, DEFAULT_RETENTION_MS } from '../queue/admin.js';
 import { reclaimExpiredLeases } from '../queue/reclaim.js';
+import type { QueueRuntime } from '../queue/runtime.js';
+import { startServiceActionConsumer } from '../services/consumer.js';
+import { createServiceSnapshotter } from '../services/snapshots.js';
 import { acquireWakeups, type WakeupTicket } from '../queue/wakeup.js';
 import { applyRunRollups } from '../schedule/rollup.js';
 import { tick, type TickSummary } from '../schedule/ticker.js';
@@ -30,6 +35,17 @@ export interface SchedulerOptions {
   clock?: () => number;
   /** Site workers: launched where work waits, reconciled with what the launcher sees. */
   fleet?: Fleet;
+  /** Tick durations and lease reclaims are reported here (the HTTP server's /metrics). */
+  metrics?: SchedulerMetrics;
+  /** Service actions (consumed here, never by site workers) and service snapshots. */
+  services?: {
+    docker: Dockerode;
+    allow: ReadonlySet<string>;
+    concurrency?: number;
+    stopTimeoutSeconds?: number;
+    /** 0 turns snapshots off (default 15 s). */
+    snapshotIntervalMs?: number;
+  };
   fleetIntervalMs?: number;
   reconcileIntervalMs?: number;
 }
@@ -55,6 +71,7 @@ export class SchedulerService {
           ...(options.offlineAfterMs !== undefined ? { offlineAfterMs: options.offlineAfterMs } : {}),
         });
         this.lastTick = { ...summary, at: now };
+        options.metrics?.observeTick(summary);
         if (summary.runs > 0 || summary.lostRaces > 0) logger.info({ ...summary }, 'tick');
         const finalised = await applyRunRollups(store, { now: clock() });
         if (finalised > 0) logger.info({ runs: finalised }, 'runs finalised');
@@ -66,6 +83,7 @@ export class SchedulerService {
       options.reclaimIntervalMs ?? 5_000,
       async () => {
         const r = await reclaimExpiredLeases(store, { now: clock() });
+        options.metrics?.countLeaseReclaims(r);
         if (r.requeued.length + r.dead.length > 0) logger.warn({ requeued: r.requeued, dead: r.dead }, 'expired leases reclaimed');
       },
       logger,
@@ -95,7 +113,15 @@ export class SchedulerService {
       this.loops.push(launchLoop, reconcileLoop);
       this.#fleetWakeups = { launchLoop, intervalMs: options.fleetIntervalMs ?? 1000 };
     }
+    const svc = options.services;
+    const snapshotMs = svc?.snapshotIntervalMs ?? 15_000;
+    if (svc && snapshotMs > 0) {
+      const snapshotter = createServiceSnapshotter({ store, docker: svc.docker, logger });
+      this.loops.push(new PeriodicLoop('service-snapshots', snapshotMs, async () => void (await snapshotter.run(clock())), logger));
+    }
   }
+
+  #serviceActions: QueueRuntime | undefined;
 
   #fleetWakeups: { launchLoop: PeriodicLoop; intervalMs: number } | undefined;
   #stopWatching: (() => Promise<void>) | undefined;
@@ -129,6 +155,19 @@ export class SchedulerService {
 
   start(): this {
     for (const loop of this.loops) loop.start();
+    const s = this.options.services;
+    // Started even with an empty allow-list, so queued actions fail with a clear error
+    // instead of waiting forever.
+    if (s) {
+      this.#serviceActions = startServiceActionConsumer({
+        store: this.options.store,
+        logger: this.options.logger,
+        docker: s.docker,
+        allow: s.allow,
+        ...(s.concurrency ? { concurrency: s.concurrency } : {}),
+        ...(s.stopTimeoutSeconds !== undefined ? { stopTimeoutSeconds: s.stopTimeoutSeconds } : {}),
+      });
+    }
     this.#watchForWork();
     this.options.logger.info({ tickIntervalMs: this.tickIntervalMs }, 'scheduler started');
     return this;
@@ -136,6 +175,7 @@ export class SchedulerService {
 
   async stop(): Promise<void> {
     await this.#stopWatching?.();
+    await this.#serviceActions?.stop();
     await Promise.all(this.loops.map((l) => l.stop()));
     this.options.logger.info('scheduler stopped');
   }

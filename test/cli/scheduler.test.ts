@@ -14,7 +14,7 @@ afterEach(() => {
 });
 
 function startScheduler(env: Record<string, string>) {
-  const child = spawn(process.execPath, [BIN, 'scheduler'], { env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'scheduler'], { env: { ...process.env, LOG_LEVEL: 'info', HTTP_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
@@ -65,7 +65,7 @@ describeBackends(
 
     it('with WORKER_LAUNCHER=process it launches a site worker that runs the job to Success, then stops it on SIGTERM', async () => {
       await ctx.truncateAll().catch(() => {}); // the previous test left its job behind
-      const s = startScheduler({ DATABASE_URL: ctx.url, TICK_INTERVAL_MS: '100', WORKER_LAUNCHER: 'process', FLEET_INTERVAL_MS: '100', WORKER_IDLE_SECONDS: '60' });
+      const s = startScheduler({ DATABASE_URL: ctx.url, TICK_INTERVAL_MS: '100', WORKER_LAUNCHER: 'process', FLEET_INTERVAL_MS: '100', WORKER_IDLE_SECONDS: '60', HTTP_TOKEN: 't0ken' });
       await until(async () => s.output().includes('"msg":"scheduler started"'), 15_000, 'the scheduler');
       expect(s.output()).toMatch(/"launcher":"process","reason":"WORKER_LAUNCHER=process".*"msg":"site-worker launcher selected"/);
       const site = await createSite(ctx.store, { name: 'branch' });
@@ -83,6 +83,12 @@ describeBackends(
         'the run to succeed',
       );
       expect(run.finished_ts).not.toBeNull();
+      // The status API of the same daemon sees it (HTTP_PORT=0: the URL is in the log).
+      const url = /"url":"(http:[^"]+)","auth":"bearer".*"msg":"http server listening"/.exec(s.output())![1];
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${url}/metrics`)).status).toBe(401);
+      const metrics = await (await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer t0ken' } })).text();
+      expect(metrics).toMatch(/^jobyard_work_item_completions_total\{kind="scheduled_run"\} 1$/m);
       const worker = await ctx.db.selectFrom('job_scheduler_workers').selectAll().where('site_id', '=', site.id).executeTakeFirstOrThrow();
       expect(worker).toMatchObject({ claimed_count: 1, container_name: `site-worker-${worker.worker_guid}` });
       expect(['running', 'idle']).toContain(worker.status);
