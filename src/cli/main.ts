@@ -9,13 +9,17 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError, UserError } from '../errors.js';
+import { registerEnqueueCommand } from './enqueue.js';
+import { registerItemsCommand } from './items.js';
 import { registerJobsCommand } from './jobs.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerRunNowCommand } from './run-now.js';
 import { registerRunsCommand } from './runs.js';
 import { registerSchedulerCommand } from './scheduler.js';
 import { registerServicesCommand } from './services.js';
+import { registerStatusCommand } from './status.js';
 import { registerWorkerCommand } from './worker.js';
+import { registerWorkersCommand } from './workers.js';
 
 export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
@@ -24,13 +28,26 @@ export async function main(argv: string[]): Promise<number> {
     .option('--verbose', 'print stack traces on errors')
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
-    .showHelpAfterError(false);
+    .showHelpAfterError(false)
+    .addHelpText(
+      'after',
+      `
+Environment (default):
+  DATABASE_URL  sqlite:PATH | postgres://… (sqlite:./data/jobyard.db)
+  LOG_LEVEL     fatal, error, warn, info, debug, trace, silent (info; warn for one-shot commands)
+  LOG_PRETTY    1 for human-readable logs, 0 for JSON (pretty when stdout is a terminal)
+The scheduler and worker commands list their own settings: jobyard scheduler --help.`,
+    );
   registerMigrateCommand(program);
   registerRunNowCommand(registerJobsCommand(program));
   registerRunsCommand(program);
   registerSchedulerCommand(program);
   registerWorkerCommand(program);
   registerServicesCommand(program);
+  registerStatusCommand(program);
+  registerItemsCommand(program);
+  registerWorkersCommand(program);
+  registerEnqueueCommand(program);
 
   try {
     await program.parseAsync(argv);

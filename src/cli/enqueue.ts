@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { UserError } from '../errors.js';
+import { defaultPriority, WORK_KINDS } from '../queue/kinds.js';
+import { serialisePayload } from '../queue/payload.js';
+import { print } from './output.js';
+import { parseChoice, parseInteger, parseJsonObject, parseSite, parseTimestamp } from './options.js';
+import { withStore } from './store.js';
+
+/** The kind whose items are site-less: the scheduler's service-action consumer claims them. */
+const SITE_LESS_KIND = 'service_action';
+
+interface EnqueueOptions {
+  kind: string;
+  site: string;
+  payload: string;
+  dedupeKey?: string;
+  priority?: string;
+  lane: string;
+  availableAt?: string;
+  json?: boolean;
+}
+
+/** Registers `jobyard enqueue`: one work item by hand, through the queue's own enqueue. */
+export function registerEnqueueCommand(program: Command): Command {
+  const priorities = WORK_KINDS.map((k) => `${k} ${defaultPriority(k)}`).join(', ');
+  return program
+    .command('enqueue')
+    .description('add one work item; prints its id and whether it was created or deduplicated (an item already held the dedupe key)')
+    .requiredOption('--kind <kind>', `work kind (required): ${WORK_KINDS.join(', ')}`)
+    .requiredOption('--site <id>', `site id whose workers run it (required); "none" for a site-less ${SITE_LESS_KIND}, which the scheduler runs`)
+    .requiredOption('--payload <json>', 'payload, a JSON object without secret-named keys (required)')
+    .option('--dedupe-key <key>', 'an item already holding this key is returned and nothing is created (default: none, always create)')
+    .option('--priority <n>', `integer, higher runs first (default: the kind's: ${priorities})`)
+    .option('--lane <lane>', 'worker lane', 'default')
+    .option('--available-at <time>', 'not claimable before this: epoch ms or ISO-8601 with Z or an offset (default: now)')
+    .option('--json', 'print {id, created, item} as JSON (default: one line)')
+    .action(async (options: EnqueueOptions) => {
+      // Everything is checked before the database is opened: bad input needs no database.
+      const kind = parseChoice(options.kind, 'enqueue: --kind', WORK_KINDS);
+      const siteId = parseSite(options.site, 'enqueue: --site');
+      if (kind === SITE_LESS_KIND && siteId !== null) {
+        throw new UserError(`enqueue: --site: ${SITE_LESS_KIND} items are site-less (the scheduler runs them); pass --site none`);
+      }
+      if (kind !== SITE_LESS_KIND && siteId === null) {
+        throw new UserError(`enqueue: --site: ${kind} items run on a site's worker; pass a site id (only ${SITE_LESS_KIND} takes "none")`);
+      }
+      const payload = parseJsonObject(options.payload, 'enqueue: --payload');
+      serialisePayload(payload, 'enqueue: --payload'); // refuses secret-named keys, with the queue's own message
+      const priority = options.priority === undefined ? undefined : parseInteger(options.priority, 'enqueue: --priority');
+      const availableAt = options.availableAt === undefined ? undefined : parseTimestamp(options.availableAt, 'enqueue: --available-at');
+      if (options.dedupeKey !== undefined && options.dedupeKey.trim() === '') throw new UserError('enqueue: --dedupe-key: must not be empty');
+      if (options.lane.trim() === '') throw new UserError('enqueue: --lane: must not be empty');
+
+      await withStore(async (store) => {
+        if (siteId !== null && !(await store.db.selectFrom('sites').select('id').where('id', '=', siteId).executeTakeFirst())) {
+          throw new UserError(`enqueue: --site: no site with id ${siteId}`);
+        }
+        const { enqueueWorkItem } = await import('../queue/index.js');
+        const { item, created } = await enqueueWorkItem(
+          store,
+          {
+            kind,
+            siteId,
+            lane: options.lane,
+            payload,
+            ...(priority !== undefined ? { priority } : {}),
+            ...(availableAt !== undefined ? { availableAt } : {}),
+            ...(options.dedupeKey !== undefined ? { dedupeKey: options.dedupeKey } : {}),
+          },
+          { now: Date.now() },
+        );
+        if (options.json) return print(JSON.stringify({ id: item.id, created, item }));
+        print(
+          created
+            ? `${item.id} created`
+            : `${item.id} deduplicated: dedupe key ${JSON.stringify(item.dedupe_key)} already held by this ${item.status} ${item.kind} item; nothing created`,
+        );
+      });
+    });
+}
