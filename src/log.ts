@@ -1,21 +1,38 @@
-import { pino, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
+/** Field names whose values are never written out, at the top level or one level down. */
+const REDACTED_FIELDS = ['password', 'secret', 'token', 'authorization', 'databaseUrl', 'connectionString', 'privateKey', 'passphrase', 'apiKey'];
+
 /**
- * The process logger. JSON lines by default; `LOG_LEVEL` sets the level.
- * Libraries take a logger as a parameter so tests can pass a silent one.
+ * The process logger: JSON lines, or human-readable lines when stdout is a terminal or
+ * LOG_PRETTY=1 (LOG_PRETTY=0 forces JSON). `LOG_LEVEL` sets the level. Libraries take a logger
+ * as a parameter so tests can pass a silent one.
  */
-export function createLogger(options: { name?: string; level?: string } = {}): Logger {
-  return pino({
+export function createLogger(options: { name?: string; level?: string; pretty?: boolean } = {}): Logger {
+  const pretty = options.pretty ?? prettyFromEnv(process.env.LOG_PRETTY, process.stdout.isTTY === true);
+  const settings = {
     name: options.name ?? 'jobyard',
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
-    // Defence in depth: a field with one of these names is never written out.
-    redact: {
-      paths: ['password', '*.password', 'secret', '*.secret', 'token', '*.token', 'databaseUrl'],
-      censor: '***',
-    },
-  });
+    // Defence in depth: a field with one of these names is never written out. Messages and
+    // errors carry masked URLs (maskUrl) and sanitized snippets in the first place.
+    redact: { paths: REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]), censor: '***' },
+  };
+  return pretty ? pino(settings, prettyStream()) : pino(settings);
+}
+
+/** LOG_PRETTY=1/true/yes/on → pretty, 0/false/no/off → JSON, unset → pretty on a terminal. */
+export function prettyFromEnv(value: string | undefined, isTty: boolean): boolean {
+  if (value === undefined || value === '') return isTty;
+  return /^(1|true|yes|on)$/i.test(value);
+}
+
+/** pino-pretty in this thread (not a transport worker), loaded only when asked for. */
+function prettyStream(): DestinationStream {
+  const pretty = createRequire(import.meta.url)('pino-pretty') as (o: Record<string, unknown>) => DestinationStream;
+  return pretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });

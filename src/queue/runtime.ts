@@ -278,7 +278,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
         heldPerLane.set(lane.name, (heldPerLane.get(lane.name) ?? 0) + 1);
         void limit(() => runHandler(h))
           .then((verdict) => record(h, verdict))
-          .catch((err: unknown) => logger.error({ err: describeError(err), itemId: item.id }, 'item bookkeeping crashed'));
+          .catch((err: unknown) => logger.error({ err: describeError(err), itemId: item.id, kind: item.kind, siteId: item.site_id, workerGuid: options.workerGuid ?? null }, 'item bookkeeping crashed'));
       }
       // A full batch means more may be waiting: claim again at once (Solid Queue's poller rule).
       if (claimed.length < free && !stopping) {
@@ -298,7 +298,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
         if (!h || h.lost) continue;
         h.lost = true;
         h.abort.abort(new Error('lease lost'));
-        logger.warn({ itemId: id, kind: h.item.kind, siteId: h.item.site_id }, 'lease lost; abandoning item');
+        logger.warn({ itemId: id, kind: h.item.kind, siteId: h.item.site_id, workerGuid: options.workerGuid ?? null }, 'lease lost; abandoning item');
         // A buffered item never starts; a running one settles when its handler returns.
         if (!h.started) settle(h, 'lease_lost');
       }

@@ -99,6 +99,34 @@ describeBackends(
       expect(after.status).toBe('stopped');
     });
 
+    it('never logs the database password or the HTTP token, also from its site workers', async () => {
+      await ctx.truncateAll().catch(() => {});
+      let url = ctx.url;
+      if (ctx.backend === 'postgres') {
+        // Trust auth accepts any password, so a URL that carries one still connects.
+        const u = new URL(ctx.url);
+        u.password = 'pw-s3cr3t-42';
+        url = u.toString();
+      }
+      const s = startScheduler({ DATABASE_URL: url, TICK_INTERVAL_MS: '100', WORKER_LAUNCHER: 'process', FLEET_INTERVAL_MS: '100', WORKER_IDLE_SECONDS: '1', HTTP_TOKEN: 'tok-s3cr3t-42', LOG_LEVEL: 'debug' });
+      await until(async () => s.output().includes('"msg":"scheduler started"'), 15_000, 'the scheduler');
+      const site = await createSite(ctx.store, { name: 'quiet' });
+      await upsertDevice(ctx.store, { guid: 'd3', hostname: 'quiet-1', status: 'online', last_seen: Date.now() });
+      await assignDeviceToSite(ctx.store, 'quiet-1', site.id);
+      const now = Date.now();
+      await ctx.db
+        .insertInto('scheduled_jobs')
+        .values({ name: 'logs', components_json: toJson([{ kind: 'command', argv: ['node', '-e', '0'] }]), targets_json: toJson({ sites: [site.id] }), schedule_type: 'immediately', start_ts: now, next_run_at: now, created_at: now, updated_at: now })
+        .execute();
+      await until(async () => s.output().includes('"msg":"site worker stopped"'), 20_000, 'the worker to run and stop');
+      s.child.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+      expect(s.output()).toContain('"msg":"work item settled"');
+      expect(s.output()).not.toContain('tok-s3cr3t-42');
+      expect(s.output()).not.toContain('pw-s3cr3t-42');
+      if (ctx.backend === 'postgres') expect(s.output()).toContain(':***@');
+    });
+
     it('refuses to start on an unmigrated database when MIGRATE_ON_START=false', async () => {
       const fresh = ctx.backend === 'sqlite' ? `${ctx.url}.fresh.db` : ctx.url;
       if (ctx.backend === 'postgres') {
