@@ -9,7 +9,7 @@
 import type { Insertable } from 'kysely';
 import { z } from 'zod';
 import { toJson } from '../db/dialect.js';
-import type { ScheduledJob, ScheduledJobsTable } from '../db/schema.js';
+import type { ScheduledJobsTable } from '../db/schema.js';
 import { findSecretKeys } from '../queue/payload.js';
 import { MISSED_POLICIES, recurrenceOf } from './occurrences.js';
 import { firstOccurrence, nextOccurrenceAfter, SCHEDULE_TYPES, validateRecurrence } from './recurrence.js';

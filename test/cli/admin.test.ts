@@ -5,7 +5,7 @@
  * prints it as `jobyard: <message>` and exits with that code).
  */
 import { Command, CommanderError } from 'commander';
-import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import type { WorkItem, Worker } from '../../src/db/schema.js';
 import { registerEnqueueCommand } from '../../src/cli/enqueue.js';
 import { registerItemsCommand } from '../../src/cli/items.js';
@@ -16,38 +16,13 @@ import { UserError } from '../../src/errors.js';
 import { createSite } from '../../src/inventory/sites.js';
 import { enqueueWorkItem } from '../../src/queue/index.js';
 import { describeBackends } from '../helpers/backends.js';
+import { cliRunner, useDatabaseUrl } from '../helpers/cli.js';
 
 const STATUSES = 'queued, running, succeeded, failed, dead, cancelled';
 const KINDS = 'service_action, onboarding_run, agent_maintenance_run, scheduled_run, scheduled_workflow_run';
 
-function buildProgram(out: (text: string) => void): Command {
-  const program = new Command('jobyard')
-    .exitOverride()
-    .configureOutput({ writeOut: out, writeErr: () => {} })
-    .configureHelp({ helpWidth: 10_000 }); // one line per option, so each can be checked
-  registerStatusCommand(program);
-  registerItemsCommand(program);
-  registerWorkersCommand(program);
-  registerEnqueueCommand(program);
-  return program;
-}
-
-async function jobyard(args: string[]): Promise<{ stdout: string; error?: unknown }> {
-  const out: string[] = [];
-  const program = buildProgram((text) => out.push(text));
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out.push(String(chunk));
-    return true;
-  });
-  try {
-    await program.parseAsync(args, { from: 'user' });
-    return { stdout: out.join('') };
-  } catch (error) {
-    return { stdout: out.join(''), error };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const ADMIN_COMMANDS = [registerStatusCommand, registerItemsCommand, registerWorkersCommand, registerEnqueueCommand];
+const jobyard = cliRunner(ADMIN_COMMANDS);
 
 /** Runs a command that must succeed; returns its stdout. */
 async function ok(args: string[]): Promise<string> {
@@ -72,14 +47,7 @@ async function userError(args: string[]): Promise<string> {
 }
 
 describeBackends('jobyard status / items / workers / enqueue', (ctx) => {
-  const previousUrl = process.env.DATABASE_URL;
-  beforeAll(() => {
-    process.env.DATABASE_URL = ctx.url;
-  });
-  afterAll(() => {
-    if (previousUrl === undefined) delete process.env.DATABASE_URL;
-    else process.env.DATABASE_URL = previousUrl;
-  });
+  useDatabaseUrl(() => ctx.url);
   beforeEach(() => ctx.truncateAll());
 
   const items = () => ctx.db.selectFrom('job_scheduler_work_items').selectAll().orderBy('id').execute();
@@ -378,7 +346,8 @@ describeBackends('jobyard status / items / workers / enqueue', (ctx) => {
 });
 
 it('every subcommand\'s --help lists every option, each naming its default (or that it is required)', async () => {
-  const program = buildProgram(() => {});
+  const program = new Command('jobyard');
+  for (const register of ADMIN_COMMANDS) register(program);
   const leaves: Command[] = [];
   const walk = (c: Command) => (c.commands.length === 0 ? leaves.push(c) : c.commands.forEach(walk));
   walk(program);

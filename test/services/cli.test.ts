@@ -3,42 +3,18 @@
  * registered, DATABASE_URL pointing at the test database. The enqueue function underneath is
  * tested here too.
  */
-import { Command, CommanderError } from 'commander';
-import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
+import { CommanderError } from 'commander';
+import { beforeEach, expect, it } from 'vitest';
 import { registerServicesCommand } from '../../src/cli/services.js';
 import { UserError } from '../../src/errors.js';
 import { enqueueServiceAction } from '../../src/services/enqueue.js';
 import { describeBackends } from '../helpers/backends.js';
+import { cliRunner, useDatabaseUrl } from '../helpers/cli.js';
 
-async function jobyard(args: string[]): Promise<{ stdout: string; error?: unknown }> {
-  const program = new Command('jobyard')
-    .exitOverride()
-    .configureOutput({ writeOut: () => {}, writeErr: () => {} });
-  registerServicesCommand(program);
-  const out: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out.push(String(chunk));
-    return true;
-  });
-  try {
-    await program.parseAsync(args, { from: 'user' });
-    return { stdout: out.join('') };
-  } catch (error) {
-    return { stdout: out.join(''), error };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const jobyard = cliRunner([registerServicesCommand]);
 
 describeBackends('jobyard services', (ctx) => {
-  const previousUrl = process.env.DATABASE_URL;
-  beforeAll(() => {
-    process.env.DATABASE_URL = ctx.url;
-  });
-  afterAll(() => {
-    if (previousUrl === undefined) delete process.env.DATABASE_URL;
-    else process.env.DATABASE_URL = previousUrl;
-  });
+  useDatabaseUrl(() => ctx.url);
   beforeEach(() => ctx.truncateAll());
   const items = () => ctx.db.selectFrom('job_scheduler_work_items').selectAll().orderBy('id').execute();
 
