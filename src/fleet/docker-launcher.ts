@@ -10,6 +10,7 @@
  * The engine is found like the docker CLI finds it: DOCKER_HOST, else the default socket.
  */
 import Dockerode from 'dockerode';
+import { containerName, engineMessage, statusOf, wrapEngineError } from '../docker/errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { LABEL_FLEET, LABEL_SITE_ID, LABEL_WORKER_GUID, type ObservedWorker, type WorkerLauncher, type WorkerSpec } from './launcher.js';
 
@@ -56,16 +57,8 @@ export interface DockerLauncherOptions {
   entrypoint?: string[];
 }
 
-/** An engine error, with the container it concerned and the engine's HTTP status when known. */
-export class DockerLauncherError extends Error {
-  readonly statusCode: number | undefined;
-
-  constructor(message: string, options: { cause?: unknown; statusCode?: number | undefined } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'DockerLauncherError';
-    this.statusCode = options.statusCode;
-  }
-}
+/** Engine errors of the launcher (one readable line naming the container). */
+export { DockerEngineError as DockerLauncherError } from '../docker/errors.js';
 
 /** The default worker command for a spec (without the entrypoint). */
 export function workerCommand(spec: WorkerSpec): string[] {
@@ -100,29 +93,6 @@ export async function dockerAvailable(docker?: Dockerode, timeoutMs = 2_000): Pr
   }
 }
 
-function statusOf(err: unknown): number | undefined {
-  const code = (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof code === 'number' ? code : undefined;
-}
-
-/** The engine's own message, without dockerode's "(HTTP code N) reason - " prefix. */
-function engineMessage(err: unknown): string {
-  const json = (err as { json?: unknown } | null)?.json;
-  if (json && typeof json === 'object' && typeof (json as { message?: unknown }).message === 'string') {
-    return (json as { message: string }).message.trim();
-  }
-  if (err instanceof Error) return err.message.trim() || err.name;
-  return String(err);
-}
-
-function wrap(action: string, err: unknown): DockerLauncherError {
-  const status = statusOf(err);
-  return new DockerLauncherError(`docker: cannot ${action}: ${engineMessage(err)}${status ? ` (HTTP ${status})` : ''}`, {
-    cause: err,
-    statusCode: status,
-  });
-}
-
 /** `Exited (3) 2 seconds ago` → 3. */
 function exitCodeFromStatus(status: string | undefined): number | null {
   const m = /^Exited \((-?\d+)\)/.exec(status ?? '');
@@ -146,11 +116,10 @@ export function createDockerLauncher(options: DockerLauncherOptions): WorkerLaun
     try {
       return await docker.listContainers({ all: true, filters: { label: [`${LABEL_WORKER_GUID}=${workerGuid}`, ...fleetFilter] } });
     } catch (err) {
-      throw wrap(`look up the container of worker ${workerGuid}`, err);
+      throw wrapEngineError(`look up the container of worker ${workerGuid}`, err);
     }
   }
 
-  const nameOf = (info: Dockerode.ContainerInfo) => (info.Names?.[0] ?? info.Id.slice(0, 12)).replace(/^\//, '');
 
   return {
     kind: 'docker',
@@ -190,14 +159,14 @@ export function createDockerLauncher(options: DockerLauncherOptions): WorkerLaun
       try {
         container = await docker.createContainer(createOptions);
       } catch (err) {
-        throw wrap(`create container ${spec.containerName} from image ${options.image}`, err);
+        throw wrapEngineError(`create container ${spec.containerName} from image ${options.image}`, err);
       }
       try {
         await container.start();
       } catch (err) {
         // A container that never started would look alive (`created`) forever: drop it.
         await container.remove({ force: true, v: true }).catch(() => {});
-        throw wrap(`start container ${spec.containerName}`, err);
+        throw wrapEngineError(`start container ${spec.containerName}`, err);
       }
       logger.debug({ workerGuid: spec.workerGuid, containerName: spec.containerName, containerId: container.id, image: options.image, networkMode }, 'worker container started');
     },
@@ -207,7 +176,7 @@ export function createDockerLauncher(options: DockerLauncherOptions): WorkerLaun
       try {
         infos = await docker.listContainers({ all: true, filters: { label: [LABEL_WORKER_GUID, ...fleetFilter] } });
       } catch (err) {
-        throw wrap('list worker containers', err);
+        throw wrapEngineError('list worker containers', err);
       }
       return Promise.all(
         infos.map(async (info): Promise<ObservedWorker> => {
@@ -224,7 +193,7 @@ export function createDockerLauncher(options: DockerLauncherOptions): WorkerLaun
           }
           return {
             workerGuid: info.Labels?.[LABEL_WORKER_GUID] ?? '',
-            containerName: nameOf(info),
+            containerName: containerName(info),
             siteId: parseSiteId(info.Labels?.[LABEL_SITE_ID]),
             running,
             state,
@@ -242,7 +211,7 @@ export function createDockerLauncher(options: DockerLauncherOptions): WorkerLaun
         } catch (err) {
           const status = statusOf(err);
           if (status === 304 || status === 404) continue; // not running / already gone
-          throw wrap(`stop container ${nameOf(info)}`, err);
+          throw wrapEngineError(`stop container ${containerName(info)}`, err);
         }
       }
     },
@@ -256,7 +225,7 @@ export function createDockerLauncher(options: DockerLauncherOptions): WorkerLaun
           const status = statusOf(err);
           if (status === 404) continue; // already gone
           if (status === 409 && /already in progress/i.test(engineMessage(err))) continue;
-          throw wrap(`remove container ${nameOf(info)}`, err);
+          throw wrapEngineError(`remove container ${containerName(info)}`, err);
         }
       }
     },
