@@ -129,6 +129,9 @@ const schema = z.object({
 
 export type Config = z.output<typeof schema>;
 
+/** Every environment variable jobyard reads (the README's configuration table lists each). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = schema.safeParse(env);
   if (result.success) return result.data;

@@ -1,0 +1,33 @@
+/** The configuration module: every problem at once, and every variable documented. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CONFIG_VARIABLES, loadConfig } from '../src/config.js';
+
+describe('configuration', () => {
+  it('the README configuration table documents every variable jobyard reads', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('## Configuration'));
+    const undocumented = CONFIG_VARIABLES.filter((name) => !table.includes(`\`${name}\``));
+    expect(undocumented).toEqual([]);
+    expect(CONFIG_VARIABLES.length).toBeGreaterThan(30);
+  });
+
+  it('reports every invalid variable in one error, each naming the variable', () => {
+    const env = { LOG_LEVEL: 'loud', HTTP_PORT: '70000', WORKER_LAUNCHER: 'k8s', SERVICE_ACTION_ALLOW: 'not a key', MAX_WORKERS: '0' };
+    let message = '';
+    try {
+      loadConfig(env);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message.split('\n')).toHaveLength(1);
+    for (const name of Object.keys(env)) expect(message).toContain(`${name}:`);
+  });
+
+  it('defaults match the README for the settings an operator meets first', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ WORKER_LAUNCHER: 'auto', WORKER_CONCURRENCY: 7, WORKER_IDLE_SECONDS: 30, MAX_WORKERS_PER_SITE: 1, HTTP_HOST: '127.0.0.1', HTTP_PORT: 8787, SERVICE_SNAPSHOT_SECONDS: 15, WORKER_HISTORY_SECONDS: 60 });
+    expect(c.SERVICE_ACTION_ALLOW.size).toBe(0);
+  });
+});
