@@ -46,6 +46,11 @@ class Ticket implements WakeupTicket {
   constructor(
     private readonly source: WakeupSource,
     private readonly siteKey: string | undefined,
+    /**
+     * SQLite: the data_version when the ticket was taken. A commit by another connection after
+     * that (even one before wait() starts) wakes the ticket.
+     */
+    readonly dataVersion: number | undefined,
   ) {}
 
   matches(sites: SiteSet): boolean {
@@ -58,6 +63,7 @@ class Ticket implements WakeupTicket {
   }
 
   wait(timeoutMs: number): Promise<void> {
+    if (!this.woken && this.source.changedSince(this.dataVersion)) this.wake();
     if (this.woken) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, timeoutMs);
@@ -87,7 +93,6 @@ class WakeupSource {
   #closed = false;
   #reconnectDelay = 100;
   #pollTimer: NodeJS.Timeout | undefined;
-  #lastDataVersion: number | undefined;
   #lastActivity = Date.now();
 
   constructor(
@@ -96,7 +101,7 @@ class WakeupSource {
   ) {}
 
   ticket(siteId: number | null | undefined): WakeupTicket {
-    const t = new Ticket(this, siteId === undefined ? undefined : siteKey(siteId));
+    const t = new Ticket(this, siteId === undefined ? undefined : siteKey(siteId), this.store.dataVersion?.());
     this.tickets.add(t);
     return t;
   }
@@ -123,19 +128,29 @@ class WakeupSource {
     sources.delete(this.store);
   }
 
+  /** True when another connection committed since `dataVersion` was read (SQLite only). */
+  changedSince(dataVersion: number | undefined): boolean {
+    return dataVersion !== undefined && this.store.dataVersion !== undefined && this.store.dataVersion() !== dataVersion;
+  }
+
   /** Counts consumers blocked in wait(); SQLite polls data_version only while someone waits. */
   waiting(delta: number): void {
     this.#waiting += delta;
     const dataVersion = this.store.dataVersion;
     if (!dataVersion) return;
     if (this.#waiting > 0 && !this.#pollTimer) {
-      this.#lastDataVersion = dataVersion();
       const poll = () => {
+        // Each ticket compares with the version it was taken at, so a commit that landed
+        // between a consumer's claim and its wait is not lost.
         const v = dataVersion();
-        if (v !== this.#lastDataVersion) {
-          this.#lastDataVersion = v;
-          this.wake('*');
+        let woke = false;
+        for (const t of this.tickets) {
+          if (!t.woken && t.dataVersion !== undefined && t.dataVersion !== v) {
+            t.wake();
+            woke = true;
+          }
         }
+        if (woke) this.#lastActivity = Date.now();
         this.#pollTimer = setTimeout(poll, sqlitePollMs(Date.now() - this.#lastActivity));
       };
       this.#pollTimer = setTimeout(poll, sqlitePollMs(Date.now() - this.#lastActivity));
