@@ -3,9 +3,10 @@
  * - tick: fire due occurrences (src/schedule/ticker.ts), then roll up finished runs;
  * - reclaim: return expired leases to the queue;
  * - prune: delete finished work items past their retention, in bounded batches.
- * - fleet / reconcile (when a launcher is configured): launch site workers where work waits;
- *   mark lost workers and release their items.
- * Later parts (service actions, HTTP) add their loops here.
+ * - fleet / reconcile (when a launcher is configured): launch site workers where work waits
+ *   (woken by new work, not only by the interval); mark lost workers and release their items.
+ * - service actions (a queue consumer of `service_action` items) and service snapshots.
+ * The HTTP server is started beside it by src/cli/scheduler.ts and reads `lastTick`.
  */
 import type { Store } from '../db/open.js';
 import type Dockerode from 'dockerode';

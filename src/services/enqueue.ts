@@ -1,6 +1,6 @@
 /**
- * Enqueueing a service action (what `jobyard services restart|stop|start` and, later, the HTTP
- * API call). The request is validated here, so a bad one never reaches the queue; the allow-list
+ * Enqueueing a service action (what `jobyard services restart|stop|start` calls). The request is
+ * validated here, so a bad one never reaches the queue; the allow-list
  * is checked by the consumer, which runs where SERVICE_ACTION_ALLOW is configured.
  */
 import type { Store } from '../db/open.js';
