@@ -277,7 +277,10 @@ describeBackends(
     it('4 consumer processes drain 5,000 items: each succeeds once, none left queued, running or dead', async () => {
       const TOTAL = 5_000;
       const logs = [0, 1, 2, 3].map((i) => join(dir, `consumer-${i}.log`));
-      const consumers = logs.map((log, i) => spawnConsumer(ctx.url, `consumer-${i}`, { log, concurrency: 10 }));
+      // Small claims (prefetch 10, not runQueue's default 500) keep all four processes contending
+      // for rows throughout: with 500, three of them can drain 5,000 items on SQLite before the
+      // fourth gets the write lock, and this test is about contention, not throughput.
+      const consumers = logs.map((log, i) => spawnConsumer(ctx.url, `consumer-${i}`, { log, concurrency: 10, prefetch: 10 }));
       await Promise.all(consumers.map((c) => c.waitFor('ready')));
 
       const ids = await enqueue(ctx.store, TOTAL);
