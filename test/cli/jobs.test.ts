@@ -18,7 +18,9 @@ const JOB = {
   name: 'nightly cleanup',
   job_kind: 'automation',
   schedule_type: 'daily',
-  start_ts: '2026-12-01T02:30:00Z',
+  // Far in the future: these commands run against the wall clock, and a past start would move
+  // the first occurrence to the next day.
+  start_ts: '2099-12-01T02:30:00Z',
   time_zone: 'Europe/Berlin',
   cron_expression: null,
   duration_stop_enabled: false,
@@ -72,19 +74,19 @@ describeBackends('jobyard jobs / runs', (ctx) => {
     const asJson = await jobyard(['jobs', 'create', '--file', jobFile({ ...JOB, name: 'second' }), '--json'], env());
     expect(asJson.code).toBe(0);
     const row = JSON.parse(asJson.stdout) as Record<string, unknown>;
-    expect(row).toMatchObject({ name: 'second', enabled: true, start_ts: Date.UTC(2026, 11, 1, 2, 30), targets_json: JOB.targets });
+    expect(row).toMatchObject({ name: 'second', enabled: true, start_ts: Date.UTC(2099, 11, 1, 2, 30), targets_json: JOB.targets });
 
     const list = await jobyard(['jobs', 'list', '--json'], env());
     expect(list.code).toBe(0);
     const jobs = JSON.parse(list.stdout) as Array<{ id: number; name: string; next_run_at: number | null }>;
     expect(jobs.map((j) => [j.id, j.name, j.next_run_at])).toEqual([
-      [id, 'nightly cleanup', Date.UTC(2026, 11, 1, 2, 30)],
-      [row.id, 'second', Date.UTC(2026, 11, 1, 2, 30)],
+      [id, 'nightly cleanup', Date.UTC(2099, 11, 1, 2, 30)],
+      [row.id, 'second', Date.UTC(2099, 11, 1, 2, 30)],
     ]);
 
     const table = (await jobyard(['jobs', 'list'], env())).stdout.trimEnd().split('\n');
     expect(table[0]).toMatch(/^id\s+name\s+kind\s+schedule\s+enabled\s+next run$/);
-    expect(table[1]).toMatch(new RegExp(`^${id}\\s+nightly cleanup\\s+automation\\s+daily \\(Europe/Berlin\\)\\s+yes\\s+2026-12-01T02:30:00.000Z$`));
+    expect(table[1]).toMatch(new RegExp(`^${id}\\s+nightly cleanup\\s+automation\\s+daily \\(Europe/Berlin\\)\\s+yes\\s+2099-12-01T02:30:00.000Z$`));
 
     const disabled = await jobyard(['jobs', 'disable', String(id)], env());
     expect(disabled).toMatchObject({ code: 0, stdout: `job ${id} disabled\n` });
@@ -94,7 +96,7 @@ describeBackends('jobyard jobs / runs', (ctx) => {
     });
 
     const enabled = await jobyard(['jobs', 'enable', String(id)], env());
-    expect(enabled).toMatchObject({ code: 0, stdout: `job ${id} enabled; next run 2026-12-01T02:30:00.000Z\n` });
+    expect(enabled).toMatchObject({ code: 0, stdout: `job ${id} enabled; next run 2099-12-01T02:30:00.000Z\n` });
     expect((await ctx.db.selectFrom('scheduled_jobs').select('enabled').where('id', '=', id).executeTakeFirst())?.enabled).toBe(true);
   });
 
@@ -106,11 +108,11 @@ describeBackends('jobyard jobs / runs', (ctx) => {
 
     await ctx.db
       .insertInto('scheduled_job_runs')
-      .values({ job_id: id, scheduled_ts: Date.UTC(2026, 11, 1, 2, 30), status: 'Skipped', skip_reason: 'missed', error: '3 occurrences', created_at: 1, updated_at: 1 })
+      .values({ job_id: id, scheduled_ts: Date.UTC(2099, 11, 1, 2, 30), status: 'Skipped', skip_reason: 'missed', error: '3 occurrences', created_at: 1, updated_at: 1 })
       .execute();
     const table = (await jobyard(['runs', 'list', '--job', String(id), '--limit', '5'], env())).stdout.trimEnd().split('\n');
     expect(table[0]).toMatch(/^id\s+scheduled\s+status\s+started\s+finished\s+skip_reason\/error$/);
-    expect(table[1]).toMatch(/^\d+\s+2026-12-01T02:30:00.000Z\s+Skipped\s+-\s+-\s+missed: 3 occurrences$/);
+    expect(table[1]).toMatch(/^\d+\s+2099-12-01T02:30:00.000Z\s+Skipped\s+-\s+-\s+missed: 3 occurrences$/);
 
     expect(oneLineFailure(await jobyard(['runs', 'list', '--job', '999999', '--json'], env()))).toBe('jobyard: runs list: no job with id 999999');
     oneLineFailure(await jobyard(['runs', 'list', '--job', String(id), '--limit', '0'], env()));

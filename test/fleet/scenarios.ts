@@ -52,6 +52,16 @@ export function fleetScenarios(o: FleetScenarioOptions): void {
 
   it('one worker per site claims, executes, records and exits 0 when idle; rows pass starting → running → idle → stopped', async () => {
     const launcher = o.launcher();
+    // Looks at the worker's row at the moment the launcher is asked to start it: the row must
+    // already be committed as `starting` (a worker that boots fast can be `running` a moment
+    // later, so the check belongs here, not after launchNeeded returns).
+    const statusAtLaunch = new Map<string, string | undefined>();
+    const launch = launcher.launch.bind(launcher);
+    launcher.launch = async (spec) => {
+      const row = await ctx.db.selectFrom('job_scheduler_workers').select('status').where('worker_guid', '=', spec.workerGuid).executeTakeFirst();
+      statusAtLaunch.set(spec.workerGuid, row?.status);
+      return launch(spec);
+    };
     const fleet = fleetFor(launcher);
     try {
       const now = Date.now();
@@ -78,9 +88,11 @@ export function fleetScenarios(o: FleetScenarioOptions): void {
         }
         return rows;
       };
-      // The rows were committed before the workers started, so the first look finds them all.
+      // Every row was committed as `starting` before its worker was started.
+      expect([...statusAtLaunch.values()]).toEqual(['starting', 'starting', 'starting']);
       const first = await record();
-      expect(first.map((r) => r.status)).toEqual(['starting', 'starting', 'starting']);
+      expect(first.map((r) => r.worker_guid).sort()).toEqual([...statusAtLaunch.keys()].sort());
+      for (const [guid, statuses] of seen) seen.set(guid, statuses[0] === 'starting' ? statuses : ['starting', ...statuses]);
       // A second round launches nothing: every site already has its live worker.
       expect(await fleet.launchNeeded()).toBe(0);
       await until('every worker stopped', async () => (await record()).every((r) => r.status === 'stopped'));
