@@ -7,25 +7,40 @@
  *   and by release/retry; it reconnects with backoff and wakes everyone once after a reconnect,
  *   since notifications sent while it was away are lost.
  * - SQLite, other processes: `PRAGMA data_version` changes when another connection commits; it
- *   is read synchronously (a few microseconds) while a consumer waits: every 2 ms for a second
- *   after the last activity, then every 20 ms, then every 50 ms after 10 s of quiet. The pragma
- *   is cheap but each timer wake-up is not, so a long-idle consumer polls slowly (~0% CPU) and a
- *   busy one reacts within a few milliseconds.
+ *   is read synchronously (a few microseconds). Two things make a waiting consumer read it:
+ *   a file-system watch (inotify on Linux) on the database's folder, which fires when another
+ *   process writes the WAL, so a commit wakes consumers within about a millisecond however long
+ *   they were idle; and a poll as a safety net for file systems whose watches miss writes. With
+ *   a working watch the poll is slow (100 ms for 10 s after the last activity, then 1 s); without
+ *   one it is every 2 ms for a second, then every 20 ms, then every 50 ms. The pragma is cheap
+ *   but each timer wake-up is not, so a long-idle consumer uses ~0% CPU.
  *
  * A consumer takes a ticket BEFORE it claims and waits on it after an empty claim, so a wake-up
  * that arrives between the claim and the wait is never lost.
  */
+import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import type pg from 'pg';
 import { WORK_CHANNEL } from '../db/dialect.js';
 import type { Store } from '../db/open.js';
 import { loadPg, postgresClientConfig } from '../db/postgres-pool.js';
 import { silentLogger, type Logger } from '../log.js';
 
-/** SQLite data_version poll interval by time since the last activity. */
+/** SQLite data_version poll interval by time since the last activity, when no file watch works. */
 export function sqlitePollMs(quietMs: number): number {
   if (quietMs < 1_000) return 2;
   if (quietMs < 10_000) return 20;
   return 50;
+}
+
+/** The safety-net poll while a file watch on the database folder reports other processes' writes. */
+export function sqliteWatchedPollMs(quietMs: number): number {
+  return quietMs < 10_000 ? 100 : 1_000;
+}
+
+export interface WakeupOptions {
+  /** SQLite: replaces the poll schedule (tests use a very slow one to prove the watch works). */
+  sqlitePollMs?: (quietMs: number) => number;
 }
 
 /** Which sites a wake-up concerns: a set of site keys ("-" for none) or every site. */
@@ -94,10 +109,12 @@ class WakeupSource {
   #reconnectDelay = 100;
   #pollTimer: NodeJS.Timeout | undefined;
   #lastActivity = Date.now();
+  #watcher: FSWatcher | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly logger: Logger,
+    private readonly options: WakeupOptions = {},
   ) {}
 
   ticket(siteId: number | null | undefined): WakeupTicket {
@@ -113,7 +130,9 @@ class WakeupSource {
 
   acquire(): void {
     this.#users++;
-    if (this.#users === 1 && this.store.dialect.capabilities.listenNotify) void this.#listen();
+    if (this.#users !== 1) return;
+    if (this.store.dialect.capabilities.listenNotify) void this.#listen();
+    else this.#watchDatabaseFolder();
   }
 
   release(): void {
@@ -123,6 +142,8 @@ class WakeupSource {
     const client = this.#listener;
     this.#listener = undefined;
     void client?.end().catch(() => {});
+    this.#watcher?.close();
+    this.#watcher = undefined;
     if (this.#pollTimer) clearTimeout(this.#pollTimer);
     this.#pollTimer = undefined;
     sources.delete(this.store);
@@ -136,27 +157,65 @@ class WakeupSource {
   /** Counts consumers blocked in wait(); SQLite polls data_version only while someone waits. */
   waiting(delta: number): void {
     this.#waiting += delta;
-    const dataVersion = this.store.dataVersion;
-    if (!dataVersion) return;
+    if (!this.store.dataVersion) return;
     if (this.#waiting > 0 && !this.#pollTimer) {
       const poll = () => {
-        // Each ticket compares with the version it was taken at, so a commit that landed
-        // between a consumer's claim and its wait is not lost.
-        const v = dataVersion();
-        let woke = false;
-        for (const t of this.tickets) {
-          if (!t.woken && t.dataVersion !== undefined && t.dataVersion !== v) {
-            t.wake();
-            woke = true;
-          }
-        }
-        if (woke) this.#lastActivity = Date.now();
-        this.#pollTimer = setTimeout(poll, sqlitePollMs(Date.now() - this.#lastActivity));
+        this.#checkDataVersion();
+        this.#pollTimer = setTimeout(poll, this.#pollMs());
       };
-      this.#pollTimer = setTimeout(poll, sqlitePollMs(Date.now() - this.#lastActivity));
+      this.#pollTimer = setTimeout(poll, this.#pollMs());
     } else if (this.#waiting === 0 && this.#pollTimer) {
       clearTimeout(this.#pollTimer);
       this.#pollTimer = undefined;
+    }
+  }
+
+  #pollMs(): number {
+    const quietMs = Date.now() - this.#lastActivity;
+    const schedule = this.options.sqlitePollMs ?? (this.#watcher ? sqliteWatchedPollMs : sqlitePollMs);
+    return schedule(quietMs);
+  }
+
+  /** SQLite: wakes the tickets taken before another connection's latest commit. */
+  #checkDataVersion(): void {
+    const dataVersion = this.store.dataVersion;
+    if (!dataVersion) return;
+    // Each ticket compares with the version it was taken at, so a commit that landed between a
+    // consumer's claim and its wait is not lost.
+    const v = dataVersion();
+    let woke = false;
+    for (const t of this.tickets) {
+      if (!t.woken && t.dataVersion !== undefined && t.dataVersion !== v) {
+        t.wake();
+        woke = true;
+      }
+    }
+    if (woke) this.#lastActivity = Date.now();
+  }
+
+  /**
+   * SQLite file databases: watch the folder (the WAL, journal and database files are written
+   * by every commit of every process) and check data_version when one of this database's files
+   * changes while someone waits. Events from this process's own writes are harmless: its own
+   * commits do not change its data_version. Where no watch can be set, the fast poll remains.
+   */
+  #watchDatabaseFolder(): void {
+    const target = this.store.target;
+    if (target.backend !== 'sqlite' || target.path === ':memory:' || !this.store.dataVersion) return;
+    const file = resolve(target.path);
+    const name = basename(file);
+    try {
+      const watcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
+        if (this.#waiting > 0 && (changed === null || changed.startsWith(name))) this.#checkDataVersion();
+      });
+      watcher.on('error', (err) => {
+        this.logger.warn({ err: err.message }, 'database folder watch failed; polling for other processes\' work');
+        watcher.close();
+        if (this.#watcher === watcher) this.#watcher = undefined;
+      });
+      this.#watcher = watcher;
+    } catch (err) {
+      this.logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'cannot watch the database folder; polling instead');
     }
   }
 
@@ -209,10 +268,15 @@ function siteKey(siteId: number | null): string {
 }
 
 /** The shared wake-up source of a store; pair every `acquireWakeups` with `releaseWakeups`. */
-export function acquireWakeups(store: Store, logger: Logger = silentLogger): { ticket(siteId: number | null | undefined): WakeupTicket; release(): void } {
+export function acquireWakeups(
+  store: Store,
+  logger: Logger = silentLogger,
+  options: WakeupOptions = {},
+): { ticket(siteId: number | null | undefined): WakeupTicket; release(): void } {
   let source = sources.get(store);
   if (!source) {
-    source = new WakeupSource(store, logger);
+    // Options apply to the store's first user, which creates the shared source.
+    source = new WakeupSource(store, logger, options);
     sources.set(store, source);
   }
   source.acquire();

@@ -37,6 +37,29 @@ describeBackends('wake-ups from another connection', (ctx) => {
     }
   });
 
+  it('a waiter is woken within milliseconds of another connection\'s commit, without polling (SQLite: the folder watch; PostgreSQL: LISTEN)', async () => {
+    const consumer = ctx.open();
+    // A one-minute poll: only the watch (SQLite) or the notification (PostgreSQL) can wake it in time.
+    const wakeups = acquireWakeups(consumer, undefined, { sqlitePollMs: () => 60_000 });
+    const producer = ctx.open();
+    try {
+      const warm = wakeups.ticket(undefined);
+      await warm.wait(ctx.backend === 'postgres' ? 5_000 : 0);
+      warm.dispose();
+      for (let round = 0; round < 3; round++) {
+        const ticket = wakeups.ticket(undefined);
+        const waited = ticket.wait(10_000);
+        await new Promise((r) => setTimeout(r, 150)); // the consumer is idle in wait()
+        await insertItem(producer);
+        await waited; // 10 s at most, far below the poll: woken means the watch/LISTEN did it
+        expect(ticket.woken).toBe(true);
+        ticket.dispose();
+      }
+    } finally {
+      wakeups.release();
+    }
+  });
+
   it('a ticket with nothing new times out unwoken', async () => {
     const consumer = ctx.open();
     const wakeups = acquireWakeups(consumer);
