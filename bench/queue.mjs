@@ -26,7 +26,7 @@
 //            process (`node bench/queue.mjs --child`), which reports handler start as
 //            performance.timeOrigin + performance.now(); the parent takes the same clock just before
 //            each enqueue call. SQLite: the child sees other processes' commits through
-//            PRAGMA data_version polling; PostgreSQL: LISTEN/NOTIFY from the insert trigger.
+//            a watch on the database folder + PRAGMA data_version; PostgreSQL: LISTEN/NOTIFY from the insert trigger.
 //            The clock offset between the processes is estimated (ping with the least round trip)
 //            and reported; latencies are not corrected for it.
 import { spawn } from 'node:child_process';
@@ -72,7 +72,10 @@ function parseOptions(argv) {
     if (value === undefined) throw new Error(`--${name} needs a value`);
     if (numeric.has(name)) {
       const n = Number(value);
-      if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+      // Rates may be fractional (0.1/s = one item every 10 s: wake-ups after long quiet periods).
+      if (name.endsWith('-rate')) {
+        if (!(n > 0)) throw new Error(`--${name} must be a positive number`);
+      } else if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
       opt[name] = n;
     } else opt[name] = value;
     given.add(name);
@@ -433,7 +436,7 @@ async function measureCrossProcess(backend, opt) {
       {
         items: K, target_rate_per_s: rate, concurrency, prefetch: concurrency,
         consumer: 'child process (own Store)',
-        wakeup: backend === 'sqlite' ? 'PRAGMA data_version poll while idle (adaptive, see sqlitePollMs)' : 'LISTEN/NOTIFY (insert trigger)',
+        wakeup: backend === 'sqlite' ? 'database folder watch + PRAGMA data_version check (poll as safety net)' : 'LISTEN/NOTIFY (insert trigger)',
       },
       {
         latency_ms: latencySummary(lat), achieved_rate_per_s: achievedRate, enqueue_one_ms: latencySummary(callMs),
