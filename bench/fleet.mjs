@@ -18,7 +18,7 @@ import { createProcessLauncher } from '../dist/src/fleet/process-launcher.js';
 import { createDockerLauncher } from '../dist/src/fleet/docker-launcher.js';
 import { jobyardEntrypoint } from '../dist/src/fleet/select-launcher.js';
 import { silentLogger } from '../dist/src/log.js';
-import { machineFacts, percentile, round, sleep } from './lib.mjs';
+import { ensurePostgresDatabase, machineFacts, percentile, round, sleep } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -59,6 +59,7 @@ for (const backend of backends) {
   for (const kind of launchers) {
     const dir = mkdtempSync(join(os.tmpdir(), 'jy-bench-fleet-'));
     const url = backend === 'sqlite' ? `sqlite:${join(dir, 'fleet.db')}` : PG_URL;
+    if (backend === 'postgres') await ensurePostgresDatabase(url);
     const store = openDatabase(url);
     await migrateDown(store, { all: true }).catch(() => {});
     await migrateToLatest(store);

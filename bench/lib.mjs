@@ -92,3 +92,27 @@ export function busyPercent(a, b) {
   if (!a || !b || b.total === a.total) return null;
   return round(100 * (1 - (b.idle - a.idle) / (b.total - a.total)), 1);
 }
+
+/**
+ * Creates the PostgreSQL database named in `url` when it does not exist yet (connecting to the
+ * server's `postgres` database), so each benchmark's own database appears on a fresh machine.
+ */
+export async function ensurePostgresDatabase(url) {
+  const { default: pg } = await import('pg');
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!name) return;
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.href });
+  await client.connect();
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (found.rowCount === 0) await client.query(`create database "${name.replace(/"/g, '""')}"`);
+  } catch (err) {
+    // Another benchmark process may have created it in the meantime.
+    if (err.code !== '42P04') throw err;
+  } finally {
+    await client.end();
+  }
+}

@@ -38,7 +38,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import {
   loadJobyard, resetSchema, freshSqliteFile, latencySummary, machineFacts, machineCpuTicks, busyPercent,
-  round, sleep, WORK_TABLE,
+  round, sleep, WORK_TABLE, ensurePostgresDatabase,
 } from './lib.mjs';
 
 const KIND = 'bench_noop';
@@ -500,6 +500,7 @@ async function main() {
     for (const backend of opt.backendList) {
       if (backend === 'postgres') {
         try {
+          await ensurePostgresDatabase(opt['pg-url']);
           pgFacts = await postgresFacts(opt['pg-url']);
         } catch (err) {
           log(`postgres: cannot connect to ${opt['pg-url']}: ${err.message}; skipping`);

@@ -10,6 +10,7 @@ import { openDatabase } from '../dist/src/db/open.js';
 import { migrateDown, migrateToLatest } from '../dist/src/db/migrate.js';
 import { toJson } from '../dist/src/db/dialect.js';
 import { tick } from '../dist/src/schedule/ticker.js';
+import { ensurePostgresDatabase } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -30,6 +31,7 @@ for (const backend of backends) {
   for (const [total, due] of cases) {
     const dir = mkdtempSync(join(os.tmpdir(), 'jy-bench-sched-'));
     const url = backend === 'sqlite' ? `sqlite:${join(dir, 'b.db')}` : PG_URL;
+    if (backend === 'postgres') await ensurePostgresDatabase(url);
     const store = openDatabase(url);
     await migrateDown(store, { all: true }).catch(() => {});
     await migrateToLatest(store);
