@@ -83,8 +83,8 @@ Environment (default):
         }).start();
         let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
         try {
+          // startHttpServer logs the address it listens on.
           http = await startHttpServer({ store, logger, host: config.HTTP_HOST, port: config.HTTP_PORT, token: config.HTTP_TOKEN, status, metrics });
-          logger.info({ url: http.url, auth: config.HTTP_TOKEN ? 'bearer' : 'none' }, 'http server listening');
         } catch (err) {
           await scheduler.stop();
           throw new UserError(`cannot serve HTTP on ${config.HTTP_HOST}:${config.HTTP_PORT}: ${describeError(err)} (set HTTP_PORT or HTTP_HOST)`);

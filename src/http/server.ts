@@ -129,7 +129,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}`;
-  logger.info({ url, auth: token !== undefined }, 'http server listening');
+  logger.info({ url, auth: token !== undefined ? 'bearer' : 'none' }, 'http server listening');
 
   let closed: Promise<void> | undefined;
   return {
