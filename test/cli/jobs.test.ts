@@ -1,13 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeEach, expect, it } from 'vitest';
 import { describeBackends } from '../helpers/backends.js';
+import { runJobyard } from '../helpers/cli.js';
 
-const run = promisify(execFile);
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'jobyard.js');
 const dir = mkdtempSync(join(tmpdir(), 'jobyard-jobs-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -41,15 +38,7 @@ function jobFile(content: unknown): string {
   return path;
 }
 
-async function jobyard(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const jobyard = runJobyard;
 
 /** Exit 2 with exactly one line on stderr; returns that line. */
 function oneLineFailure(r: { code: number; stdout: string; stderr: string }): string {

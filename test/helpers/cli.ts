@@ -1,4 +1,7 @@
-/** Runs `jobyard` commands in-process for tests: a commander program, stdout captured. */
+/** Runs `jobyard` commands for tests: in-process (a commander program, stdout captured) or as a child process. */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { afterAll, beforeAll, vi } from 'vitest';
 
@@ -44,4 +47,26 @@ export function useDatabaseUrl(url: () => string): void {
     if (previous === undefined) delete process.env.DATABASE_URL;
     else process.env.DATABASE_URL = previous;
   });
+}
+
+const execFileAsync = promisify(execFile);
+
+/** The `jobyard` executable (bin/jobyard.js, which runs the compiled dist/). */
+export const JOBYARD_BIN = join(import.meta.dirname, '..', '..', 'bin', 'jobyard.js');
+
+export interface ProcessResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `jobyard ARGS` as a child process with `env` over this process's environment. */
+export async function runJobyard(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ProcessResult> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [JOBYARD_BIN, ...args], { env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
 }

@@ -5,7 +5,7 @@
  * insert goes straight to the table, so no in-process signal is involved.
  */
 import { expect, it } from 'vitest';
-import { acquireWakeups } from '../../src/queue/wakeup.js';
+import { acquireWakeups, type WakeupOptions } from '../../src/queue/wakeup.js';
 import { describeBackends } from '../helpers/backends.js';
 
 describeBackends('wake-ups from another connection', (ctx) => {
@@ -17,62 +17,51 @@ describeBackends('wake-ups from another connection', (ctx) => {
       .execute();
   }
 
-  it('work committed between taking the ticket and waiting on it still wakes the waiter', async () => {
-    const consumer = ctx.open();
-    const wakeups = acquireWakeups(consumer);
+  /** Acquires wake-ups on a new connection, lets the PostgreSQL listener connect, runs `body`. */
+  async function withWakeups(options: WakeupOptions, body: (wakeups: ReturnType<typeof acquireWakeups>) => Promise<void>) {
+    const wakeups = acquireWakeups(ctx.open(), undefined, options);
     try {
-      // Let the PostgreSQL listener connect: a first ticket is woken once it listens.
+      // A first ticket is woken once the PostgreSQL listener listens (SQLite: nothing to wait for).
       const warm = wakeups.ticket(undefined);
       await warm.wait(ctx.backend === 'postgres' ? 5_000 : 0);
       warm.dispose();
+      await body(wakeups);
+    } finally {
+      wakeups.release();
+    }
+  }
 
+  it('work committed between taking the ticket and waiting on it still wakes the waiter', () =>
+    withWakeups({}, async (wakeups) => {
       const ticket = wakeups.ticket(undefined); // taken before the (here: skipped) claim
       await insertItem();
       await new Promise((r) => setTimeout(r, 100)); // the commit is older than the wait
       await ticket.wait(5_000);
       expect(ticket.woken).toBe(true);
       ticket.dispose();
-    } finally {
-      wakeups.release();
-    }
-  });
+    }));
 
-  it('a waiter is woken within milliseconds of another connection\'s commit, without polling (SQLite: the folder watch; PostgreSQL: LISTEN)', async () => {
-    const consumer = ctx.open();
-    // A one-minute poll: only the watch (SQLite) or the notification (PostgreSQL) can wake it in time.
-    const wakeups = acquireWakeups(consumer, undefined, { sqlitePollMs: () => 60_000 });
-    const producer = ctx.open();
-    try {
-      const warm = wakeups.ticket(undefined);
-      await warm.wait(ctx.backend === 'postgres' ? 5_000 : 0);
-      warm.dispose();
+  // A one-minute poll: only the folder watch (SQLite) or the notification (PostgreSQL) can wake
+  // the waiter before its 10 s wait ends.
+  it('an idle waiter is woken by another connection\'s commit without waiting for the poll (SQLite: folder watch; PostgreSQL: LISTEN)', () =>
+    withWakeups({ sqlitePollMs: () => 60_000 }, async (wakeups) => {
+      const producer = ctx.open();
       for (let round = 0; round < 3; round++) {
         const ticket = wakeups.ticket(undefined);
         const waited = ticket.wait(10_000);
         await new Promise((r) => setTimeout(r, 150)); // the consumer is idle in wait()
         await insertItem(producer);
-        await waited; // 10 s at most, far below the poll: woken means the watch/LISTEN did it
+        await waited;
         expect(ticket.woken).toBe(true);
         ticket.dispose();
       }
-    } finally {
-      wakeups.release();
-    }
-  });
+    }));
 
-  it('a ticket with nothing new times out unwoken', async () => {
-    const consumer = ctx.open();
-    const wakeups = acquireWakeups(consumer);
-    try {
-      const warm = wakeups.ticket(undefined);
-      await warm.wait(ctx.backend === 'postgres' ? 5_000 : 0);
-      warm.dispose();
+  it('a ticket with nothing new times out unwoken', () =>
+    withWakeups({}, async (wakeups) => {
       const ticket = wakeups.ticket(undefined);
       await ticket.wait(300);
       expect(ticket.woken).toBe(false);
       ticket.dispose();
-    } finally {
-      wakeups.release();
-    }
-  });
+    }));
 });
