@@ -201,7 +201,7 @@ class WakeupSource {
    */
   #watchDatabaseFolder(): void {
     const target = this.store.target;
-    if (target.backend !== 'sqlite' || target.path === ':memory:' || !this.store.dataVersion) return;
+    if (target.backend !== 'sqlite' || target.path === ':memory:') return;
     const file = resolve(target.path);
     const name = basename(file);
     try {

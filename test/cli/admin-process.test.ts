@@ -1,13 +1,12 @@
 /** The admin commands as an operator runs them: the real `jobyard` binary, exit codes and stderr. */
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeBackends } from '../helpers/backends.js';
+import { JOBYARD_BIN } from '../helpers/cli.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'jobyard.js');
 
 describeBackends('jobyard admin commands (processes)', (ctx) => {
-  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, DATABASE_URL: ctx.url }, encoding: 'utf8' });
+  const run = (...args: string[]) => spawnSync(process.execPath, [JOBYARD_BIN, ...args], { env: { ...process.env, DATABASE_URL: ctx.url }, encoding: 'utf8' });
 
   it('enqueue → items show → status --json → items cancel, all parseable JSON', async () => {
     const enq = run('enqueue', '--kind', 'service_action', '--site', 'none', '--payload', '{"action":"restart","service":"p/s"}', '--json');

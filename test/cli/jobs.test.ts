@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, expect, it } from 'vitest';
 import { describeBackends } from '../helpers/backends.js';
-import { runJobyard } from '../helpers/cli.js';
+import { runJobyard as jobyard } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jobyard-jobs-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,7 +38,6 @@ function jobFile(content: unknown): string {
   return path;
 }
 
-const jobyard = runJobyard;
 
 /** Exit 2 with exactly one line on stderr; returns that line. */
 function oneLineFailure(r: { code: number; stdout: string; stderr: string }): string {

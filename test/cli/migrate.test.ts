@@ -1,8 +1,6 @@
 import { expect, it } from 'vitest';
 import { describeBackends } from '../helpers/backends.js';
-import { runJobyard } from '../helpers/cli.js';
-
-const jobyard = runJobyard;
+import { runJobyard as jobyard } from '../helpers/cli.js';
 
 describeBackends(
   'jobyard migrate',

@@ -1,20 +1,19 @@
 /** `jobyard scheduler` as a real process: migrates, ticks, survives, stops cleanly on SIGTERM. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { toJson } from '../../src/db/dialect.js';
 import { assignDeviceToSite, upsertDevice } from '../../src/inventory/devices.js';
 import { createSite } from '../../src/inventory/sites.js';
 import { describeBackends } from '../helpers/backends.js';
+import { JOBYARD_BIN } from '../helpers/cli.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'jobyard.js');
 const children: ChildProcess[] = [];
 afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
 });
 
 function startScheduler(env: Record<string, string>) {
-  const child = spawn(process.execPath, [BIN, 'scheduler'], { env: { ...process.env, LOG_LEVEL: 'info', HTTP_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [JOBYARD_BIN, 'scheduler'], { env: { ...process.env, LOG_LEVEL: 'info', HTTP_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
