@@ -23,8 +23,8 @@
  */
 import { InvalidJson } from '../db/dialect.js';
 import { UserError } from '../errors.js';
-import { compileFilter, describeFilter } from './filters.js';
-import type { InventoryDevice, InventorySnapshot } from './inventory.js';
+import { compileFilter, describeFilter } from '../inventory/filters.js';
+import type { InventoryDevice, InventorySnapshot } from '../inventory/snapshot.js';
 
 export interface TargetSpec {
   hostnames: string[];

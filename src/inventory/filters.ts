@@ -46,7 +46,7 @@
  * An archived filter matches nothing either (the resolver reports it as archived).
  */
 import { InvalidJson } from '../db/dialect.js';
-import type { InventoryDevice, InventoryFilter } from './inventory.js';
+import type { InventoryDevice, InventoryFilter } from './snapshot.js';
 
 export const CRITERIA_FIELDS = [
   'hostname',

@@ -9,8 +9,8 @@ import {
   filterMatches,
   validateCriteria,
   validateFilter,
-} from '../../src/schedule/filters.js';
-import type { InventoryDevice, InventoryFilter } from '../../src/schedule/inventory.js';
+} from '../../src/inventory/filters.js';
+import type { InventoryDevice, InventoryFilter } from '../../src/inventory/snapshot.js';
 
 function device(hostname: string, extra: Partial<InventoryDevice> = {}): InventoryDevice {
   return {
