@@ -5,6 +5,25 @@ import type { Store } from '../db/open.js';
 import type { DevicesTable } from '../db/schema.js';
 
 export type Device = Selectable<DevicesTable>;
+
+/** A device as the inventory snapshot and the criteria language read it (camelCase, epoch ms). */
+export interface InventoryDevice {
+  guid: string;
+  hostname: string;
+  hostnameLower: string;
+  /** From device_sites; null when the hostname has no site assignment. */
+  siteId: number | null;
+  status: string | null;
+  /** Epoch ms; null when never seen. */
+  lastSeen: number | null;
+  operatingSystem: string | null;
+  deviceType: string | null;
+  agentId: string | null;
+  connectionType: string | null;
+  internalIp: string | null;
+  externalIp: string | null;
+}
+
 export type NewDevice = Omit<Insertable<DevicesTable>, 'hostname_lower' | 'created_at'> & { created_at?: number };
 
 /** Inserts or updates a device by guid; hostname_lower follows hostname. */

@@ -19,39 +19,8 @@
  * hostname; there is no foreign key to devices).
  */
 import type { Store } from '../db/open.js';
-
-export interface InventoryDevice {
-  guid: string;
-  hostname: string;
-  hostnameLower: string;
-  /** From device_sites; null when the hostname has no site assignment. */
-  siteId: number | null;
-  status: string | null;
-  /** Epoch ms; null when never seen. */
-  lastSeen: number | null;
-  operatingSystem: string | null;
-  deviceType: string | null;
-  agentId: string | null;
-  connectionType: string | null;
-  internalIp: string | null;
-  externalIp: string | null;
-}
-
-export interface InventoryFilter {
-  id: number;
-  name: string;
-  archived: boolean;
-  /** Raw column value: "basic" (or null) or "advanced"; anything else makes the filter invalid. */
-  criteriaMode: string | null;
-  /** Raw column value: "all" (or null) or "specific"; anything else makes the filter invalid. */
-  siteMode: string | null;
-  /** Parsed basic_criteria_json (see filters.ts for the language); null when unset. */
-  basicCriteria: unknown;
-  /** Parsed advanced_criteria_json; null when unset. */
-  advancedCriteria: unknown;
-  /** Sites from device_filter_sites, ascending; used when siteMode is "specific". */
-  siteIds: number[];
-}
+import type { InventoryDevice } from './devices.js';
+import type { InventoryFilter } from './filters.js';
 
 export interface InventorySnapshot {
   /** The `now` the snapshot was loaded at (epoch ms). */

@@ -23,8 +23,7 @@
  */
 import { InvalidJson } from '../db/dialect.js';
 import { UserError } from '../errors.js';
-import { compileFilter, describeFilter } from '../inventory/filters.js';
-import type { InventoryDevice, InventorySnapshot } from '../inventory/snapshot.js';
+import { compileFilter, describeFilter, type InventoryDevice, type InventorySnapshot } from '../inventory/index.js';
 
 export interface TargetSpec {
   hostnames: string[];
