@@ -54,3 +54,45 @@ export async function assignDeviceToSite(store: Store, hostname: string, siteId:
     .onConflict((oc) => oc.column('device_hostname').doUpdateSet({ site_id: siteId, assigned_at: now }))
     .execute();
 }
+
+/**
+ * Every device with its site assignment, ordered by hostname_lower then guid. device_sites is
+ * joined on the exact hostname: the mapping is keyed by hostname, with no foreign key to devices,
+ * so a mapping without a device is never read and a device without one has siteId null.
+ */
+export async function listInventoryDevices(store: Store): Promise<InventoryDevice[]> {
+  const rows = await store.db
+    .selectFrom('devices as d')
+    .leftJoin('device_sites as ds', 'ds.device_hostname', 'd.hostname')
+    .select([
+      'd.guid',
+      'd.hostname',
+      'd.hostname_lower',
+      'ds.site_id',
+      'd.status',
+      'd.last_seen',
+      'd.operating_system',
+      'd.device_type',
+      'd.agent_id',
+      'd.connection_type',
+      'd.internal_ip',
+      'd.external_ip',
+    ])
+    .orderBy('d.hostname_lower')
+    .orderBy('d.guid')
+    .execute();
+  return rows.map((r) => ({
+    guid: r.guid,
+    hostname: r.hostname,
+    hostnameLower: r.hostname_lower,
+    siteId: r.site_id ?? null,
+    status: r.status,
+    lastSeen: r.last_seen === null ? null : Number(r.last_seen),
+    operatingSystem: r.operating_system,
+    deviceType: r.device_type,
+    agentId: r.agent_id,
+    connectionType: r.connection_type,
+    internalIp: r.internal_ip,
+    externalIp: r.external_ip,
+  }));
+}

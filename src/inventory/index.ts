@@ -1,6 +1,14 @@
 /** The inventory: sites, devices and their site links, saved device filters, the snapshot. */
-export { createSite, findSiteById, findSiteByName, listSites, renameSite, type NewSite, type Site } from './sites.js';
-export { assignDeviceToSite, findDeviceByHostname, upsertDevice, type Device, type InventoryDevice, type NewDevice } from './devices.js';
+export { createSite, findSiteById, findSiteByName, listSiteIds, listSites, renameSite, type NewSite, type Site } from './sites.js';
+export {
+  assignDeviceToSite,
+  findDeviceByHostname,
+  listInventoryDevices,
+  upsertDevice,
+  type Device,
+  type InventoryDevice,
+  type NewDevice,
+} from './devices.js';
 export * from './criteria.js';
 export { formatProblems, parseCriteria, validateCriteria, type CriteriaProblem, type ParsedCriteria } from './criteria-parse.js';
 export { matchesCriteria } from './criteria-match.js';
@@ -15,4 +23,5 @@ export {
   type InventoryFilter,
   type SiteMode,
 } from './filters.js';
+export { listFilters } from './filter-store.js';
 export { buildInventorySnapshot, loadInventory, type InventorySnapshot } from './snapshot.js';

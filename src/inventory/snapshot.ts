@@ -1,26 +1,25 @@
 /**
  * The inventory snapshot a scheduler tick resolves targets from (I/O).
  *
- * `loadInventory` runs three plain SELECTs — devices left-joined to their site assignment, saved
- * filters left-joined to their site list, and the ids of existing sites — and returns plain data.
- * No transaction is held: each statement is consistent on its own, and the tick then resolves
- * every due job's targets from this one snapshot in memory (targets.ts, pure), so no connection is
- * checked out while targets are computed (the seed's connection-hygiene rule: "fetch one inventory
- * snapshot and reuse it").
+ * `loadInventory` runs three plain SELECTs — devices with their site assignment
+ * (`listInventoryDevices`), saved filters with their site lists (`listFilters`), and the ids of
+ * existing sites (`listSiteIds`) — and returns plain data. No transaction is held: each statement
+ * is consistent on its own, and the tick then resolves every due job's targets from this one
+ * snapshot in memory (targets.ts, pure), so no connection is checked out while targets are
+ * computed. A tick loads one snapshot and reuses it for every due job rather than querying per job.
  *
  * The reads are not one consistent view. Sites are read last, so a site deleted between the
  * reads shows up as a device whose `siteId` is not in `siteIds` (the resolver reports such a
  * device as unassigned); the other races (a filter created between reads, a device assigned a
  * moment later) only make the snapshot a moment older, which every snapshot is anyway.
  *
- * `device_filters` has no deleted flag in this schema (rows are removed outright), so every row is
- * loaded; archived filters are kept in the snapshot so the resolver can say why they contribute
- * nothing. `device_sites` is joined on the exact hostname, as in the seed (the mapping key is the
- * hostname; there is no foreign key to devices).
+ * Archived filters are kept in the snapshot so the resolver can say why they contribute nothing.
  */
 import type { Store } from '../db/open.js';
-import type { InventoryDevice } from './devices.js';
+import { listInventoryDevices, type InventoryDevice } from './devices.js';
+import { listFilters } from './filter-store.js';
 import type { InventoryFilter } from './filters.js';
+import { listSiteIds } from './sites.js';
 
 export interface InventorySnapshot {
   /** The `now` the snapshot was loaded at (epoch ms). */
@@ -43,87 +42,16 @@ export interface InventorySnapshot {
 
 /** Loads one snapshot with three short reads; no transaction. */
 export async function loadInventory(store: Store, options: { now: number }): Promise<InventorySnapshot> {
-  const { db } = store;
-
-  const deviceRows = await db
-    .selectFrom('devices as d')
-    .leftJoin('device_sites as ds', 'ds.device_hostname', 'd.hostname')
-    .select([
-      'd.guid',
-      'd.hostname',
-      'd.hostname_lower',
-      'ds.site_id',
-      'd.status',
-      'd.last_seen',
-      'd.operating_system',
-      'd.device_type',
-      'd.agent_id',
-      'd.connection_type',
-      'd.internal_ip',
-      'd.external_ip',
-    ])
-    .orderBy('d.hostname_lower')
-    .orderBy('d.guid')
-    .execute();
-
-  const filterRows = await db
-    .selectFrom('device_filters as f')
-    .leftJoin('device_filter_sites as fs', 'fs.filter_id', 'f.id')
-    .select([
-      'f.id',
-      'f.name',
-      'f.archived',
-      'f.criteria_mode',
-      'f.site_mode',
-      'f.basic_criteria_json',
-      'f.advanced_criteria_json',
-      'fs.site_id',
-    ])
-    .orderBy('f.id')
-    .orderBy('fs.site_id')
-    .execute();
-
-  const siteRows = await db.selectFrom('sites').select('id').execute();
-
-  const devices: InventoryDevice[] = deviceRows.map((r) => ({
-    guid: r.guid,
-    hostname: r.hostname,
-    hostnameLower: r.hostname_lower,
-    siteId: r.site_id ?? null,
-    status: r.status,
-    lastSeen: r.last_seen === null ? null : Number(r.last_seen),
-    operatingSystem: r.operating_system,
-    deviceType: r.device_type,
-    agentId: r.agent_id,
-    connectionType: r.connection_type,
-    internalIp: r.internal_ip,
-    externalIp: r.external_ip,
-  }));
-
-  const filters = new Map<number, InventoryFilter>();
-  for (const r of filterRows) {
-    let filter = filters.get(r.id);
-    if (!filter) {
-      filter = {
-        id: r.id,
-        name: r.name,
-        archived: Boolean(r.archived),
-        criteriaMode: r.criteria_mode,
-        siteMode: r.site_mode,
-        basicCriteria: r.basic_criteria_json ?? null,
-        advancedCriteria: r.advanced_criteria_json ?? null,
-        siteIds: [],
-      };
-      filters.set(r.id, filter);
-    }
-    if (r.site_id !== null && r.site_id !== undefined && !filter.siteIds.includes(r.site_id)) filter.siteIds.push(r.site_id);
-  }
+  const devices = await listInventoryDevices(store);
+  const filters = await listFilters(store);
+  // Last on purpose: a site deleted after the devices were read then shows as unassigned.
+  const siteIds = await listSiteIds(store);
 
   return buildInventorySnapshot({
     takenAt: options.now,
     devices,
-    filters: [...filters.values()],
-    siteIds: siteRows.map((r) => r.id),
+    filters,
+    siteIds,
   });
 }
 
