@@ -56,3 +56,9 @@ export async function renameSite(store: Store, id: number, name: string): Promis
       .executeTakeFirst();
   });
 }
+
+/** Ids of every site, in no particular order. */
+export async function listSiteIds(store: Store): Promise<number[]> {
+  const rows = await store.db.selectFrom('sites').select('id').execute();
+  return rows.map((r) => r.id);
+}

@@ -4,7 +4,7 @@
  * `targets_json` is `{ "hostnames"?: string[], "sites"?: number[], "filters"?: number[] }`
  * (onboarding jobs carry `onboarding_scope` instead, handled elsewhere; other keys are ignored).
  * `parseTargets` checks the shape; `resolveTargets` expands it against one inventory snapshot
- * (inventory.ts) into the rows an occurrence freezes in scheduled_job_run_targets:
+ * (src/inventory/snapshot.ts) into the rows an occurrence freezes in scheduled_job_run_targets:
  *
  * - one row per device, however many routes reached it (explicit hostname, sites, filters); its
  *   reason lists the routes and it carries every contributing filter id;
@@ -23,8 +23,7 @@
  */
 import { InvalidJson } from '../db/dialect.js';
 import { UserError } from '../errors.js';
-import { compileFilter, describeFilter } from './filters.js';
-import type { InventoryDevice, InventorySnapshot } from './inventory.js';
+import { compileFilter, describeFilter, type InventoryDevice, type InventorySnapshot } from '../inventory/index.js';
 
 export interface TargetSpec {
   hostnames: string[];

@@ -10,7 +10,7 @@ import { describeError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { signalLocalWork } from '../queue/wakeup.js';
 import { writeOccurrences, type JobOccurrences, type OccurrenceTargets } from './fire.js';
-import { loadInventory, type InventorySnapshot } from './inventory.js';
+import { loadInventory, type InventorySnapshot } from '../inventory/index.js';
 import { planOccurrences, recurrenceOf } from './occurrences.js';
 import { validateRecurrence } from './recurrence.js';
 import { parseTargets, resolveTargets } from './targets.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidJson } from '../../src/db/dialect.js';
 import { UserError } from '../../src/errors.js';
-import type { InventoryDevice, InventoryFilter, InventorySnapshot } from '../../src/schedule/inventory.js';
+import type { InventoryDevice, InventoryFilter, InventorySnapshot } from '../../src/inventory/index.js';
 import {
   deliverableTargets,
   formatDuration,

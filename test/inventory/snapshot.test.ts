@@ -1,8 +1,8 @@
 import { beforeAll, expect, it } from 'vitest';
 import { toJson } from '../../src/db/dialect.js';
-import { assignDeviceToSite, upsertDevice } from '../../src/inventory/devices.js';
+import { assignDeviceToSite, upsertDevice, type InventoryDevice } from '../../src/inventory/devices.js';
 import { createSite } from '../../src/inventory/sites.js';
-import { buildInventorySnapshot, loadInventory, type InventoryDevice } from '../../src/schedule/inventory.js';
+import { buildInventorySnapshot, loadInventory } from '../../src/inventory/snapshot.js';
 import { parseTargets, resolveTargets } from '../../src/schedule/targets.js';
 import { describeBackends, type BackendContext } from '../helpers/backends.js';
 

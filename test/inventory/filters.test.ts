@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidJson } from '../../src/db/dialect.js';
-import {
-  CRITERIA_FIELDS,
-  CRITERIA_OPERATORS,
-  MAX_GROUP_DEPTH,
-  compileFilter,
-  describeFilter,
-  filterMatches,
-  validateCriteria,
-  validateFilter,
-} from '../../src/schedule/filters.js';
-import type { InventoryDevice, InventoryFilter } from '../../src/schedule/inventory.js';
+import { CRITERIA_FIELDS, CRITERIA_OPERATORS, MAX_GROUP_DEPTH } from '../../src/inventory/criteria.js';
+import { validateCriteria } from '../../src/inventory/criteria-parse.js';
+import type { InventoryDevice } from '../../src/inventory/devices.js';
+import { compileFilter, describeFilter, filterMatches, validateFilter, type InventoryFilter } from '../../src/inventory/filters.js';
 
 function device(hostname: string, extra: Partial<InventoryDevice> = {}): InventoryDevice {
   return {
