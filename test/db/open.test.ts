@@ -128,7 +128,7 @@ describeBackends('dialect conventions', (ctx) => {
     expect(ctx.store.dialect.isUniqueViolation(new Error('other'))).toBe(false);
   });
 
-  it('enforces foreign keys with the seed ON DELETE rules', async () => {
+  it('enforces foreign keys: deleting a site deletes its device mappings and sets site_id of its credentials to null; a mapping to no site is refused', async () => {
     const site = await createSite(ctx.store, { name: 'fk-site' });
     await assignDeviceToSite(ctx.store, 'fk-host', site.id);
     await ctx.db
