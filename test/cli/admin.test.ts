@@ -17,6 +17,7 @@ import { createSite } from '../../src/inventory/sites.js';
 import { enqueueWorkItem } from '../../src/queue/index.js';
 import { describeBackends } from '../helpers/backends.js';
 import { cliRunner, useDatabaseUrl } from '../helpers/cli.js';
+import { insertJob } from '../helpers/jobs.js';
 
 const STATUSES = 'queued, running, succeeded, failed, dead, cancelled';
 const KINDS = 'service_action, onboarding_run, agent_maintenance_run, scheduled_run, scheduled_workflow_run';
@@ -108,19 +109,9 @@ describeBackends('jobyard status / items / workers / enqueue', (ctx) => {
     await worker('w-start', s2, 'starting', now);
     await worker('w-stop', s2, 'stopped', now);
     await worker('w-lost', s2, 'lost', now);
-    const job = await ctx.db
-      .insertInto('scheduled_jobs')
-      .values({ name: 'due', components_json: '[]', targets_json: '{}', schedule_type: 'daily', created_at: now, updated_at: now, next_run_at: now - 120_000 })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await ctx.db
-      .insertInto('scheduled_jobs')
-      .values({ name: 'future', components_json: '[]', targets_json: '{}', schedule_type: 'daily', created_at: now, updated_at: now, next_run_at: now + 120_000 })
-      .execute();
-    await ctx.db
-      .insertInto('scheduled_jobs')
-      .values({ name: 'disabled', components_json: '[]', targets_json: '{}', schedule_type: 'daily', created_at: now, updated_at: now, next_run_at: now - 500_000, enabled: false })
-      .execute();
+    const job = await insertJob(ctx.db, { at: now, name: 'due', next_run_at: now - 120_000 });
+    await insertJob(ctx.db, { at: now, name: 'future', next_run_at: now + 120_000 });
+    await insertJob(ctx.db, { at: now, name: 'disabled', next_run_at: now - 500_000, enabled: false });
     await ctx.db.insertInto('scheduled_job_runs').values({ job_id: job.id, scheduled_ts: now - 300_000, status: 'Success', created_at: now - 300_000, updated_at: now }).execute();
     await ctx.db.insertInto('scheduled_job_runs').values({ job_id: job.id, scheduled_ts: now - 200_000, status: 'Success', created_at: now - 200_000, updated_at: now }).execute();
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeEach, expect, it } from 'vitest';
 import { describeBackends } from '../helpers/backends.js';
 import { runJobyard as jobyard } from '../helpers/cli.js';
+import { jobDefinition } from '../helpers/jobs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jobyard-jobs-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -11,25 +12,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const SCHEDULE_TYPES_LIST =
   'immediately, once, every_5_minutes, every_10_minutes, every_15_minutes, every_30_minutes, every_hour, daily, weekly, monthly, yearly, cron';
 
-const JOB = {
-  name: 'nightly cleanup',
-  job_kind: 'automation',
-  schedule_type: 'daily',
-  // Far in the future: these commands run against the wall clock, and a past start would move
-  // the first occurrence to the next day.
-  start_ts: '2099-12-01T02:30:00Z',
-  time_zone: 'Europe/Berlin',
-  cron_expression: null,
-  duration_stop_enabled: false,
-  expiration: null,
-  missed_policy: 'skip',
-  enabled: true,
-  targets: { hostnames: ['ws-1'], sites: [1], filters: [3] },
-  components: [{ kind: 'command', name: 'df', argv: ['df', '-h'], timeout_seconds: 30 }],
-  execution_context: 'system',
-  credential_id: null,
-  use_service_account: false,
-};
+// It starts 2099-12-01T02:30Z: these commands run against the wall clock, and a past start
+// would move the first occurrence to the next day.
+const JOB = jobDefinition();
 
 let files = 0;
 function jobFile(content: unknown): string {

@@ -6,6 +6,7 @@ import { assignDeviceToSite, upsertDevice } from '../../src/inventory/devices.js
 import { createSite } from '../../src/inventory/sites.js';
 import { describeBackends } from '../helpers/backends.js';
 import { JOBYARD_BIN } from '../helpers/cli.js';
+import { insertJob } from '../helpers/jobs.js';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -43,11 +44,7 @@ describeBackends(
       await upsertDevice(ctx.store, { guid: 'd1', hostname: 'hq-1', status: 'online', last_seen: Date.now() });
       await assignDeviceToSite(ctx.store, 'hq-1', site.id);
       const now = Date.now();
-      const job = await ctx.db
-        .insertInto('scheduled_jobs')
-        .values({ name: 'e2e', components_json: toJson([{ kind: 'command', argv: ['true'] }]), targets_json: toJson({ sites: [site.id] }), schedule_type: 'every_5_minutes', start_ts: now, next_run_at: now, created_at: now, updated_at: now })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const job = await insertJob(ctx.db, { at: now, name: 'e2e', targets_json: toJson({ sites: [site.id] }), schedule_type: 'every_5_minutes' });
       const item = await until(
         () => ctx.db.selectFrom('job_scheduler_work_items').selectAll().where('job_id', '=', job.id).executeTakeFirst(),
         10_000,
@@ -71,11 +68,13 @@ describeBackends(
       await upsertDevice(ctx.store, { guid: 'd2', hostname: 'branch-1', status: 'online', last_seen: Date.now() });
       await assignDeviceToSite(ctx.store, 'branch-1', site.id);
       const now = Date.now();
-      const job = await ctx.db
-        .insertInto('scheduled_jobs')
-        .values({ name: 'via worker', components_json: toJson([{ kind: 'command', argv: ['node', '-e', 'console.log("ran")'] }]), targets_json: toJson({ sites: [site.id] }), schedule_type: 'immediately', start_ts: now, next_run_at: now, created_at: now, updated_at: now })
-        .returningAll()
-        .executeTakeFirstOrThrow();
+      const job = await insertJob(ctx.db, {
+        at: now,
+        name: 'via worker',
+        components_json: toJson([{ kind: 'command', argv: ['node', '-e', 'console.log("ran")'] }]),
+        targets_json: toJson({ sites: [site.id] }),
+        schedule_type: 'immediately',
+      });
       const run = await until(
         () => ctx.db.selectFrom('scheduled_job_runs').selectAll().where('job_id', '=', job.id).where('status', '=', 'Success').executeTakeFirst(),
         20_000,
@@ -113,10 +112,13 @@ describeBackends(
       await upsertDevice(ctx.store, { guid: 'd3', hostname: 'quiet-1', status: 'online', last_seen: Date.now() });
       await assignDeviceToSite(ctx.store, 'quiet-1', site.id);
       const now = Date.now();
-      await ctx.db
-        .insertInto('scheduled_jobs')
-        .values({ name: 'logs', components_json: toJson([{ kind: 'command', argv: ['node', '-e', '0'] }]), targets_json: toJson({ sites: [site.id] }), schedule_type: 'immediately', start_ts: now, next_run_at: now, created_at: now, updated_at: now })
-        .execute();
+      await insertJob(ctx.db, {
+        at: now,
+        name: 'logs',
+        components_json: toJson([{ kind: 'command', argv: ['node', '-e', '0'] }]),
+        targets_json: toJson({ sites: [site.id] }),
+        schedule_type: 'immediately',
+      });
       await until(async () => s.output().includes('"msg":"site worker stopped"'), 20_000, 'the worker to run and stop');
       s.child.kill('SIGTERM');
       expect(await s.exited).toBe(0);

@@ -9,6 +9,7 @@ import { createSite, findSiteByName } from '../../src/inventory/sites.js';
 import { assignDeviceToSite, findDeviceByHostname, upsertDevice } from '../../src/inventory/devices.js';
 import { describeBackends } from '../helpers/backends.js';
 import { TEST_POSTGRES_URL } from '../helpers/env.js';
+import { insertJob } from '../helpers/jobs.js';
 
 describe('openDatabase on SQLite', () => {
   it('creates the parent folder and sets WAL, busy_timeout, foreign_keys and synchronous', async () => {
@@ -68,20 +69,14 @@ describe('openDatabase on PostgreSQL', () => {
 describeBackends('dialect conventions', (ctx) => {
   it('round-trips JSON columns as values, booleans as booleans and timestamps as numbers', async () => {
     const now = 1_795_000_000_123;
-    const job = await ctx.db
-      .insertInto('scheduled_jobs')
-      .values({
-        name: 'json-bool',
-        components_json: toJson([{ kind: 'command', argv: ['echo', 'hi'] }]),
-        targets_json: toJson({ hostnames: ['a'], nested: { n: 1, ok: true } }),
-        schedule_type: 'daily',
-        enabled: false,
-        created_at: now,
-        updated_at: now,
-        next_run_at: now + 1,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const job = await insertJob(ctx.db, {
+      at: now,
+      name: 'json-bool',
+      components_json: toJson([{ kind: 'command', argv: ['echo', 'hi'] }]),
+      targets_json: toJson({ hostnames: ['a'], nested: { n: 1, ok: true } }),
+      enabled: false,
+      next_run_at: now + 1,
+    });
     expect(job.components_json).toEqual([{ kind: 'command', argv: ['echo', 'hi'] }]);
     expect(job.targets_json).toEqual({ hostnames: ['a'], nested: { n: 1, ok: true } });
     expect(job.enabled).toBe(false);
@@ -133,7 +128,7 @@ describeBackends('dialect conventions', (ctx) => {
     expect(ctx.store.dialect.isUniqueViolation(new Error('other'))).toBe(false);
   });
 
-  it('enforces foreign keys with the seed ON DELETE rules', async () => {
+  it('enforces foreign keys: deleting a site deletes its device mappings and sets site_id of its credentials to null; a mapping to no site is refused', async () => {
     const site = await createSite(ctx.store, { name: 'fk-site' });
     await assignDeviceToSite(ctx.store, 'fk-host', site.id);
     await ctx.db

@@ -6,7 +6,7 @@ const GIB = 1024 ** 3;
 const host = (vcpus: number, gib: number) => ({ vcpus, memoryBytes: gib * GIB });
 const plenty = 1024; // GiB or vCPUs that never limit the other axis
 
-describe('selectPoolSettings (seed 004 engine tuning profiles)', () => {
+describe('selectPoolSettings: CPU and RAM are ranked separately and the lower rank picks the pool profile', () => {
   it.each([
     [7, 'Homelab'],
     [8, 'Small Business'],

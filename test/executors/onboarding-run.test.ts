@@ -9,8 +9,9 @@ import { completeWorkItems, PermanentError } from '../../src/queue/index.js';
 import { applyRunRollups } from '../../src/schedule/rollup.js';
 import { tick } from '../../src/schedule/ticker.js';
 import { createSite } from '../../src/inventory/sites.js';
-import { claimOne, executorContext, insertCredential, insertJob } from '../fixtures/executors/executor-helpers.js';
+import { claimOne, executorContext, insertCredential } from '../fixtures/executors/executor-helpers.js';
 import { describeBackends, type BackendContext } from '../helpers/backends.js';
+import { insertJob } from '../helpers/jobs.js';
 
 const node = process.execPath;
 const SECRET = 'onb0arding-Secret';
@@ -94,7 +95,8 @@ describeBackends('onboarding_run executor', (ctx) => {
   async function onboardingJob(entries: string[], exclusions: string[], ports: number[], component: Record<string, unknown>, extra: Record<string, unknown> = {}) {
     const T = Date.now();
     const site = await createSite(ctx.store, { name: `lab-${T}` }, T);
-    const job = await insertJob(ctx, T, {
+    const job = await insertJob(ctx.db, {
+      at: T,
       name: 'onboard lab',
       job_kind: 'onboarding',
       targets_json: toJson({ onboarding_scope: { site_id: site.id, entries, exclusions, ports } }),

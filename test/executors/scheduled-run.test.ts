@@ -10,8 +10,9 @@ import { executeScheduledRun, targetConcurrency } from '../../src/executors/sche
 import { completeWorkItems, PermanentError } from '../../src/queue/index.js';
 import { applyRunRollups } from '../../src/schedule/rollup.js';
 import { tick } from '../../src/schedule/ticker.js';
-import { claimOne, executorContext, insertCredential, insertJob, siteWithDevices } from '../fixtures/executors/executor-helpers.js';
+import { claimOne, executorContext, insertCredential, siteWithDevices } from '../fixtures/executors/executor-helpers.js';
 import { describeBackends, type BackendContext } from '../helpers/backends.js';
+import { insertJob } from '../helpers/jobs.js';
 
 const node = process.execPath;
 const SECRET = 'Sup3r-Secret-Pw!';
@@ -61,7 +62,8 @@ describeBackends('scheduled_run executor', (ctx) => {
     const T = Date.now();
     const { site } = await siteWithDevices(ctx, 'alpha', ['alpha-1', 'alpha-2'], T);
     const cred = await insertCredential(ctx, T, { name: 'deploy', username: 'svc-deploy', password: SECRET });
-    const job = await insertJob(ctx, T, {
+    const job = await insertJob(ctx.db, {
+      at: T,
       name: 'patch',
       targets_json: toJson({ sites: [site.id] }),
       credential_id: cred.id,
@@ -125,7 +127,8 @@ describeBackends('scheduled_run executor', (ctx) => {
     const T = Date.now();
     const { site } = await siteWithDevices(ctx, 'beta', ['beta-1', 'beta-2'], T);
     const cred = await insertCredential(ctx, T, { name: 'api', password: SECRET });
-    await insertJob(ctx, T, {
+    await insertJob(ctx.db, {
+      at: T,
       targets_json: toJson({ sites: [site.id] }),
       credential_id: cred.id,
       components_json: toJson([
@@ -158,7 +161,7 @@ describeBackends('scheduled_run executor', (ctx) => {
   it('fails a malformed component, a plug-in that throws and an http error status, with the reason stored', async () => {
     const T = Date.now();
     const { site } = await siteWithDevices(ctx, 'gamma', ['g-1'], T);
-    const job = await insertJob(ctx, T, { targets_json: toJson({ sites: [site.id] }) });
+    const job = await insertJob(ctx.db, { at: T, targets_json: toJson({ sites: [site.id] }) });
     await tick(ctx.store, { now: T });
     const item = await claimOne(ctx, site.id, T + 1);
     const cases = [
@@ -182,7 +185,7 @@ describeBackends('scheduled_run executor', (ctx) => {
   it('throws a PermanentError when the job, run or credential is missing, and retries on nothing else', async () => {
     const T = Date.now();
     const { site } = await siteWithDevices(ctx, 'delta', ['d-1'], T);
-    const job = await insertJob(ctx, T, { targets_json: toJson({ sites: [site.id] }), credential_id: 9999 });
+    const job = await insertJob(ctx.db, { at: T, targets_json: toJson({ sites: [site.id] }), credential_id: 9999 });
     await tick(ctx.store, { now: T });
     const item = await claimOne(ctx, site.id, T + 1);
     await expect(executeScheduledRun(executorContext(ctx, item))).rejects.toThrow(new PermanentError(`job ${job.id}: credential 9999 not found`));
@@ -198,7 +201,8 @@ describeBackends('scheduled_run executor', (ctx) => {
     const T = Date.now();
     const hosts = ['e-1', 'e-2', 'e-3', 'e-4'];
     const { site } = await siteWithDevices(ctx, 'epsilon', hosts, T);
-    await insertJob(ctx, T, {
+    await insertJob(ctx.db, {
+      at: T,
       targets_json: toJson({ sites: [site.id] }),
       components_json: toJson([{ kind: 'command', argv: [node, '-e', 'setInterval(() => {}, 1000)'], concurrency: 2 }]),
     });
@@ -231,7 +235,8 @@ describeBackends('scheduled_run executor', (ctx) => {
   it('runs agent_maintenance_run the same way and is wired into the executor table', async () => {
     const T = Date.now();
     const { site } = await siteWithDevices(ctx, 'zeta', ['z-1'], T);
-    await insertJob(ctx, T, {
+    await insertJob(ctx.db, {
+      at: T,
       job_kind: 'agent_maintenance',
       targets_json: toJson({ hostnames: ['z-1'] }),
       components_json: toJson([{ kind: 'command', name: 'update-agent', argv: [node, '-e', 'console.log("updated")'] }]),

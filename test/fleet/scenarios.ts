@@ -12,7 +12,8 @@ import type { WorkerLauncher } from '../../src/fleet/launcher.js';
 import { silentLogger } from '../../src/log.js';
 import { applyRunRollups } from '../../src/schedule/rollup.js';
 import { tick } from '../../src/schedule/ticker.js';
-import { insertJob, siteWithDevices } from '../fixtures/executors/executor-helpers.js';
+import { siteWithDevices } from '../fixtures/executors/executor-helpers.js';
+import { insertJob } from '../helpers/jobs.js';
 import type { BackendContext } from '../helpers/backends.js';
 
 export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
@@ -69,7 +70,8 @@ export function fleetScenarios(o: FleetScenarioOptions): void {
       for (const name of ['alpha', 'beta', 'gamma']) sites.push((await siteWithDevices(ctx, name, [`${name}-1`, `${name}-2`], now)).site);
       // 400 ms per target, so `running` is long enough to be seen by a 20 ms poll.
       const script = 'setTimeout(() => console.log("hi from " + process.env.JOBYARD_TARGET_HOSTNAME), 400)';
-      const job = await insertJob(ctx, now, {
+      const job = await insertJob(ctx.db, {
+        at: now,
         name: 'three sites',
         components_json: toJson([{ kind: 'command', name: 'hello', argv: ['node', '-e', script] }]),
         targets_json: toJson({ sites: sites.map((s) => s.id) }),
@@ -152,7 +154,8 @@ export function fleetScenarios(o: FleetScenarioOptions): void {
       const now = Date.now();
       const { site } = await siteWithDevices(ctx, 'kilo', ['kilo-1'], now);
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-      await insertJob(ctx, now, {
+      await insertJob(ctx.db, {
+        at: now,
         name: 'hangs once',
         components_json: toJson([{ kind: 'http', url, timeout_seconds: 120 }]),
         targets_json: toJson({ sites: [site.id] }),
@@ -201,7 +204,7 @@ export function fleetScenarios(o: FleetScenarioOptions): void {
     try {
       const now = Date.now();
       const { site } = await siteWithDevices(ctx, 'lima', ['lima-1'], now);
-      await insertJob(ctx, now, { targets_json: toJson({ sites: [site.id] }), schedule_type: 'immediately' });
+      await insertJob(ctx.db, { at: now, targets_json: toJson({ sites: [site.id] }), schedule_type: 'immediately' });
       await tick(ctx.store, { now });
       expect(await fleet.launchNeeded()).toBe(1);
       const row = await until('the worker idle', () =>

@@ -14,6 +14,7 @@ import type { Backend } from '../../src/db/dialect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { openDatabase, type OpenOptions, type Store } from '../../src/db/open.js';
 import { TEST_POSTGRES_URL } from './env.js';
+import { tablesInDeleteOrder } from './tables.js';
 
 export const BACKENDS: readonly Backend[] = ['sqlite', 'postgres'];
 
@@ -81,28 +82,12 @@ export class BackendContext {
     return store;
   }
 
-  /** Empties every jobyard table, for tests that need a clean slate inside one file. */
+  /**
+   * Empties every table the migrations created, a newly added one included (the list is read
+   * from the database), for tests that need a clean slate inside one file.
+   */
   async truncateAll(): Promise<void> {
-    const tables = [
-      'job_scheduler_service_snapshots',
-      'job_scheduler_workers',
-      'job_scheduler_work_items',
-      'scheduled_job_onboarding_target_events',
-      'scheduled_job_onboarding_targets',
-      'scheduled_job_run_targets',
-      'scheduled_job_run_activity',
-      'scheduled_job_runs',
-      'scheduled_jobs',
-      'activity_history',
-      'credentials',
-      'device_approvals',
-      'device_filter_sites',
-      'device_filters',
-      'device_sites',
-      'devices',
-      'sites',
-    ] as const;
-    for (const table of tables) await this.db.deleteFrom(table).execute();
+    for (const table of await tablesInDeleteOrder(this.store)) await this.db.deleteFrom(table as never).execute();
   }
 
   async teardown(): Promise<void> {

@@ -9,6 +9,7 @@ import { startHttpServer, type HttpServer, type TickStatus } from '../../src/htt
 import { silentLogger } from '../../src/log.js';
 import { enqueueWorkItems } from '../../src/queue/index.js';
 import { describeBackends, type BackendContext } from '../helpers/backends.js';
+import { insertJob } from '../helpers/jobs.js';
 import { expectError, request } from './helpers.js';
 
 const T0 = 1_800_000_000_000;
@@ -35,20 +36,14 @@ async function seed(ctx: BackendContext): Promise<Seed> {
     .values({ name: CREDENTIAL_NAME, site_id: site.id, username: 'root', password_encrypted: Buffer.from('s3cret'), created_at: T0, updated_at: T0 })
     .execute();
 
-  const job = await db
-    .insertInto('scheduled_jobs')
-    .values({
-      name: 'disk report',
-      components_json: toJson([{ kind: 'command', name: 'disk', argv: ['df', '-h'] }]),
-      targets_json: toJson({ hostnames: ['ws-1'] }),
-      schedule_type: 'daily',
-      start_ts: T0,
-      created_at: T0,
-      updated_at: T0,
-      next_run_at: T0 + 86_400_000,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const job = await insertJob(db, {
+    at: T0,
+    name: 'disk report',
+    components_json: toJson([{ kind: 'command', name: 'disk', argv: ['df', '-h'] }]),
+    targets_json: toJson({ hostnames: ['ws-1'] }),
+    schedule_type: 'daily',
+    next_run_at: T0 + 86_400_000,
+  });
   const runs = await db
     .insertInto('scheduled_job_runs')
     .values([
@@ -76,19 +71,16 @@ async function seed(ctx: BackendContext): Promise<Seed> {
     .execute();
   await enqueueWorkItems(ctx.store, [{ kind: 'scheduled_run', siteId: site.id, jobId: job.id, runId, payload: { run: runId } }], { now: T0 });
 
-  const onboardingJob = await db
-    .insertInto('scheduled_jobs')
-    .values({
-      name: 'onboard branch',
-      components_json: toJson([]),
-      targets_json: toJson({}),
-      schedule_type: 'once',
-      job_kind: 'onboarding',
-      created_at: T0,
-      updated_at: T0,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const onboardingJob = await insertJob(db, {
+    at: T0,
+    name: 'onboard branch',
+    components_json: toJson([]),
+    targets_json: toJson({}),
+    schedule_type: 'once',
+    job_kind: 'onboarding',
+    start_ts: null,
+    next_run_at: null,
+  });
   const oRuns = await db
     .insertInto('scheduled_job_runs')
     .values([

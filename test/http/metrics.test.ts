@@ -17,6 +17,7 @@ import {
   runQueue,
 } from '../../src/queue/index.js';
 import { describeBackends } from '../helpers/backends.js';
+import { insertJob } from '../helpers/jobs.js';
 import { request, sampleValue } from './helpers.js';
 
 const TOKEN = 'metrics-token';
@@ -137,20 +138,14 @@ describeBackends('http metrics', (ctx) => {
       .insertInto('job_scheduler_workers')
       .values([worker('m-1', 'running'), worker('m-2', 'running'), worker('m-3', 'idle'), worker('m-4', 'lost')])
       .execute();
-    const job = (name: string, enabled: boolean, next_run_at: number | null) => ({
-      name,
-      components_json: toJson([]),
-      targets_json: toJson({}),
-      schedule_type: 'every_hour',
-      enabled,
-      next_run_at,
-      created_at: now,
-      updated_at: now,
-    });
-    await ctx.db
-      .insertInto('scheduled_jobs')
-      .values([job('due-1', true, now - 5000), job('due-2', true, now - 1), job('future', true, now + 3_600_000), job('disabled', false, now - 5000), job('none', true, null)])
-      .execute();
+    const jobs: Array<[name: string, enabled: boolean, next_run_at: number | null]> = [
+      ['due-1', true, now - 5000],
+      ['due-2', true, now - 1],
+      ['future', true, now + 3_600_000],
+      ['disabled', false, now - 5000],
+      ['none', true, null],
+    ];
+    for (const [name, enabled, next_run_at] of jobs) await insertJob(ctx.db, { at: now, name, enabled, next_run_at });
     await enqueueWorkItems(ctx.store, [
       { kind: 'metrics_wait', siteId: 9, availableAt: now - 30_000 },
       { kind: 'metrics_wait', siteId: 9, availableAt: now - 10_000 },

@@ -3,244 +3,47 @@
  * compiled code against one database — drain without double completion, concurrent dedupe,
  * graceful SIGTERM, kill -9 and lease reclaim, and (PostgreSQL) server-side connection kills.
  *
- * Fixtures: test/fixtures/queue-consumer.mjs and test/fixtures/queue-enqueuer.mjs. Every child
- * is tracked and SIGKILLed in afterEach if still running, so a failing test leaves nothing behind.
+ * The processes are test/fixtures/queue-consumer.mjs and queue-enqueuer.mjs, started through
+ * test/helpers/processes.ts; any still running after a test is SIGKILLed.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/db/open.js';
 import { enqueueWorkItems } from '../../src/queue/index.js';
 import { BackendContext, describeBackends } from '../helpers/backends.js';
 import { TEST_POSTGRES_URL } from '../helpers/env.js';
+import {
+  assertAlive,
+  completedByPid as byOf,
+  histogram,
+  killChildProcessesAfterEach,
+  killLiveProcesses,
+  readConsumerLog as readLog,
+  sleep,
+  spawnConsumer,
+  spawnEnqueuer,
+  stopGracefully,
+  sumCounts,
+  waitUntil,
+  withTimeout,
+  workItemRows,
+  workItemStatusCounts,
+  type ConsumerOptions,
+} from '../helpers/processes.js';
 
-const CONSUMER = fileURLToPath(new URL('../fixtures/queue-consumer.mjs', import.meta.url));
-const ENQUEUER = fileURLToPath(new URL('../fixtures/queue-enqueuer.mjs', import.meta.url));
 /** Items and consumers of these tests all use this site (work items have no FK on site_id). */
 const SITE = 7;
 const KIND = 'proc_test';
-/** Small pools: other test files share the PostgreSQL server (max_connections 100). */
-const CHILD_POOL = { DB_POOL_SIZE: '3', DB_MAX_OVERFLOW: '1' };
 
-// ---------------------------------------------------------------------------------------------
-// Child processes
+killChildProcessesAfterEach();
 
-type Event = Record<string, unknown> & { event: string };
-
-interface Proc {
-  readonly name: string;
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly pid: number;
-  readonly events: Event[];
-  stderr: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Resolves with the first stdout event of that name; rejects if the process exits first. */
-  waitFor(event: string, timeoutMs?: number): Promise<Event>;
-}
-
-const live = new Set<Proc>();
-
-function spawnFixture(name: string, script: string, env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [script], {
-    env: { ...process.env, ...CHILD_POOL, ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const events: Event[] = [];
-  const listeners = new Set<() => void>();
-  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('exit', (code, signal) => {
-      exitInfo = { code, signal };
-      resolve(exitInfo);
-      for (const l of listeners) l();
-    });
-  });
-  const proc: Proc = {
-    name,
-    child,
-    pid: child.pid!,
-    events,
-    stderr: '',
-    exited,
-    waitFor(event, timeoutMs = 20_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = events.find((e) => e.event === event);
-          if (found) return finish(() => resolve(found));
-          if (exitInfo) {
-            finish(() =>
-              reject(new Error(`${name} exited (${JSON.stringify(exitInfo)}) before "${event}"; stderr:\n${proc.stderr.slice(-3000)}`)),
-            );
-          }
-        };
-        const timer = setTimeout(
-          () => finish(() => reject(new Error(`${name}: no "${event}" within ${timeoutMs} ms; stderr:\n${proc.stderr.slice(-3000)}`))),
-          timeoutMs,
-        );
-        const finish = (fn: () => void) => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          fn();
-        };
-        listeners.add(check);
-        check();
-      });
-    },
-  };
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    try {
-      events.push(JSON.parse(line) as Event);
-    } catch {
-      events.push({ event: 'text', line });
-    }
-    for (const l of listeners) l();
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (proc.stderr += chunk));
-  live.add(proc);
-  void exited.then(() => live.delete(proc));
-  return proc;
-}
-
-interface ConsumerOptions {
-  log: string;
-  concurrency?: number;
-  prefetch?: number;
-  leaseSeconds?: number;
-  heartbeatSeconds?: number;
-  delayMs?: number;
-  graceMs?: number;
-  reclaimMs?: number;
-  pollMs?: number;
-}
-
-function spawnConsumer(url: string, name: string, o: ConsumerOptions): Proc {
-  return spawnFixture(name, CONSUMER, {
-    DATABASE_URL: url,
-    JY_SITE_ID: String(SITE),
-    JY_KIND: KIND,
-    JY_LOG_FILE: o.log,
-    JY_LOG_LEVEL: 'warn',
-    JY_CONCURRENCY: String(o.concurrency ?? 10),
-    ...(o.prefetch !== undefined ? { JY_PREFETCH: String(o.prefetch) } : {}),
-    JY_LEASE_SECONDS: String(o.leaseSeconds ?? 30),
-    JY_HEARTBEAT_SECONDS: String(o.heartbeatSeconds ?? 5),
-    JY_DELAY_MS: String(o.delayMs ?? 0),
-    JY_GRACE_MS: String(o.graceMs ?? 5_000),
-    JY_POLL_MS: String(o.pollMs ?? 200),
-    ...(o.reclaimMs ? { JY_RECLAIM_MS: String(o.reclaimMs) } : {}),
-  });
-}
-
-/** SIGTERM, then the exit; a graceful stop must print "stopped" and exit 0. */
-async function stopGracefully(p: Proc, timeoutMs = 15_000): Promise<Event> {
-  p.child.kill('SIGTERM');
-  const exit = await withTimeout(p.exited, timeoutMs, `${p.name} did not exit after SIGTERM`);
-  expect(exit, `${p.name} exit; stderr:\n${p.stderr.slice(-3000)}`).toEqual({ code: 0, signal: null });
-  return p.waitFor('stopped', 1);
-}
-
-async function killLeftovers(): Promise<void> {
-  const procs = [...live];
-  for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  await Promise.all(procs.map((p) => p.exited));
-}
-
-afterEach(killLeftovers);
-afterAll(killLeftovers);
-
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${message} (${ms} ms)`)), ms))),
-  ]).finally(() => clearTimeout(timer));
-}
-
-async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, describe: () => Promise<string> | string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${await describe()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Throws at once (with its stderr) if one of these processes has exited: fail fast, not on a timeout. */
-function assertAlive(procs: Proc[]): void {
-  for (const p of procs) {
-    if (p.child.exitCode !== null || p.child.signalCode !== null) {
-      throw new Error(`${p.name} exited unexpectedly (code ${p.child.exitCode}, signal ${p.child.signalCode}); stderr:\n${p.stderr.slice(-4000)}`);
-    }
-  }
-}
-
-interface ConsumerLog {
-  start: Map<number, number>;
-  done: Map<number, number>;
-  settled: Array<{ id: number; outcome: string }>;
-}
-
-function readLog(file: string): ConsumerLog {
-  const log: ConsumerLog = { start: new Map(), done: new Map(), settled: [] };
-  if (!existsSync(file)) return log;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line === '') continue;
-    const [what, idText, outcome] = line.split(' ');
-    const id = Number(idText);
-    if (what === 'start' || what === 'done') log[what].set(id, (log[what].get(id) ?? 0) + 1);
-    else if (what === 'settled') log.settled.push({ id, outcome: outcome! });
-  }
-  return log;
-}
-
-/** Adds each log's per-id counts of `what` together. */
-function sumCounts(logs: ConsumerLog[], what: 'start' | 'done'): Map<number, number> {
-  const total = new Map<number, number>();
-  for (const log of logs) for (const [id, n] of log[what]) total.set(id, (total.get(id) ?? 0) + n);
-  return total;
-}
-
-interface Row {
-  id: number;
-  status: string;
-  attempt_count: number;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  started_at: number | null;
-  finished_at: number | null;
-  error: string | null;
-  result_json: unknown;
-}
-
-async function rows(store: Store): Promise<Row[]> {
-  return (await store.db
-    .selectFrom('job_scheduler_work_items')
-    .select(['id', 'status', 'attempt_count', 'lease_owner', 'lease_expires_at', 'started_at', 'finished_at', 'error', 'result_json'])
-    .where('site_id', '=', SITE)
-    .orderBy('id')
-    .execute()) as Row[];
-}
-
-async function statusCounts(store: Store): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  const r = await store.db
-    .selectFrom('job_scheduler_work_items')
-    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('site_id', '=', SITE)
-    .groupBy('status')
-    .execute();
-  for (const { status, n } of r) out[status] = Number(n);
-  return out;
-}
+const startConsumer = (url: string, name: string, o: Omit<ConsumerOptions, 'siteId' | 'kind'>) =>
+  spawnConsumer(url, name, { siteId: SITE, kind: KIND, ...o });
+const rows = (store: Store) => workItemRows(store, SITE);
+const statusCounts = (store: Store) => workItemStatusCounts(store, SITE);
 
 async function enqueue(store: Store, count: number): Promise<number[]> {
   const results = await enqueueWorkItems(
@@ -248,14 +51,6 @@ async function enqueue(store: Store, count: number): Promise<number[]> {
     Array.from({ length: count }, (_, i) => ({ kind: KIND, siteId: SITE, payload: { n: i }, maxAttempts: 5 })),
   );
   return results.map((r) => r.item.id);
-}
-
-const byOf = (r: Row) => (r.result_json as { by?: number } | null)?.by;
-
-function histogram<T>(values: T[]): Map<T, number> {
-  const m = new Map<T, number>();
-  for (const v of values) m.set(v, (m.get(v) ?? 0) + 1);
-  return m;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,7 +65,7 @@ describeBackends(
       await ctx.truncateAll();
     });
     afterEach(async () => {
-      await killLeftovers();
+      await killLiveProcesses();
       rmSync(dir, { recursive: true, force: true });
     });
 
@@ -280,7 +75,7 @@ describeBackends(
       // Small claims (prefetch 10, not runQueue's default 500) keep all four processes contending
       // for rows throughout: with 500, three of them can drain 5,000 items on SQLite before the
       // fourth gets the write lock, and this test is about contention, not throughput.
-      const consumers = logs.map((log, i) => spawnConsumer(ctx.url, `consumer-${i}`, { log, concurrency: 10, prefetch: 10 }));
+      const consumers = logs.map((log, i) => startConsumer(ctx.url, `consumer-${i}`, { log, concurrency: 10, prefetch: 10 }));
       await Promise.all(consumers.map((c) => c.waitFor('ready')));
 
       const ids = await enqueue(ctx.store, TOTAL);
@@ -329,13 +124,7 @@ describeBackends(
       const KEYS = 1_000;
       const outs = [0, 1].map((i) => join(dir, `enqueuer-${i}.json`));
       const enqueuers = outs.map((out, i) =>
-        spawnFixture(`enqueuer-${i}`, ENQUEUER, {
-          DATABASE_URL: ctx.url,
-          JY_COUNT: String(KEYS),
-          JY_BATCH: '50',
-          JY_SITE_ID: String(SITE),
-          JY_OUT_FILE: out,
-        }),
+        spawnEnqueuer(ctx.url, `enqueuer-${i}`, { siteId: SITE, count: KEYS, batch: 50, outFile: out }),
       );
       await Promise.all(enqueuers.map((p) => p.waitFor('ready')));
       for (const p of enqueuers) p.child.stdin.write('go\n'); // both released at the same moment
@@ -374,7 +163,7 @@ describeBackends(
       const GRACE = 500;
       const ids = await enqueue(ctx.store, TOTAL);
       const log1 = join(dir, 'slow.log');
-      const slow = spawnConsumer(ctx.url, 'slow', { log: log1, concurrency: 5, prefetch: 5, delayMs: 10_000, graceMs: GRACE });
+      const slow = startConsumer(ctx.url, 'slow', { log: log1, concurrency: 5, prefetch: 5, delayMs: 10_000, graceMs: GRACE });
       const { owner } = await slow.waitFor('ready');
 
       // It holds concurrency + prefetch = 10 items, 5 of them in running handlers.
@@ -405,7 +194,7 @@ describeBackends(
       expect(histogram(slowLog.settled.map((s) => s.outcome))).toEqual(new Map([['released', 10]]));
 
       // A second, fast consumer completes all of them, each on its first counted attempt.
-      const fast = spawnConsumer(ctx.url, 'fast', { log: join(dir, 'fast.log'), concurrency: 5 });
+      const fast = startConsumer(ctx.url, 'fast', { log: join(dir, 'fast.log'), concurrency: 5 });
       await fast.waitFor('ready');
       await waitUntil(
         async () => (assertAlive([fast]), (await statusCounts(ctx.store)).succeeded === TOTAL),
@@ -422,7 +211,7 @@ describeBackends(
       const TOTAL = 60;
       await enqueue(ctx.store, TOTAL);
       const log1 = join(dir, 'victim.log');
-      const victim = spawnConsumer(ctx.url, 'victim', { log: log1, concurrency: 5, delayMs: 200, leaseSeconds: 2, heartbeatSeconds: 0.5 });
+      const victim = startConsumer(ctx.url, 'victim', { log: log1, concurrency: 5, delayMs: 200, leaseSeconds: 2, heartbeatSeconds: 0.5 });
       const { owner } = await victim.waitFor('ready');
       await waitUntil(
         () => (assertAlive([victim]), readLog(log1).settled.length >= 10),
@@ -443,7 +232,7 @@ describeBackends(
       const expiry = new Map(orphaned.map((r) => [r.id, r.lease_expires_at!]));
 
       const log2 = join(dir, 'rescuer.log');
-      const rescuer = spawnConsumer(ctx.url, 'rescuer', {
+      const rescuer = startConsumer(ctx.url, 'rescuer', {
         log: log2,
         concurrency: 5,
         leaseSeconds: 2,
@@ -509,7 +298,7 @@ describe('queue consumers survive pg_terminate_backend of all their sessions [Po
     monitor = ctx.open({ applicationName: MONITOR_APP, env: { DB_POOL_SIZE: '1', DB_MAX_OVERFLOW: '0' } });
   });
   afterAll(async () => {
-    await killLeftovers();
+    await killLiveProcesses();
     await admin?.end();
     await ctx.teardown();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -533,7 +322,7 @@ describe('queue consumers survive pg_terminate_backend of all their sessions [Po
     // Reclaim on: a claim whose commit happened just before its session was killed never
     // reaches the consumer, so only lease expiry can return those items.
     const consumers = logs.map((log, i) =>
-      spawnConsumer(ctx.url, `pg-consumer-${i}`, { log, concurrency: 10, delayMs: 15, leaseSeconds: 4, heartbeatSeconds: 1, reclaimMs: 500 }),
+      startConsumer(ctx.url, `pg-consumer-${i}`, { log, concurrency: 10, delayMs: 15, leaseSeconds: 4, heartbeatSeconds: 1, reclaimMs: 500 }),
     );
     await Promise.all(consumers.map((c) => c.waitFor('ready')));
     await enqueue(monitor, TOTAL);
@@ -586,7 +375,7 @@ describe('queue consumers survive pg_terminate_backend of all their sessions [Po
         )
       ).rows[0]!.n;
     // Polling every 60 s: within this test only a NOTIFY can wake it.
-    const consumer = spawnConsumer(ctx.url, 'listen-consumer', { log: join(dir, 'listen.log'), pollMs: 60_000 });
+    const consumer = startConsumer(ctx.url, 'listen-consumer', { log: join(dir, 'listen.log'), pollMs: 60_000 });
     await consumer.waitFor('ready');
     await waitUntil(async () => (await listeners()) === 1, 10_000, async () => `listeners: ${await listeners()}`);
 

@@ -22,7 +22,7 @@ describe('retryDelayMs', () => {
 });
 
 describe('kinds', () => {
-  it('has the seed priorities, higher first', () => {
+  it('gives each kind its default priority (higher runs first): service actions, onboarding, agent maintenance, scheduled runs, then unknown kinds', () => {
     expect(defaultPriority('service_action')).toBe(100);
     expect(defaultPriority('onboarding_run')).toBe(50);
     expect(defaultPriority('agent_maintenance_run')).toBe(45);

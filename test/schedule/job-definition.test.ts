@@ -1,29 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseIsoInstant, validateJobDefinition, type JobDefinitionResult } from '../../src/schedule/job-definition.js';
+import { jobDefinition } from '../helpers/jobs.js';
 
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0); // 2026-11-20T12:00:00Z
 
-/** The operator's example definition (job.json). */
-function example(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name: 'nightly cleanup',
-    job_kind: 'automation',
-    schedule_type: 'daily',
-    start_ts: '2026-12-01T02:30:00Z',
-    time_zone: 'Europe/Berlin',
-    cron_expression: null,
-    duration_stop_enabled: false,
-    expiration: null,
-    missed_policy: 'skip',
-    enabled: true,
-    targets: { hostnames: ['ws-1'], sites: [1], filters: [3] },
-    components: [{ kind: 'command', name: 'df', argv: ['df', '-h'], timeout_seconds: 30 }],
-    execution_context: 'system',
-    credential_id: null,
-    use_service_account: false,
-    ...overrides,
-  };
-}
+/** The operator's example definition (job.json), starting 2026-12-01T02:30Z, after NOW. */
+const example = (overrides: Record<string, unknown> = {}) => jobDefinition({ start_ts: '2026-12-01T02:30:00Z', ...overrides });
 
 const minimal = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
   name: 'm',

@@ -8,21 +8,14 @@ import {
   setJobEnabled,
 } from '../../src/schedule/jobs.js';
 import { describeBackends } from '../helpers/backends.js';
+import { jobDefinition } from '../helpers/jobs.js';
 
 const HOUR = 3_600_000;
 const START = Date.UTC(2026, 11, 1, 2, 30);
 const NOW = Date.UTC(2026, 10, 20, 12);
 
-const definition = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
-  name: 'nightly cleanup',
-  schedule_type: 'every_hour',
-  start_ts: START,
-  time_zone: 'Europe/Berlin',
-  targets: { hostnames: ['ws-1'], sites: [1], filters: [3] },
-  components: [{ kind: 'command', name: 'df', argv: ['df', '-h'], timeout_seconds: 30 }],
-  execution_context: 'system',
-  ...overrides,
-});
+/** The example definition (test/helpers/jobs.ts), hourly from START, after NOW. */
+const definition = (overrides: Record<string, unknown> = {}) => jobDefinition({ schedule_type: 'every_hour', start_ts: START, ...overrides });
 
 describeBackends('scheduled jobs repository', (ctx) => {
   beforeEach(() => ctx.truncateAll());

@@ -11,6 +11,7 @@ import { toJson } from '../../src/db/dialect.js';
 import { assignDeviceToSite, upsertDevice } from '../../src/inventory/devices.js';
 import { createSite } from '../../src/inventory/sites.js';
 import { describeBackends } from '../helpers/backends.js';
+import { insertJob } from '../helpers/jobs.js';
 
 const run = promisify(execFile);
 const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'ticker-replica.mjs');
@@ -31,20 +32,14 @@ describeBackends('three scheduler replicas', (ctx) => {
     const jobs = [];
     for (let i = 0; i < 20; i++) {
       jobs.push(
-        await ctx.db
-          .insertInto('scheduled_jobs')
-          .values({
-            name: `job-${i}`,
-            components_json: toJson([{ kind: 'command', argv: ['true'] }]),
-            targets_json: toJson({ sites: siteIds }),
-            schedule_type: schedules[i % schedules.length]!,
-            start_ts: T + i * MIN,
-            next_run_at: T + i * MIN,
-            created_at: T,
-            updated_at: T,
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow(),
+        await insertJob(ctx.db, {
+          at: T + i * MIN, // first due
+          created_at: T,
+          updated_at: T,
+          name: `job-${i}`,
+          targets_json: toJson({ sites: siteIds }),
+          schedule_type: schedules[i % schedules.length]!,
+        }),
       );
     }
     const goAt = Date.now() + 2_500; // every replica is connected and waiting by then

@@ -8,6 +8,7 @@ import { claimWorkItems, completeWorkItems, failWorkItem } from '../../src/queue
 import { applyRunRollups } from '../../src/schedule/rollup.js';
 import { runJobNow, tick } from '../../src/schedule/ticker.js';
 import { describeBackends, type BackendContext } from '../helpers/backends.js';
+import { insertJob, type JobRow } from '../helpers/jobs.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -35,22 +36,9 @@ async function seedInventory(ctx: BackendContext) {
   return { sites, archivedFilterId: archived.id };
 }
 
-async function insertJob(ctx: BackendContext, over: Record<string, unknown> = {}): Promise<ScheduledJob> {
-  return ctx.db
-    .insertInto('scheduled_jobs')
-    .values({
-      name: 'job',
-      components_json: toJson([{ kind: 'command', argv: ['true'] }]),
-      targets_json: toJson({ sites: [] }),
-      schedule_type: 'every_hour',
-      start_ts: T,
-      next_run_at: T,
-      created_at: T - DAY,
-      updated_at: T - DAY,
-      ...over,
-    } as never)
-    .returningAll()
-    .executeTakeFirstOrThrow();
+/** A job due at T, written a day before. */
+function insertDueJob(ctx: BackendContext, columns: Omit<JobRow, 'at'> = {}): Promise<ScheduledJob> {
+  return insertJob(ctx.db, { at: T, created_at: T - DAY, updated_at: T - DAY, ...columns });
 }
 
 describeBackends('scheduler tick', (ctx) => {
@@ -64,7 +52,7 @@ describeBackends('scheduler tick', (ctx) => {
 
   it('writes one run, the frozen targets and one work item per site, and advances the job', async () => {
     const [alpha, beta, gamma] = inv.sites;
-    const job = await insertJob(ctx, {
+    const job = await insertDueJob(ctx, {
       name: 'patch',
       targets_json: toJson({ sites: [alpha!.id, beta!.id, gamma!.id], hostnames: ['ALPHA-1', 'ghost'], filters: [inv.archivedFilterId] }),
     });
@@ -93,8 +81,8 @@ describeBackends('scheduler tick', (ctx) => {
   });
 
   it('records zero targets as Skipped and all-offline as Expired, without work items', async () => {
-    const none = await insertJob(ctx, { targets_json: toJson({ filters: [inv.archivedFilterId] }) });
-    const offline = await insertJob(ctx, { targets_json: toJson({ hostnames: ['gamma-2'] }) });
+    const none = await insertDueJob(ctx, { targets_json: toJson({ filters: [inv.archivedFilterId] }) });
+    const offline = await insertDueJob(ctx, { targets_json: toJson({ hostnames: ['gamma-2'] }) });
     await tick(ctx.store, { now: T, offlineAfterMs: OFFLINE_MS });
     expect((await runsOf(none.id))[0]).toMatchObject({ status: 'Skipped', skip_reason: 'no_devices_targeted' });
     expect((await runsOf(offline.id))[0]).toMatchObject({ status: 'Expired', error: 'all 1 target offline' });
@@ -103,7 +91,7 @@ describeBackends('scheduler tick', (ctx) => {
   });
 
   it('stops an expired job and says so', async () => {
-    const job = await insertJob(ctx, { targets_json: toJson({ hostnames: ['alpha-1'] }), duration_stop_enabled: true, expiration: T + 30 * 60_000 });
+    const job = await insertDueJob(ctx, { targets_json: toJson({ hostnames: ['alpha-1'] }), duration_stop_enabled: true, expiration: T + 30 * 60_000 });
     await tick(ctx.store, { now: T });
     const runs = await runsOf(job.id);
     expect(runs.map((r) => [r.scheduled_ts, r.status, r.skip_reason])).toEqual([
@@ -115,9 +103,9 @@ describeBackends('scheduler tick', (ctx) => {
 
   it('handles a 3-day outage per missed policy', async () => {
     const targets = toJson({ hostnames: ['alpha-1'] });
-    const skip = await insertJob(ctx, { targets_json: targets, missed_policy: 'skip' });
-    const once = await insertJob(ctx, { targets_json: targets, missed_policy: 'run_once' });
-    const all = await insertJob(ctx, { targets_json: targets, missed_policy: 'run_all' });
+    const skip = await insertDueJob(ctx, { targets_json: targets, missed_policy: 'skip' });
+    const once = await insertDueJob(ctx, { targets_json: targets, missed_policy: 'run_once' });
+    const all = await insertDueJob(ctx, { targets_json: targets, missed_policy: 'run_all' });
     const now = T + 3 * DAY + 10 * 60_000;
     await upsertDevice(ctx.store, { guid: 'g-1', hostname: 'alpha-1', status: 'online', last_seen: now });
     await tick(ctx.store, { now });
@@ -139,9 +127,9 @@ describeBackends('scheduler tick', (ctx) => {
   });
 
   it('fails a malformed job row readably and keeps ticking the others', async () => {
-    const badTargets = await insertJob(ctx, { targets_json: toJson({ sites: 'all of them' }) });
-    const badSchedule = await insertJob(ctx, { schedule_type: 'every_7_minutes' });
-    const good = await insertJob(ctx, { targets_json: toJson({ hostnames: ['alpha-1'] }) });
+    const badTargets = await insertDueJob(ctx, { targets_json: toJson({ sites: 'all of them' }) });
+    const badSchedule = await insertDueJob(ctx, { schedule_type: 'every_7_minutes' });
+    const good = await insertDueJob(ctx, { targets_json: toJson({ hostnames: ['alpha-1'] }) });
     await tick(ctx.store, { now: T });
     const [bt] = await runsOf(badTargets.id);
     expect(bt).toMatchObject({ status: 'Failed' });
@@ -153,7 +141,7 @@ describeBackends('scheduler tick', (ctx) => {
   });
 
   it('enqueues one onboarding_run for the scope site of an onboarding job', async () => {
-    const job = await insertJob(ctx, {
+    const job = await insertDueJob(ctx, {
       job_kind: 'onboarding',
       targets_json: toJson({ onboarding_scope: { site_id: inv.sites[1]!.id, entries: ['127.0.0.1'] } }),
     });
@@ -163,7 +151,7 @@ describeBackends('scheduler tick', (ctx) => {
   });
 
   it('runs a job now without touching its schedule', async () => {
-    const job = await insertJob(ctx, { targets_json: toJson({ hostnames: ['beta-1'] }), next_run_at: T + DAY });
+    const job = await insertDueJob(ctx, { targets_json: toJson({ hostnames: ['beta-1'] }), next_run_at: T + DAY });
     const runId = await runJobNow(ctx.store, job, { now: T + 5 });
     const [run] = await runsOf(job.id);
     expect(run).toMatchObject({ id: runId, scheduled_ts: T + 5, status: 'Pending' });
@@ -173,9 +161,9 @@ describeBackends('scheduler tick', (ctx) => {
 
   it('rolls runs up from their items: Success, Partial, Failed with the dead item\'s error', async () => {
     const [alpha, beta] = inv.sites;
-    const ok = await insertJob(ctx, { targets_json: toJson({ hostnames: ['alpha-1'] }) });
-    const partial = await insertJob(ctx, { targets_json: toJson({ sites: [alpha!.id, beta!.id] }) });
-    const dead = await insertJob(ctx, { targets_json: toJson({ hostnames: ['beta-2'] }) });
+    const ok = await insertDueJob(ctx, { targets_json: toJson({ hostnames: ['alpha-1'] }) });
+    const partial = await insertDueJob(ctx, { targets_json: toJson({ sites: [alpha!.id, beta!.id] }) });
+    const dead = await insertDueJob(ctx, { targets_json: toJson({ hostnames: ['beta-2'] }) });
     await tick(ctx.store, { now: T });
     const claim = (siteId: number) => claimWorkItems(ctx.store, { owner: `w${siteId}`, siteId, limit: 10, leaseSeconds: 60, now: T + 1 });
     const a = await claim(alpha!.id);
