@@ -1,25 +1,26 @@
 import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { SECRET_LOG_FIELDS } from './secrets.js';
 
 export type { Logger };
-
-/** Field names whose values are never written out, at the top level or one level down. */
-const REDACTED_FIELDS = ['password', 'secret', 'token', 'authorization', 'databaseUrl', 'connectionString', 'privateKey', 'passphrase', 'apiKey'];
 
 /**
  * The process logger: JSON lines, or human-readable lines when stdout is a terminal or
  * LOG_PRETTY=1 (LOG_PRETTY=0 forces JSON). `LOG_LEVEL` sets the level. Libraries take a logger
- * as a parameter so tests can pass a silent one.
+ * as a parameter so tests can pass a silent one; `destination` takes the JSON lines instead of
+ * stdout.
  */
-export function createLogger(options: { name?: string; level?: string; pretty?: boolean } = {}): Logger {
+export function createLogger(options: { name?: string; level?: string; pretty?: boolean; destination?: DestinationStream } = {}): Logger {
   const pretty = options.pretty ?? prettyFromEnv(process.env.LOG_PRETTY, process.stdout.isTTY === true);
   const settings = {
     name: options.name ?? 'jobyard',
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
-    // Defence in depth: a field with one of these names is never written out. Messages and
-    // errors carry masked URLs (maskUrl) and sanitized snippets in the first place.
-    redact: { paths: REDACTED_FIELDS.flatMap((f) => [f, `*.${f}`]), censor: '***' },
+    // Defence in depth: a field named by a secret word (src/secrets.ts), at the top level or one
+    // level down, is never written out. Messages and errors carry masked URLs (maskUrl) and
+    // sanitized snippets in the first place.
+    redact: { paths: SECRET_LOG_FIELDS.flatMap((f) => [f, `*.${f}`]), censor: '***' },
   };
+  if (options.destination) return pino(settings, options.destination);
   return pretty ? pino(settings, prettyStream()) : pino(settings);
 }
 

@@ -29,12 +29,13 @@ export function registerItemsCommand(program: Command): Command {
       const site = options.site === undefined ? undefined : parseSite(options.site, 'items list: --site');
       const limit = parsePositiveInt(options.limit, 'items list: --limit', 1000);
       await withStore(async (store) => {
-        let q = store.db.selectFrom('job_scheduler_work_items').selectAll();
-        if (status !== undefined) q = q.where('status', '=', status);
-        if (kind !== undefined) q = q.where('kind', '=', kind);
-        if (site === null) q = q.where('site_id', 'is', null);
-        else if (site !== undefined) q = q.where('site_id', '=', site);
-        const rows = await q.orderBy('id', 'desc').limit(limit).execute();
+        const { listWorkItems } = await import('../queue/admin.js');
+        const rows = await listWorkItems(store, {
+          statuses: status === undefined ? undefined : [status],
+          kinds: kind === undefined ? undefined : [kind],
+          siteId: site,
+          limit,
+        });
         if (options.json) return print(JSON.stringify(rows));
         if (rows.length === 0) return print('no work items');
         printTable(
@@ -114,7 +115,8 @@ export function registerItemsCommand(program: Command): Command {
 }
 
 async function getItem(store: Store, id: number, command: string): Promise<WorkItem> {
-  const item = await store.db.selectFrom('job_scheduler_work_items').selectAll().where('id', '=', id).executeTakeFirst();
+  const { getWorkItem } = await import('../queue/admin.js');
+  const item = await getWorkItem(store, id);
   if (!item) throw new UserError(`${command}: no work item with id ${id}`);
   return item;
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+import { LIVE_WORKER_STATUSES, listWorkers } from '../fleet/worker-rows.js';
 import { iso, print, printTable } from './output.js';
-import { LIVE_WORKER_STATUSES } from './status.js';
 import { withStore } from './store.js';
 
 /** Registers `jobyard workers list`; returns the `workers` command. */
@@ -13,9 +13,7 @@ export function registerWorkersCommand(program: Command): Command {
     .option('--json', 'print a JSON array of whole rows instead of a table (default: a table)')
     .action(async (options: { all?: boolean; json?: boolean }) => {
       await withStore(async (store) => {
-        let q = store.db.selectFrom('job_scheduler_workers').selectAll();
-        if (!options.all) q = q.where('status', 'in', LIVE_WORKER_STATUSES);
-        const rows = await q.orderBy('site_id').orderBy('created_at').orderBy('worker_guid').execute();
+        const rows = await listWorkers(store, { includeTerminal: options.all });
         if (options.json) return print(JSON.stringify(rows));
         if (rows.length === 0) return print(options.all ? 'no workers' : 'no live workers');
         const headers = ['worker', 'site', 'status', 'lanes', 'claimed', 'started', 'last seen', 'idle since'];

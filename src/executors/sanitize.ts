@@ -5,9 +5,10 @@
  * 1. every known secret value (the job's credential material) → `***`, longest first, so a
  *    secret that contains another is masked whole; when the text was cut at a capture cap, a
  *    tail that is the beginning of a secret is masked too (a secret split by the cut);
- * 2. `key=value` / `key: value` pairs whose key names a secret (password, passwd, pwd, token,
- *    secret, api key, private key, passphrase; any prefix or suffix such as
- *    `db_password` or `JOBYARD_CREDENTIAL_PASSWORD`), quoted or not, JSON style included;
+ * 2. `key=value` / `key: value` pairs whose key contains a secret word (the shared list in
+ *    src/secrets.ts: password, passwd, pwd, token, secret, api key, private key, passphrase,
+ *    credentials, …; any prefix or suffix such as `db_password` or
+ *    `JOBYARD_CREDENTIAL_PASSWORD`), quoted or not, JSON style included;
  * 3. `Authorization:` / `Proxy-Authorization:` header values (the scheme is kept) and any
  *    `Bearer <token>`;
  * 4. passwords in URLs (`scheme://user:password@host`).
@@ -15,6 +16,8 @@
  * remote side printed); the exact-value pass is the one that guarantees credential material
  * never reaches a row.
  */
+
+import { secretKeyPattern } from '../secrets.js';
 
 export const MASK = '***';
 
@@ -49,7 +52,8 @@ export function snippet(text: string, cap: number, alreadyDropped = 0): string {
   return `${kept.toString('utf8')}${truncationNote(buf.length - kept.length + alreadyDropped)}`;
 }
 
-const SECRET_KEY = String.raw`[A-Za-z0-9_.-]*(?:password|passwd|pwd|token|secret|api[_-]?key|apikey|private[_-]?key|passphrase)[A-Za-z0-9_.-]*`;
+// Authorization has a rule of its own below, which keeps the scheme (`Bearer ***`).
+const SECRET_KEY = secretKeyPattern({ except: ['authorization'] });
 const VALUE = String.raw`"(?:[^"\\\r\n]|\\.)*"|'[^'\r\n]*'|[^\s"'&;,]+`;
 /** key (optionally quoted), `=` or `:`, value (quoted or bare). */
 const PAIR = new RegExp(String.raw`(\b${SECRET_KEY})(["']?[ \t]*[=:][ \t]*)(${VALUE})`, 'gi');

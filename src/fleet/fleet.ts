@@ -16,11 +16,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../db/open.js';
-import { toJson } from '../db/dialect.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { releaseOwner } from '../queue/reclaim.js';
+import { sitesWithClaimableWork } from '../queue/stats.js';
 import type { ObservedWorker, WorkerLauncher } from './launcher.js';
+import { isLiveWorkerStatus, listWorkers, markWorkerLost, pruneEndedWorkers, recordWorkerExit, reserveStartingRow, type WorkerEnd } from './worker-rows.js';
 
 export interface FleetOptions {
   store: Store;
@@ -38,9 +39,6 @@ export interface FleetOptions {
   historyMs?: number;
   clock?: () => number;
 }
-
-const LIVE = ['starting', 'running', 'idle'] as const;
-const TERMINAL = ['stopped', 'lost'] as const;
 
 export interface ReconcileResult {
   lost: string[];
@@ -68,25 +66,18 @@ export class Fleet {
   async launchNeeded(): Promise<number> {
     const { store } = this.options;
     const now = this.#clock();
-    const demand = await store.db
-      .selectFrom('job_scheduler_work_items')
-      .select('site_id')
-      .distinct()
-      .where('status', '=', 'queued')
-      .where('available_at', '<=', now)
-      .where('site_id', 'is not', null)
-      .execute();
+    const demand = await sitesWithClaimableWork(store, now);
     if (demand.length === 0) return 0;
     let launched = 0;
-    for (const { site_id: siteId } of demand) {
-      const backoff = this.#launchBackoff.get(siteId!);
+    for (const siteId of demand) {
+      const backoff = this.#launchBackoff.get(siteId);
       if (backoff && backoff.retryAt > now) continue;
-      const spec = await this.#reserve(siteId!, now);
+      const spec = await this.#reserve(siteId, now);
       if (!spec) continue;
       try {
         await this.options.launcher.launch(spec);
         this.#launchedHere.add(spec.workerGuid);
-        this.#launchBackoff.delete(siteId!);
+        this.#launchBackoff.delete(siteId);
         launched++;
         this.options.logger.info({ workerGuid: spec.workerGuid, containerName: spec.containerName, siteId, launcher: this.options.launcher.kind }, 'site worker launched');
       } catch (err) {
@@ -94,9 +85,9 @@ export class Fleet {
         // A launch that fails (missing image, engine trouble) is retried for this site after a
         // growing pause (5 s doubling to 5 min), not on every loop round.
         const delayMs = Math.min((backoff?.delayMs ?? 2_500) * 2, 300_000);
-        this.#launchBackoff.set(siteId!, { retryAt: now + delayMs, delayMs });
+        this.#launchBackoff.set(siteId, { retryAt: now + delayMs, delayMs });
         this.options.logger.error({ workerGuid: spec.workerGuid, siteId, err: message, retryInMs: delayMs }, 'site worker launch failed');
-        await this.#markLost(spec.workerGuid, { docker_state: `launch failed: ${message}`.slice(0, 500), exit_code: null }, this.#clock());
+        await markWorkerLost(store, spec.workerGuid, { docker_state: `launch failed: ${message}`.slice(0, 500), exit_code: null }, this.#clock());
       }
     }
     return launched;
@@ -104,30 +95,15 @@ export class Fleet {
 
   /** Writes the `starting` row for a new worker of this site if the caps allow one. */
   async #reserve(siteId: number, now: number) {
-    const { store } = this.options;
-    const maxPerSite = this.options.maxWorkersPerSite ?? 1;
-    const maxWorkers = this.options.maxWorkers ?? 20;
     const workerGuid = randomUUID();
     const containerName = `site-worker-${workerGuid}`;
-    const reserved = await store.db.transaction().execute(async (trx) => {
-      // Another replica deciding for this site holds the lock: leave the site to it this round.
-      const site = await store.dialect
-        .lockForClaim(trx.selectFrom('sites').select('id').where('id', '=', siteId))
-        .executeTakeFirst();
-      const siteExists = await trx.selectFrom('sites').select('id').where('id', '=', siteId).executeTakeFirst();
-      if (!site && siteExists) return false;
-      const live = await trx
-        .selectFrom('job_scheduler_workers')
-        .select(['site_id'])
-        .where('status', 'in', LIVE)
-        .execute();
-      if (live.length >= maxWorkers) return false;
-      if (live.filter((w) => w.site_id === siteId).length >= maxPerSite) return false;
-      await trx
-        .insertInto('job_scheduler_workers')
-        .values({ worker_guid: workerGuid, container_name: containerName, site_id: siteId, status: 'starting', current_lanes_json: toJson(null), created_at: now, updated_at: now })
-        .execute();
-      return true;
+    const reserved = await reserveStartingRow(this.options.store, {
+      workerGuid,
+      containerName,
+      siteId,
+      now,
+      maxWorkers: this.options.maxWorkers ?? 20,
+      maxPerSite: this.options.maxWorkersPerSite ?? 1,
     });
     if (!reserved) return undefined;
     return {
@@ -144,7 +120,7 @@ export class Fleet {
     const result: ReconcileResult = { lost: [], removed: [], orphansStopped: [], pruned: 0 };
     const observed = new Map((await launcher.list()).map((o) => [o.workerGuid, o]));
     const now = this.#clock();
-    const rows = await store.db.selectFrom('job_scheduler_workers').selectAll().execute();
+    const rows = await listWorkers(store, { includeTerminal: true });
     const rowsByGuid = new Map(rows.map((r) => [r.worker_guid, r]));
     const staleMs = this.options.staleAfterMs ?? 30_000;
     const startMs = this.options.startTimeoutMs ?? 60_000;
@@ -152,11 +128,11 @@ export class Fleet {
     const seesAll = launcher.kind === 'docker';
 
     for (const row of rows) {
-      if (!(LIVE as readonly string[]).includes(row.status)) continue;
+      if (!isLiveWorkerStatus(row.status)) continue;
       const obs = observed.get(row.worker_guid);
       const judged = seesAll || this.#launchedHere.has(row.worker_guid);
       let reason: string | undefined;
-      let fields: { docker_state: string | null; exit_code: number | null } = { docker_state: row.docker_state, exit_code: row.exit_code };
+      let fields: WorkerEnd = { docker_state: row.docker_state, exit_code: row.exit_code };
       if (judged && !obs) {
         reason = 'worker vanished';
         fields = { docker_state: 'missing', exit_code: null };
@@ -169,7 +145,7 @@ export class Fleet {
         reason = 'worker heartbeat is stale';
       }
       if (!reason) continue;
-      if (await this.#markLost(row.worker_guid, fields, now)) {
+      if (await markWorkerLost(store, row.worker_guid, fields, now)) {
         const released = await releaseOwner(store, row.worker_guid, { now, reason: `${reason}; released` });
         logger.warn({ workerGuid: row.worker_guid, siteId: row.site_id, reason, ...fields, released: released.requeued.length, dead: released.dead.length }, 'site worker lost');
         result.lost.push(row.worker_guid);
@@ -179,7 +155,7 @@ export class Fleet {
 
     for (const obs of observed.values()) {
       const row = rowsByGuid.get(obs.workerGuid);
-      const live = row && (LIVE as readonly string[]).includes(row.status) && !result.lost.includes(obs.workerGuid);
+      const live = row && isLiveWorkerStatus(row.status) && !result.lost.includes(obs.workerGuid);
       if (obs.running) {
         if (!live && !result.lost.includes(obs.workerGuid)) {
           // A labelled worker nobody tracks (its row was pruned or never written): stop it.
@@ -191,11 +167,7 @@ export class Fleet {
       }
       // Exited: record its exit code on a terminal row that lacks it, then remove it.
       if (row && !live && row.exit_code === null) {
-        await store.db
-          .updateTable('job_scheduler_workers')
-          .set({ exit_code: obs.exitCode, docker_state: obs.state, updated_at: now })
-          .where('worker_guid', '=', obs.workerGuid)
-          .execute();
+        await recordWorkerExit(store, obs.workerGuid, { exitCode: obs.exitCode, state: obs.state, now });
       }
       if (!live) {
         await launcher.remove(obs.workerGuid).catch((err: unknown) => logger.warn({ workerGuid: obs.workerGuid, err: describeError(err) }, 'cannot remove worker'));
@@ -205,25 +177,8 @@ export class Fleet {
     }
 
     const historyMs = this.options.historyMs ?? 60_000;
-    const pruned = await store.db
-      .deleteFrom('job_scheduler_workers')
-      .where('status', 'in', TERMINAL)
-      .where((eb) => eb(eb.fn.coalesce('stopped_at', 'updated_at'), '<', now - historyMs))
-      .executeTakeFirst();
-    result.pruned = Number(pruned.numDeletedRows);
+    result.pruned = await pruneEndedWorkers(store, { endedBefore: now - historyMs });
     return result;
-  }
-
-  /** live → lost, once (compare-and-set on the status). */
-  async #markLost(workerGuid: string, fields: { docker_state: string | null; exit_code: number | null }, now: number): Promise<boolean> {
-    const row = await this.options.store.db
-      .updateTable('job_scheduler_workers')
-      .set({ status: 'lost', stopped_at: now, updated_at: now, ...fields })
-      .where('worker_guid', '=', workerGuid)
-      .where('status', 'in', LIVE)
-      .returning('worker_guid')
-      .executeTakeFirst();
-    return row !== undefined;
   }
 
   /** Stops every worker this launcher can see (scheduler shutdown with WORKER_STOP_ON_EXIT). */

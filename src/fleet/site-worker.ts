@@ -11,11 +11,11 @@
  * items were already handed to someone else.
  */
 import { ANY_LANE, runQueue, type ItemOutcome, type WorkHandler } from '../queue/runtime.js';
-import { toJson } from '../db/dialect.js';
 import type { Store } from '../db/open.js';
 import type { WorkItem } from '../db/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { markWorkerStopped, registerRunningRow, writeWorkerHeartbeat } from './worker-rows.js';
 
 export interface SiteWorkerOptions {
   store: Store;
@@ -42,8 +42,6 @@ export interface SiteWorkerOptions {
 
 export type WorkerExit = 'idle' | 'signal' | 'lost' | 'stopped';
 
-const LIVE_STATUSES = ['starting', 'running', 'idle'] as const;
-
 interface TaskLink {
   item_id: number;
   kind: string;
@@ -63,7 +61,7 @@ export async function runSiteWorker(options: SiteWorkerOptions): Promise<WorkerE
   let idleSince: number | null = Date.now();
   let exit: WorkerExit | undefined;
 
-  await register(store, options, lanes);
+  await registerRunningRow(store, { workerGuid, containerName: options.containerName, siteId, lanes, now: Date.now() });
   logger.info({ lanes: options.lanes ?? 'all', concurrency }, 'site worker running');
 
   let stopRequested: ((reason: WorkerExit) => void) | undefined;
@@ -80,21 +78,13 @@ export async function runSiteWorker(options: SiteWorkerOptions): Promise<WorkerE
   const beat = (): Promise<void> => (beating = beating.then(writeBeat));
   const writeBeat = async () => {
     try {
-      const now = Date.now();
-      const alive = await store.db
-        .updateTable('job_scheduler_workers')
-        .set({
-          status: held.size > 0 ? 'running' : 'idle',
-          last_seen_at: now,
-          idle_since: held.size > 0 ? null : idleSince,
-          claimed_count: claimedCount,
-          task_links_json: toJson([...held.values()]),
-          updated_at: now,
-        })
-        .where('worker_guid', '=', workerGuid)
-        .where('status', 'in', LIVE_STATUSES)
-        .returning('worker_guid')
-        .executeTakeFirst();
+      const alive = await writeWorkerHeartbeat(store, workerGuid, {
+        busy: held.size > 0,
+        idleSince,
+        claimedCount,
+        taskLinks: [...held.values()],
+        now: Date.now(),
+      });
       if (!alive) {
         logger.warn('worker row is no longer live (declared lost by the scheduler); stopping');
         requestStop('lost');
@@ -160,47 +150,9 @@ export async function runSiteWorker(options: SiteWorkerOptions): Promise<WorkerE
   process.off('SIGINT', onSignal);
   await runtime.stop();
   await beating;
-  if (reason !== 'lost') await markStopped(store, workerGuid, claimedCount);
+  if (reason !== 'lost') await markWorkerStopped(store, workerGuid, { claimedCount, now: Date.now() });
   logger.info({ reason, claimed: claimedCount }, 'site worker stopped');
   return reason;
-}
-
-/** Moves the row the scheduler wrote to `running`, or writes it for a worker started by hand. */
-async function register(store: Store, options: SiteWorkerOptions, lanes: string[]): Promise<void> {
-  const now = Date.now();
-  const row = {
-    container_name: options.containerName,
-    site_id: options.siteId,
-    status: 'running',
-    started_at: now,
-    last_seen_at: now,
-    idle_since: now,
-    current_lanes_json: toJson(lanes),
-    updated_at: now,
-  };
-  await store.db
-    .insertInto('job_scheduler_workers')
-    .values({ worker_guid: options.workerGuid, ...row, created_at: now })
-    .onConflict((oc) => oc.column('worker_guid').doUpdateSet(row).where('job_scheduler_workers.status', '=', 'starting'))
-    .execute();
-  const current = await store.db
-    .selectFrom('job_scheduler_workers')
-    .select('status')
-    .where('worker_guid', '=', options.workerGuid)
-    .executeTakeFirst();
-  if (current?.status !== 'running') {
-    throw new Error(`worker ${options.workerGuid} cannot start: its row is ${current?.status ?? 'missing'}`);
-  }
-}
-
-async function markStopped(store: Store, workerGuid: string, claimedCount: number): Promise<void> {
-  const now = Date.now();
-  await store.db
-    .updateTable('job_scheduler_workers')
-    .set({ status: 'stopped', stopped_at: now, last_seen_at: now, idle_since: null, claimed_count: claimedCount, task_links_json: toJson([]), updated_at: now })
-    .where('worker_guid', '=', workerGuid)
-    .where('status', 'in', LIVE_STATUSES)
-    .execute();
 }
 
 function taskLink(item: WorkItem): TaskLink {

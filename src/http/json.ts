@@ -4,11 +4,11 @@
  * - a corrupt SQLite JSON cell (an `InvalidJson` value) becomes `{ "invalid_json": "<text>" }`
  *   instead of failing the whole response;
  * - defence in depth: the value of any key that names a secret (`password`, `token`, `api_key`,
- *   … the same rule that keeps them out of payloads, src/queue/payload.ts) is replaced by
+ *   … the same rule that keeps them out of payloads, src/secrets.ts) is replaced by
  *   "[redacted]", at any depth. The credentials table itself is never read by the API.
  */
 import { InvalidJson } from '../db/dialect.js';
-import { isSecretKey } from '../queue/payload.js';
+import { isSecretKey } from '../secrets.js';
 
 export const REDACTED = '[redacted]';
 

@@ -4,9 +4,11 @@
  *
  * Two sources:
  *
- * 1. The database, read at scrape time (`render`). Site workers run in OTHER processes (child
- *    processes, containers), so whatever they claim and complete is not observable in this
- *    process; the database is the one place that sees every worker. Per scrape:
+ * 1. The database, read at scrape time (`render`) through the read models the status command
+ *    shares (src/queue/stats.ts, src/fleet/worker-rows.ts, src/schedule/stats.ts). Site workers
+ *    run in OTHER processes (child processes, containers), so whatever they claim and complete is
+ *    not observable in this process; the database is the one place that sees every worker. Per
+ *    scrape:
  *    - `jobyard_work_items{status,kind,site}`: items per status/kind/site (gauge).
  *    - `jobyard_workers{status}`: worker rows per status (gauge).
  *    - `jobyard_due_jobs`: enabled jobs with next_run_at <= now (gauge).
@@ -44,6 +46,9 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Store } from '../db/open.js';
+import { countWorkersByStatus } from '../fleet/worker-rows.js';
+import { listFinishedItemsSince, readQueueStats } from '../queue/stats.js';
+import { readSchedulerStats } from '../schedule/stats.js';
 import { readTickStatus, type TickStatusSource } from './tick-status.js';
 
 /** What the scheduler calls; SchedulerService can depend on this interface alone. */
@@ -63,9 +68,7 @@ export interface MetricsOptions {
   settleMs?: number;
 }
 
-const FINISHED_OBSERVED = ['succeeded', 'failed', 'dead'] as const;
 const FAILURE_STATUSES = new Set(['failed', 'dead']);
-const WORKER_STATUSES = ['starting', 'running', 'idle', 'stopped', 'lost'];
 const HISTOGRAM_PAGE = 5000;
 
 type Labels = Record<string, string>;
@@ -222,55 +225,30 @@ export class JobyardMetrics implements SchedulerMetrics {
   }
 
   async #collect(): Promise<void> {
-    const { db } = this.#store;
     const now = this.#clock();
-
-    const items = await db
-      .selectFrom('job_scheduler_work_items')
-      .select((eb) => ['status', 'kind', 'site_id', eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('attempt_count').as('attempts')])
-      .groupBy(['status', 'kind', 'site_id'])
-      .execute();
-    const workers = await db
-      .selectFrom('job_scheduler_workers')
-      .select((eb) => ['status', eb.fn.countAll<number>().as('n')])
-      .groupBy('status')
-      .execute();
-    const due = await db
-      .selectFrom('scheduled_jobs')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('enabled', '=', true)
-      .where('next_run_at', 'is not', null)
-      .where('next_run_at', '<=', now)
-      .executeTakeFirst();
-    const oldest = await db
-      .selectFrom('job_scheduler_work_items')
-      .select((eb) => eb.fn.min<number | null>('available_at').as('at'))
-      .where('status', '=', 'queued')
-      .where('available_at', '<=', now)
-      .executeTakeFirst();
+    const queue = await readQueueStats(this.#store, now);
+    const workers = await countWorkersByStatus(this.#store);
+    const { due_jobs: dueJobs } = await readSchedulerStats(this.#store, now);
     await this.#observeFinished(now);
 
     this.#workItems.reset();
     const claims = new Map<string, { labels: Labels; value: number }>();
     const completions = new Map<string, { labels: Labels; value: number }>();
     const failures = new Map<string, { labels: Labels; value: number }>();
-    for (const row of items) {
-      const n = Number(row.n);
-      this.#workItems.set({ status: row.status, kind: row.kind, site: row.site_id === null ? 'none' : String(row.site_id) }, n);
-      add(claims, { kind: row.kind }, Number(row.attempts ?? 0));
-      if (row.status === 'succeeded') add(completions, { kind: row.kind }, n);
-      if (FAILURE_STATUSES.has(row.status)) add(failures, { kind: row.kind, status: row.status }, n);
+    for (const row of queue.groups) {
+      this.#workItems.set({ status: row.status, kind: row.kind, site: row.site_id === null ? 'none' : String(row.site_id) }, row.items);
+      add(claims, { kind: row.kind }, row.attempts);
+      if (row.status === 'succeeded') add(completions, { kind: row.kind }, row.items);
+      if (FAILURE_STATUSES.has(row.status)) add(failures, { kind: row.kind, status: row.status }, row.items);
     }
     setCounter(this.#claims, this.#claimsSeries.apply(claims));
     setCounter(this.#completions, this.#completionsSeries.apply(completions));
     setCounter(this.#failures, this.#failuresSeries.apply(failures));
 
     this.#workers.reset();
-    for (const status of WORKER_STATUSES) this.#workers.set({ status }, 0);
-    for (const row of workers) this.#workers.set({ status: row.status }, Number(row.n));
-    this.#dueJobs.set(Number(due?.n ?? 0));
-    const oldestAt = oldest?.at == null ? null : Number(oldest.at);
-    this.#oldestQueued.set(oldestAt === null ? 0 : Math.max(0, (now - oldestAt) / 1000));
+    for (const [status, n] of Object.entries(workers)) this.#workers.set({ status }, n);
+    this.#dueJobs.set(dueJobs);
+    this.#oldestQueued.set((queue.longest_ready_wait_ms ?? 0) / 1000);
     const lastTickAt = this.#status ? readTickStatus(this.#status).lastTickAt : null;
     this.#lastTick.set(lastTickAt === null ? 0 : lastTickAt / 1000);
   }
@@ -279,18 +257,8 @@ export class JobyardMetrics implements SchedulerMetrics {
   async #observeFinished(now: number): Promise<void> {
     const upTo = now - this.#settleMs;
     for (;;) {
-      const { finishedAt, id } = this.#watermark;
-      if (upTo < finishedAt) return;
-      const rows = await this.#store.db
-        .selectFrom('job_scheduler_work_items')
-        .select(['id', 'kind', 'status', 'started_at', 'finished_at'])
-        .where('status', 'in', FINISHED_OBSERVED)
-        .where('finished_at', '<=', upTo)
-        .where((eb) => eb.or([eb('finished_at', '>', finishedAt), eb.and([eb('finished_at', '=', finishedAt), eb('id', '>', id)])]))
-        .orderBy('finished_at')
-        .orderBy('id')
-        .limit(HISTOGRAM_PAGE)
-        .execute();
+      if (upTo < this.#watermark.finishedAt) return;
+      const rows = await listFinishedItemsSince(this.#store, { after: this.#watermark, upTo, limit: HISTOGRAM_PAGE });
       for (const row of rows) {
         if (row.started_at !== null && row.finished_at !== null && row.finished_at >= row.started_at) {
           this.#itemDuration.observe({ kind: row.kind, status: row.status }, (Number(row.finished_at) - Number(row.started_at)) / 1000);

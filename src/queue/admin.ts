@@ -1,8 +1,32 @@
-/** Operator actions on items: cancel, retry now, and pruning of old finished items. */
+/** Operator reads and actions on items: list, show, cancel, retry now, and pruning of old finished items. */
 import type { Store } from '../db/open.js';
 import type { WorkItem } from '../db/schema.js';
 import { FINISHED_STATUSES } from './kinds.js';
 import { signalLocalWork } from './wakeup.js';
+
+export interface WorkItemFilter {
+  /** Only items in one of these statuses (default: every status). */
+  statuses?: readonly string[];
+  /** Only items of one of these kinds (default: every kind). */
+  kinds?: readonly string[];
+  /** Only this site's items; null for site-less items (default: every site). */
+  siteId?: number | null;
+  limit: number;
+}
+
+/** Items matching the filter, newest first (by id), at most `limit`. */
+export async function listWorkItems(store: Store, filter: WorkItemFilter): Promise<WorkItem[]> {
+  let q = store.db.selectFrom('job_scheduler_work_items').selectAll();
+  if (filter.statuses) q = q.where('status', 'in', filter.statuses);
+  if (filter.kinds) q = q.where('kind', 'in', filter.kinds);
+  if (filter.siteId === null) q = q.where('site_id', 'is', null);
+  else if (filter.siteId !== undefined) q = q.where('site_id', '=', filter.siteId);
+  return q.orderBy('id', 'desc').limit(filter.limit).execute();
+}
+
+export async function getWorkItem(store: Store, id: number): Promise<WorkItem | undefined> {
+  return store.db.selectFrom('job_scheduler_work_items').selectAll().where('id', '=', id).executeTakeFirst();
+}
 
 /**
  * Cancels a queued or running item. A running item's worker finds out at its next heartbeat or

@@ -1,21 +1,8 @@
 import { UserError } from '../errors.js';
+import { isSecretKey } from '../secrets.js';
 
-/** Key names that hold secrets; credentials are fetched by id while executing, never carried. */
-const SECRET_WORDS = ['password', 'secret', 'token', 'private_key', 'passphrase', 'api_key'];
-
-/** `apiKey`, `api-key`, `API_KEY` → `api_key`. */
-function normaliseKey(key: string): string {
-  return key
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/[-\s.]+/g, '_')
-    .toLowerCase();
-}
-
-/** True when a key names a secret: `password`, `db_password`, `apiKey`, `client_secret`, … */
-export function isSecretKey(key: string): boolean {
-  const k = normaliseKey(key);
-  return SECRET_WORDS.some((w) => k === w || k.endsWith(`_${w}`) || k.startsWith(`${w}_`));
-}
+// Which key names hold secrets is decided in one place for payloads, logs and output alike.
+export { isSecretKey };
 
 /** Paths (`a.b[2].password`) of every secret-named key in a value, at any depth. */
 export function findSecretKeys(value: unknown, path = '', seen: WeakSet<object> = new WeakSet()): string[] {

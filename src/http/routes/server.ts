@@ -4,10 +4,10 @@
  * is stopped_at, or updated_at when stopped_at is missing, so an old row is hidden either way.
  * GET /api/server/services — the rows of job_scheduler_service_snapshots.
  */
+import { listRecentWorkers } from '../../fleet/worker-rows.js';
 import { QueryParams } from '../params.js';
 import type { Route } from '../router.js';
 
-export const TERMINAL_WORKER_STATUSES = ['stopped', 'lost'] as const;
 export const DEFAULT_HISTORY_SECONDS = 60;
 const MAX_HISTORY_SECONDS = 7 * 24 * 3600;
 
@@ -20,19 +20,7 @@ export function serverRoutes(): Route[] {
         const q = new QueryParams(url.searchParams, ['history_seconds']);
         const historySeconds = q.int('history_seconds', { min: 0, max: MAX_HISTORY_SECONDS, default: DEFAULT_HISTORY_SECONDS });
         const now = clock();
-        const since = now - historySeconds * 1000;
-        const workers = await store.db
-          .selectFrom('job_scheduler_workers')
-          .selectAll()
-          .where((eb) =>
-            eb.or([
-              eb('status', 'not in', TERMINAL_WORKER_STATUSES),
-              eb(eb.fn.coalesce('stopped_at', 'updated_at'), '>=', since),
-            ]),
-          )
-          .orderBy('created_at', 'desc')
-          .orderBy('worker_guid')
-          .execute();
+        const workers = await listRecentWorkers(store, { endedSince: now - historySeconds * 1000 });
         return { status: 200, json: { generated_at: now, history_seconds: historySeconds, workers } };
       },
     },

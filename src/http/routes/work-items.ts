@@ -1,4 +1,5 @@
 /** GET /api/work-items?status=&kind=&site_id=&limit= — newest first. */
+import { listWorkItems } from '../../queue/admin.js';
 import { WORK_STATUSES } from '../../queue/kinds.js';
 import { badRequest } from '../errors.js';
 import { QueryParams } from '../params.js';
@@ -19,12 +20,7 @@ export function workItemRoutes(): Route[] {
         const siteId = parseSiteId(q.raw('site_id'));
         const limit = q.int('limit', { min: 1, max: MAX_LIMIT, default: DEFAULT_LIMIT });
 
-        let query = store.db.selectFrom('job_scheduler_work_items').selectAll();
-        if (statuses) query = query.where('status', 'in', statuses);
-        if (kinds) query = query.where('kind', 'in', kinds);
-        if (siteId === null) query = query.where('site_id', 'is', null);
-        else if (siteId !== undefined) query = query.where('site_id', '=', siteId);
-        const items = await query.orderBy('id', 'desc').limit(limit).execute();
+        const items = await listWorkItems(store, { statuses, kinds, siteId, limit });
         return { status: 200, json: { limit, items } };
       },
     },
