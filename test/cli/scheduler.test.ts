@@ -7,6 +7,7 @@ import { createSite } from '../../src/inventory/sites.js';
 import { describeBackends } from '../helpers/backends.js';
 import { JOBYARD_BIN } from '../helpers/cli.js';
 import { insertJob } from '../helpers/jobs.js';
+import { waitUntil } from '../helpers/processes.js';
 
 const children: ChildProcess[] = [];
 afterEach(() => {
@@ -83,7 +84,8 @@ describeBackends(
       expect(run.finished_ts).not.toBeNull();
       // The status API of the same daemon sees it (HTTP_PORT=0: the URL is in the log).
       const url = /"url":"(http:[^"]+)","auth":"bearer".*"msg":"http server listening"/.exec(s.output())![1];
-      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      // Healthy once a tick is recent (100 ms ticks go stale after 300 ms, which a loaded machine can exceed).
+      await waitUntil(async () => (await fetch(`${url}/healthz`)).status === 200, 15_000, () => '/healthz never answered 200');
       expect((await fetch(`${url}/metrics`)).status).toBe(401);
       const metrics = await (await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer t0ken' } })).text();
       expect(metrics).toMatch(/^jobyard_work_item_completions_total\{kind="scheduled_run"\} 1$/m);
