@@ -9,6 +9,12 @@
  *   → running (handler called) → settling (completion or failure being written)
  *   → done (durable; only now does the item stop being heartbeated and leave `held`).
  * A lost lease (heartbeat says so) aborts the handler's signal and discards its outcome.
+ *
+ * Self-healing: every consumer also returns expired leases in its own scope (site, kinds, lanes)
+ * to the queue, on a jittered interval of about a quarter of the lease (at most 5 s), the same
+ * way the scheduler does (attempt counted; dead when attempts are used up). So the items of a
+ * consumer that died without releasing them (kill -9) run again within about lease + a few
+ * seconds even when no scheduler runs (lease-reclaimer.ts).
  */
 import { randomUUID } from 'node:crypto';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -21,9 +27,10 @@ import { CompletionBatcher } from './completion-batcher.js';
 import { failWorkItem } from './fail.js';
 import { callHandler, type HandlerVerdict, type ItemOutcome, type WorkHandler } from './handler.js';
 import type { RetryPolicy } from './kinds.js';
-import { Lane, type LaneConfig } from './lane-loop.js';
+import { ANY_LANE, Lane, type LaneConfig } from './lane-loop.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { reclaimExpiredLeases, releaseWorkItems } from './reclaim.js';
+import { LeaseReclaimer, defaultReclaimIntervalMs } from './lease-reclaimer.js';
+import { releaseWorkItems } from './reclaim.js';
 import { retryWrite } from './retry.js';
 import { acquireWakeups } from './wakeup.js';
 
@@ -57,7 +64,10 @@ export interface RunQueueOptions {
   pollIntervalMs?: number;
   /** How long shutdown waits for running handlers before releasing their items (default 10 s). */
   graceMs?: number;
-  /** Also return expired leases to the queue every N ms (the scheduler does this; default off). */
+  /**
+   * How often this consumer returns expired leases in its scope to the queue (see
+   * lease-reclaimer.ts; default a quarter of the lease, at most 5 s; jittered).
+   */
   reclaimIntervalMs?: number;
   workerGuid?: string | null;
   containerName?: string | null;
@@ -228,14 +238,17 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
     },
   });
 
-  const reclaimTimer = options.reclaimIntervalMs
-    ? setInterval(() => {
-        reclaimExpiredLeases(store).then(
-          (r) => r.requeued.length + r.dead.length > 0 && logger.info({ ...r }, 'expired leases reclaimed'),
-          (err: unknown) => logger.warn({ err: describeError(err) }, 'reclaim failed'),
-        );
-      }, options.reclaimIntervalMs)
-    : undefined;
+  // Self-healing: return the expired leases of dead consumers in this consumer's scope.
+  const reclaimer = new LeaseReclaimer(
+    store,
+    {
+      ...(options.siteId !== undefined ? { siteId: options.siteId } : {}),
+      ...(options.kinds ? { kinds: options.kinds } : {}),
+      ...(laneConfigs.some((l) => l.name === ANY_LANE) ? {} : { lanes: laneConfigs.map((l) => l.name) }),
+    },
+    options.reclaimIntervalMs ?? defaultReclaimIntervalMs(leaseSeconds),
+    logger,
+  );
 
   const loops = Promise.all(lanes.map((lane) => lane.run()));
 
@@ -260,7 +273,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
         }
       }
       leaseKeeper.stop();
-      if (reclaimTimer) clearInterval(reclaimTimer);
+      await reclaimer.stop();
       wakeups.release();
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
