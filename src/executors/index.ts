@@ -5,7 +5,7 @@
 import type { WorkHandler } from '../queue/runtime.js';
 import type { Store } from '../db/open.js';
 import { executeAgentMaintenanceRun } from './agent-maintenance-run.js';
-import { executeOnboardingRun } from './onboarding-run.js';
+import { executeOnboardingRun } from './onboarding/index.js';
 import { executeScheduledRun } from './scheduled-run.js';
 import type { CredentialProvider, Executor, ExecutorConfig } from './types.js';
 
@@ -48,6 +48,6 @@ export function executorHandlers(deps: ExecutorDeps): Record<string, WorkHandler
 
 export { executeScheduledRun, createScheduledRunExecutor, type ScheduledRunResult } from './scheduled-run.js';
 export { executeAgentMaintenanceRun } from './agent-maintenance-run.js';
-export { executeOnboardingRun, type OnboardingRunResult } from './onboarding-run.js';
+export { executeOnboardingRun, type OnboardingRunResult } from './onboarding/index.js';
 export { createDatabaseCredentialProvider } from './credentials.js';
 export type { CredentialProvider, Credential, Executor, ExecutorConfig, ExecutorContext } from './types.js';

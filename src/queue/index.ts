@@ -4,7 +4,7 @@ export { claimWorkItems, type ClaimOptions } from './claim.js';
 export { heartbeatWorkItems, type HeartbeatResult } from './heartbeat.js';
 export { completeWorkItem, completeWorkItems, type Completion, type CompletionOutcome } from './complete.js';
 export { failWorkItem, type FailOptions, type FailOutcome } from './fail.js';
-export { reclaimExpiredLeases, releaseOwner, releaseWorkItems, type ReclaimResult } from './reclaim.js';
+export { hasExpiredLeases, reclaimExpiredLeases, releaseOwner, releaseWorkItems, type ReclaimResult, type ReclaimScope } from './reclaim.js';
 export { cancelWorkItem, retryWorkItemNow, pruneFinishedWorkItems, DEFAULT_RETENTION_MS } from './admin.js';
 export { acquireWakeups, signalLocalWork } from './wakeup.js';
 export { runQueue, PermanentError, ANY_LANE, type QueueRuntime, type RunQueueOptions, type WorkHandler, type HandlerContext, type ItemOutcome } from './runtime.js';

@@ -13,10 +13,38 @@ export interface ReclaimResult {
   dead: number[];
 }
 
+/** Which items a reclaim may touch (a consumer's claim filter); every field absent: all. */
+export interface ReclaimScope {
+  /** A site id; null for items without a site; undefined for any site. */
+  siteId?: number | null;
+  kinds?: readonly string[];
+  lanes?: readonly string[];
+}
+
 /** Returns items whose lease expired before `now` to the queue (or to `dead`). */
-export async function reclaimExpiredLeases(store: Store, options: { now?: number } = {}): Promise<ReclaimResult> {
+export async function reclaimExpiredLeases(
+  store: Store,
+  options: { now?: number; scope?: ReclaimScope } = {},
+): Promise<ReclaimResult> {
   const now = options.now ?? Date.now();
-  return returnToQueue(store, now, 'lease expired', (q) => q.where('lease_expires_at', '<', now), false);
+  if (options.scope?.kinds?.length === 0 || options.scope?.lanes?.length === 0) return { requeued: [], dead: [] };
+  return returnToQueue(store, now, 'lease expired', (q) => inScope(q.where('lease_expires_at', '<', now), options.scope), false);
+}
+
+/**
+ * Whether any item in `scope` has an expired lease: one read through the partial lease index,
+ * so consumers can look often without taking the write lock (SQLite) or row locks.
+ */
+export async function hasExpiredLeases(store: Store, options: { now?: number; scope?: ReclaimScope } = {}): Promise<boolean> {
+  const now = options.now ?? Date.now();
+  if (options.scope?.kinds?.length === 0 || options.scope?.lanes?.length === 0) return false;
+  const row = await inScope(
+    store.db.selectFrom('job_scheduler_work_items').select('id').where('status', '=', 'running').where('lease_expires_at', '<', now),
+    options.scope,
+  )
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /** Returns every running item of `owner` at once — a worker known to be gone. */
@@ -51,6 +79,16 @@ export async function releaseWorkItems(
 }
 
 type Filter = <Q extends { where: (...args: any[]) => any }>(q: Q) => Q;
+
+function inScope<Q extends { where: (...args: any[]) => any }>(q: Q, scope: ReclaimScope | undefined): Q {
+  if (!scope) return q;
+  let r = q;
+  if (scope.siteId === null) r = r.where('site_id', 'is', null);
+  else if (scope.siteId !== undefined) r = r.where('site_id', '=', scope.siteId);
+  if (scope.kinds) r = r.where('kind', 'in', scope.kinds);
+  if (scope.lanes) r = r.where('lane', 'in', scope.lanes);
+  return r;
+}
 
 async function returnToQueue(
   store: Store,

@@ -1,6 +1,8 @@
 /**
  * The consumer runtime: claims items in batches, runs them under a p-limit per lane, heartbeats
- * their leases, completes them in batches, and hands unfinished items back on shutdown.
+ * their leases, completes them in batches, and hands unfinished items back on shutdown. The parts
+ * live next door: lane-loop.ts (claiming), lease-keeper.ts (heartbeats), completion-batcher.ts
+ * (durable completions), handler.ts (calling a handler); this file tracks the items held.
  *
  * Life of an item in this process:
  *   claimed (lease held, buffered in its lane's p-limit queue; counted against lane capacity)
@@ -8,56 +10,32 @@
  *   → done (durable; only now does the item stop being heartbeated and leave `held`).
  * A lost lease (heartbeat says so) aborts the handler's signal and discards its outcome.
  *
- * Lane loop: take a wake-up ticket, claim up to free capacity (concurrency + prefetch − held),
- * hand items to the lane's p-limit; a full batch claims again at once, a short one waits for a
- * wake-up, freed capacity, or the poll interval (the fallback for items that become available
- * later, such as retries).
+ * Self-healing: every consumer also returns expired leases in its own scope (site, kinds, lanes)
+ * to the queue, on a jittered interval of about a quarter of the lease (at most 5 s), the same
+ * way the scheduler does (attempt counted; dead when attempts are used up). So the items of a
+ * consumer that died without releasing them (kill -9) run again within about lease + a few
+ * seconds even when no scheduler runs (lease-reclaimer.ts).
  */
 import { randomUUID } from 'node:crypto';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { InvalidJson } from '../db/dialect.js';
 import type { Store } from '../db/open.js';
 import type { WorkItem } from '../db/schema.js';
 import { describeError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { claimWorkItems } from './claim.js';
-import { completeWorkItems, type CompletionOutcome } from './complete.js';
-import { failWorkItem, type FailOutcome } from './fail.js';
-import { heartbeatWorkItems } from './heartbeat.js';
+import { sleep } from '../sleep.js';
+import { CompletionBatcher } from './completion-batcher.js';
+import { failWorkItem } from './fail.js';
+import { callHandler, type HandlerVerdict, type ItemOutcome, type WorkHandler } from './handler.js';
 import type { RetryPolicy } from './kinds.js';
-import { reclaimExpiredLeases, releaseWorkItems } from './reclaim.js';
+import { ANY_LANE, Lane, type LaneConfig } from './lane-loop.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import { LeaseReclaimer, defaultReclaimIntervalMs } from './lease-reclaimer.js';
+import { releaseWorkItems } from './reclaim.js';
+import { retryWrite } from './retry.js';
 import { acquireWakeups } from './wakeup.js';
 
-/** Thrown (or wrapped) by a handler for a failure a retry cannot fix. */
-export class PermanentError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'PermanentError';
-  }
-}
-
-export interface HandlerContext {
-  item: WorkItem;
-  payload: Record<string, unknown>;
-  /** Aborted when the lease is lost or shutdown's grace period ends. */
-  signal: AbortSignal;
-  logger: Logger;
-}
-
-export type WorkHandler = (ctx: HandlerContext) => unknown;
-
-export type ItemOutcome = CompletionOutcome | FailOutcome | 'released';
-
-export interface LaneConfig {
-  /** A lane name, or ANY_LANE to claim from every lane under one limit. */
-  name: string;
-  concurrency: number;
-}
-
-/** A lane config with this name claims items of every lane. */
-export const ANY_LANE = '*';
-/** The smallest default prefetch per lane (see RunQueueOptions.prefetch). */
-export const DEFAULT_MIN_PREFETCH = 500;
+export { PermanentError, type HandlerContext, type ItemOutcome, type WorkHandler } from './handler.js';
+export { ANY_LANE, DEFAULT_MIN_PREFETCH, type LaneConfig } from './lane-loop.js';
 
 export interface RunQueueOptions {
   store: Store;
@@ -86,7 +64,10 @@ export interface RunQueueOptions {
   pollIntervalMs?: number;
   /** How long shutdown waits for running handlers before releasing their items (default 10 s). */
   graceMs?: number;
-  /** Also return expired leases to the queue every N ms (the scheduler does this; default off). */
+  /**
+   * How often this consumer returns expired leases in its scope to the queue (see
+   * lease-reclaimer.ts; default a quarter of the lease, at most 5 s; jittered).
+   */
   reclaimIntervalMs?: number;
   workerGuid?: string | null;
   containerName?: string | null;
@@ -109,9 +90,18 @@ export interface QueueRuntime {
   stats(): { held: number; running: number; completed: number; failed: number; claimed: number };
 }
 
+export interface QueueRuntime {
+  readonly owner: string;
+  /** Stops claiming, waits for running handlers up to the grace period, releases the rest. */
+  stop(): Promise<void>;
+  /** Resolves when the runtime has fully stopped. */
+  readonly stopped: Promise<void>;
+  stats(): { held: number; running: number; completed: number; failed: number; claimed: number };
+}
+
 interface Held {
   item: WorkItem;
-  lane: string;
+  lane: Lane;
   abort: AbortController;
   started: boolean;
   lost: boolean;
@@ -124,10 +114,10 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
   const store = options.store;
   const owner = options.owner ?? `consumer-${randomUUID()}`;
   const logger = (options.logger ?? silentLogger).child({ owner });
-  const lanes = options.lanes ?? [{ name: 'default', concurrency: options.concurrency ?? 10 }];
+  const workerGuid = options.workerGuid ?? null;
+  const laneConfigs = options.lanes ?? [{ name: 'default', concurrency: options.concurrency ?? 10 }];
   const leaseSeconds = options.leaseSeconds ?? 60;
   const heartbeatMs = (options.heartbeatSeconds ?? 15) * 1000;
-  const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const graceMs = options.graceMs ?? 10_000;
   if (heartbeatMs >= leaseSeconds * 1000) {
     throw new Error(`heartbeat interval (${heartbeatMs} ms) must be shorter than the lease (${leaseSeconds} s)`);
@@ -136,13 +126,9 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
   const held = new Map<number, Held>();
   const counts = { completed: 0, failed: 0, claimed: 0 };
   const wakeups = acquireWakeups(store, logger);
-  const limits = new Map<string, LimitFunction>(lanes.map((l) => [l.name, pLimit(l.concurrency)]));
-  const heldPerLane = new Map<string, number>(lanes.map((l) => [l.name, 0]));
-  let stopping = false;
-  let capacityFreed: (() => void) | undefined;
+  const limits = new Map<Lane, LimitFunction>();
+  /** Aborted when stop() begins: no more claims, and every wait in the lane loops ends. */
   const stopSignal = new AbortController();
-  /** Resolves when stop() begins; every wait in the lane loops races it. */
-  const stopped_ = abortPromise(stopSignal.signal);
   const completer = new CompletionBatcher(store, owner, logger);
 
   const settle = (h: Held, outcome: ItemOutcome, error?: string) => {
@@ -163,70 +149,38 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
   const leaveLane = (h: Held) => {
     if (!h.occupying) return;
     h.occupying = false;
-    heldPerLane.set(h.lane, (heldPerLane.get(h.lane) ?? 1) - 1);
-    capacityFreed?.();
+    h.lane.leave();
   };
 
   const fail = async (h: Held, error: unknown, retryable: boolean) => {
     const message = describeError(error);
-    const result = await retryForever(logger, 'fail', () =>
+    const result = await retryWrite(logger, 'fail', () =>
       failWorkItem(store, owner, h.item.id, error, { retryable, ...(options.retryPolicies ? { policies: options.retryPolicies } : {}) }),
     );
     logger.warn(
-      { itemId: h.item.id, kind: h.item.kind, siteId: h.item.site_id, workerGuid: options.workerGuid ?? null, outcome: result.outcome, error: message },
+      { itemId: h.item.id, kind: h.item.kind, siteId: h.item.site_id, workerGuid, outcome: result.outcome, error: message },
       'work item failed',
     );
     settle(h, result.outcome, message);
   };
 
-  type HandlerVerdict =
-    | { kind: 'complete'; result: unknown }
-    | { kind: 'fail'; error: unknown; retryable: boolean }
-    | { kind: 'none' };
-
   /**
-   * Runs the handler inside the lane's p-limit slot and returns what to record. The slot is
-   * freed as soon as the handler returns; the durable write happens outside it (`record`), so
-   * completions from many slots batch together.
+   * Runs the handler inside the lane's p-limit slot and returns what to record (undefined: it
+   * did not run). The slot is freed as soon as the handler returns; the durable write happens
+   * outside it (`record`), so completions from many slots batch together.
    */
-  const runHandler = async (h: Held): Promise<HandlerVerdict> => {
-    if (h.settled || h.lost || stopping) return { kind: 'none' }; // stop() releases what never started
+  const runHandler = async (h: Held): Promise<HandlerVerdict | undefined> => {
+    if (h.settled || h.lost || stopSignal.signal.aborted) return undefined; // stop() releases what never started
     h.started = true;
-    const { item } = h;
-    const payload = item.payload_json as unknown;
-    if (payload instanceof InvalidJson) {
-      return { kind: 'fail', error: `payload_json is not valid JSON: ${payload.toString()}`, retryable: false };
-    }
-    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
-      const shown = JSON.stringify(payload)?.slice(0, 80);
-      return { kind: 'fail', error: `payload_json must be a JSON object, got ${shown}`, retryable: false };
-    }
-    const handler = options.handlers[item.kind];
-    if (!handler) return { kind: 'fail', error: `no executor for kind ${item.kind}`, retryable: false };
-    let itemLogger: Logger | undefined;
-    try {
-      const result = await handler({
-        item,
-        payload: payload as Record<string, unknown>,
-        signal: h.abort.signal,
-        // Built on first use: a child logger per item is measurable on a no-op hot path.
-        get logger() {
-          itemLogger ??= logger.child({ itemId: item.id, kind: item.kind, siteId: item.site_id, workerGuid: options.workerGuid ?? null });
-          return itemLogger;
-        },
-      });
-      return { kind: 'complete', result };
-    } catch (err) {
-      return { kind: 'fail', error: err, retryable: !(err instanceof PermanentError) };
-    }
+    return callHandler(options.handlers, h.item, h.abort.signal, logger, workerGuid);
   };
 
   /** Writes the handler's verdict durably, then settles the item. */
-  const record = async (h: Held, verdict: HandlerVerdict) => {
+  const record = async (h: Held, verdict: HandlerVerdict | undefined) => {
     if (h.settled) return;
     if (h.lost) return settle(h, 'lease_lost');
-    if (verdict.kind === 'none') {
-      if (!h.started && !stopping) settle(h, 'lease_lost');
+    if (verdict === undefined) {
+      if (!h.started && !stopSignal.signal.aborted) settle(h, 'lease_lost');
       return; // not started because of shutdown: stays held until stop() releases it
     }
     leaveLane(h);
@@ -234,95 +188,73 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
     return fail(h, verdict.error, verdict.retryable);
   };
 
-  const laneLoop = async (lane: LaneConfig) => {
-    const limit = limits.get(lane.name)!;
-    const capacity = lane.concurrency + (options.prefetch ?? Math.max(lane.concurrency, DEFAULT_MIN_PREFETCH));
-    // Refill when at least half the capacity is free, so busy lanes claim in batches instead of
-    // one item per finished handler (graphile-worker's local-queue refetch rule).
-    const refillAt = Math.max(1, Math.ceil(capacity / 2));
-    let errorDelay = 50;
-    while (!stopping) {
-      const heldNow = heldPerLane.get(lane.name) ?? 0;
-      const free = capacity - heldNow;
-      if (free <= 0 || (heldNow > 0 && free < refillAt)) {
-        await Promise.race([new Promise<void>((resolve) => (capacityFreed = resolve)), stopped_]);
-        capacityFreed = undefined;
-        continue;
-      }
-      const ticket = wakeups.ticket(options.siteId);
-      let claimed: WorkItem[];
-      try {
-        claimed = await claimWorkItems(store, {
-          owner,
-          ...(options.siteId !== undefined ? { siteId: options.siteId } : {}),
-          ...(lane.name === ANY_LANE ? {} : { lanes: [lane.name] }),
-          ...(options.kinds ? { kinds: options.kinds } : {}),
-          limit: free,
-          leaseSeconds,
-          workerGuid: options.workerGuid ?? null,
-          containerName: options.containerName ?? null,
-        });
-        errorDelay = 50;
-      } catch (err) {
-        ticket.dispose();
-        logger.warn({ err: describeError(err), lane: lane.name }, 'claim failed; retrying');
-        await sleep(errorDelay, stopSignal.signal);
-        errorDelay = Math.min(errorDelay * 2, 5_000);
-        continue;
-      }
-      counts.claimed += claimed.length;
-      options.onClaim?.(claimed);
-      for (const item of claimed) {
-        const h: Held = { item, lane: lane.name, abort: new AbortController(), started: false, lost: false, settled: false, occupying: true };
-        held.set(item.id, h);
-        heldPerLane.set(lane.name, (heldPerLane.get(lane.name) ?? 0) + 1);
-        void limit(() => runHandler(h))
-          .then((verdict) => record(h, verdict))
-          .catch((err: unknown) => logger.error({ err: describeError(err), itemId: item.id, kind: item.kind, siteId: item.site_id, workerGuid: options.workerGuid ?? null }, 'item bookkeeping crashed'));
-      }
-      // A full batch means more may be waiting: claim again at once (Solid Queue's poller rule).
-      if (claimed.length < free && !stopping) {
-        await Promise.race([ticket.wait(pollIntervalMs), stopped_]);
-      }
-      ticket.dispose();
-    }
+  const accept = (item: WorkItem, lane: Lane) => {
+    counts.claimed++;
+    const h: Held = { item, lane, abort: new AbortController(), started: false, lost: false, settled: false, occupying: true };
+    held.set(item.id, h);
+    void limits.get(lane)!(() => runHandler(h))
+      .then((verdict) => record(h, verdict))
+      .catch((err: unknown) => logger.error({ err: describeError(err), itemId: item.id, kind: item.kind, siteId: item.site_id, workerGuid }, 'item bookkeeping crashed'));
   };
 
-  const heartbeat = async () => {
-    const ids = [...held.keys()];
-    if (ids.length === 0) return;
-    try {
-      const { lost } = await heartbeatWorkItems(store, owner, ids, { leaseSeconds });
-      for (const id of lost) {
-        const h = held.get(id);
-        if (!h || h.lost) continue;
-        h.lost = true;
-        h.abort.abort(new Error('lease lost'));
-        logger.warn({ itemId: id, kind: h.item.kind, siteId: h.item.site_id, workerGuid: options.workerGuid ?? null }, 'lease lost; abandoning item');
-        // A buffered item never starts; a running one settles when its handler returns.
-        if (!h.started) settle(h, 'lease_lost');
-      }
-    } catch (err) {
-      logger.warn({ err: describeError(err) }, 'heartbeat failed; will retry');
-    }
-  };
-  const heartbeatTimer = setInterval(() => void heartbeat(), heartbeatMs);
+  const lanes = laneConfigs.map((config) => {
+    const lane = new Lane(config, {
+      store,
+      claim: {
+        owner,
+        ...(options.siteId !== undefined ? { siteId: options.siteId } : {}),
+        ...(options.kinds ? { kinds: options.kinds } : {}),
+        leaseSeconds,
+        workerGuid,
+        containerName: options.containerName ?? null,
+      },
+      prefetch: options.prefetch,
+      pollIntervalMs: options.pollIntervalMs ?? 1000,
+      wakeups,
+      stopSignal: stopSignal.signal,
+      logger,
+      ...(options.onClaim ? { onClaim: options.onClaim } : {}),
+      accept,
+    });
+    limits.set(lane, pLimit(config.concurrency));
+    return lane;
+  });
 
-  const reclaimTimer = options.reclaimIntervalMs
-    ? setInterval(() => {
-        reclaimExpiredLeases(store).then(
-          (r) => r.requeued.length + r.dead.length > 0 && logger.info({ ...r }, 'expired leases reclaimed'),
-          (err: unknown) => logger.warn({ err: describeError(err) }, 'reclaim failed'),
-        );
-      }, options.reclaimIntervalMs)
-    : undefined;
+  const leaseKeeper = new LeaseKeeper({
+    store,
+    owner,
+    leaseSeconds,
+    intervalMs: heartbeatMs,
+    logger,
+    heldIds: () => [...held.keys()],
+    onLost: (id) => {
+      const h = held.get(id);
+      if (!h || h.lost) return;
+      h.lost = true;
+      h.abort.abort(new Error('lease lost'));
+      logger.warn({ itemId: id, kind: h.item.kind, siteId: h.item.site_id, workerGuid }, 'lease lost; abandoning item');
+      // A buffered item never starts; a running one settles when its handler returns.
+      if (!h.started) settle(h, 'lease_lost');
+    },
+  });
 
-  const loops = Promise.all(lanes.map((l) => laneLoop(l)));
+  // Self-healing: return the expired leases of dead consumers in this consumer's scope.
+  const reclaimer = new LeaseReclaimer(
+    store,
+    {
+      ...(options.siteId !== undefined ? { siteId: options.siteId } : {}),
+      ...(options.kinds ? { kinds: options.kinds } : {}),
+      ...(laneConfigs.some((l) => l.name === ANY_LANE) ? {} : { lanes: laneConfigs.map((l) => l.name) }),
+    },
+    options.reclaimIntervalMs ?? defaultReclaimIntervalMs(leaseSeconds),
+    logger,
+  );
+
+  const loops = Promise.all(lanes.map((lane) => lane.run()));
 
   let stopPromise: Promise<void> | undefined;
   const stop = () => {
     stopPromise ??= (async () => {
-      stopping = true;
       stopSignal.abort();
       await loops;
       const running = () => [...held.values()].filter((h) => h.started);
@@ -333,15 +265,15 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
       const remaining = [...held.values()];
       if (remaining.length > 0) {
         const ids = remaining.map((h) => h.item.id);
-        const released = await retryForever(logger, 'release', () => releaseWorkItems(store, owner, ids), 10);
+        const released = await retryWrite(logger, 'release', () => releaseWorkItems(store, owner, ids), 10);
         logger.info({ released: released.requeued.length }, 'unfinished items released');
         for (const h of remaining) {
           h.lost = true; // a handler still running after the grace period must not complete it
           settle(h, 'released');
         }
       }
-      clearInterval(heartbeatTimer);
-      if (reclaimTimer) clearInterval(reclaimTimer);
+      leaseKeeper.stop();
+      await reclaimer.stop();
       wakeups.release();
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
@@ -367,80 +299,4 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
     stopped,
     stats: () => ({ held: held.size, running: [...held.values()].filter((h) => h.started).length, ...counts }),
   };
-}
-
-/**
- * Batches completions: while one UPDATE is in flight, finished items queue up and go out together
- * in the next one. A caller's promise resolves only after its row is committed (durable), and a
- * failed write (database restart) is retried with backoff until it succeeds.
- */
-class CompletionBatcher {
-  #pending: Array<{ id: number; result: unknown; resolve: (o: CompletionOutcome) => void }> = [];
-  #flushing: Promise<void> | undefined;
-
-  constructor(
-    private readonly store: Store,
-    private readonly owner: string,
-    private readonly logger: Logger,
-  ) {}
-
-  complete(id: number, result: unknown): Promise<CompletionOutcome> {
-    return new Promise((resolve) => {
-      this.#pending.push({ id, result, resolve });
-      this.#flushing ??= this.#flush();
-    });
-  }
-
-  async idle(): Promise<void> {
-    while (this.#flushing) await this.#flushing;
-  }
-
-  async #flush(): Promise<void> {
-    // Let the other handlers that finish in this tick join the batch.
-    await Promise.resolve();
-    while (this.#pending.length > 0) {
-      const batch = this.#pending.splice(0, 1000);
-      const outcomes = await retryForever(this.logger, 'complete', () =>
-        completeWorkItems(
-          this.store,
-          this.owner,
-          batch.map((c) => ({ id: c.id, result: c.result === undefined || c.result === null ? undefined : c.result })),
-        ),
-      );
-      for (const c of batch) c.resolve(outcomes.get(c.id) ?? 'lease_lost');
-    }
-    this.#flushing = undefined;
-  }
-}
-
-/** Retries a database write with backoff until it succeeds (or `maxTries` is reached). */
-async function retryForever<T>(logger: Logger, what: string, fn: () => Promise<T>, maxTries = Infinity): Promise<T> {
-  let delay = 50;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (attempt >= maxTries) throw err;
-      logger.warn({ err: describeError(err), attempt }, `${what} failed; retrying`);
-      await sleep(delay);
-      delay = Math.min(delay * 2, 5_000);
-    }
-  }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
-}
-
-function abortPromise(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    signal.addEventListener('abort', () => resolve(), { once: true });
-  });
 }

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { toJson } from '../../src/db/dialect.js';
 import type { WorkItem } from '../../src/db/schema.js';
-import { executeOnboardingRun, type OnboardingRunResult } from '../../src/executors/onboarding-run.js';
+import { executeOnboardingRun, type OnboardingRunResult } from '../../src/executors/onboarding/index.js';
 import { completeWorkItems, PermanentError } from '../../src/queue/index.js';
 import { applyRunRollups } from '../../src/schedule/rollup.js';
 import { tick } from '../../src/schedule/ticker.js';

@@ -29,6 +29,14 @@ function settledTracker() {
   };
 }
 
+async function waitFor(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describeBackends('queue runtime', (ctx) => {
   let runtimes: QueueRuntime[] = [];
   beforeEach(() => ctx.truncateAll());
@@ -135,6 +143,34 @@ describeBackends('queue runtime', (ctx) => {
       expect(await row(item.id)).toMatchObject({ status: 'queued', lease_owner: null, attempt_count: 0 });
     }
     expect(t.settled.filter((s) => s.outcome === 'released')).toHaveLength(5);
+  });
+
+  it('a lane whose handler finishes claims again while another lane is still full', async () => {
+    const gates = new Map<number, () => void>();
+    const started = new Set<number>();
+    const startedPromise = (id: number) => waitFor(() => started.has(id), `item ${id} started`);
+    start({
+      lanes: [{ name: 'a', concurrency: 1 }, { name: 'b', concurrency: 1 }],
+      prefetch: 0,
+      pollIntervalMs: 60_000,
+      handlers: {
+        gated: ({ item }) => new Promise<void>((resolve) => {
+          started.add(item.id);
+          gates.set(item.id, resolve);
+        }),
+      },
+    });
+    const [a1, a2, b1, b2] = (
+      await enqueueWorkItems(ctx.store, ['a', 'a', 'b', 'b'].map((lane) => ({ kind: 'gated', siteId: SITE, lane })))
+    ).map((r) => r.item.id) as [number, number, number, number];
+    await startedPromise(a1);
+    await startedPromise(b1); // both lanes are full and waiting for capacity
+    gates.get(a1)!();
+    await startedPromise(a2);
+    gates.get(b1)!();
+    await startedPromise(b2);
+    gates.get(a2)!();
+    gates.get(b2)!();
   });
 
   it('wakes an idle consumer on enqueue from another connection, long before its poll interval', async () => {

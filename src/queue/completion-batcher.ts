@@ -1,0 +1,52 @@
+/**
+ * Batches completions: while one UPDATE is in flight, finished items queue up and go out together
+ * in the next one. A caller's promise resolves only after its row is committed (durable), and a
+ * failed write (database restart) is retried with backoff until it succeeds.
+ */
+import type { Store } from '../db/open.js';
+import type { Logger } from '../log.js';
+import { completeWorkItems, type CompletionOutcome } from './complete.js';
+import { retryWrite } from './retry.js';
+
+/** Rows per completion statement. */
+const BATCH = 1000;
+
+export class CompletionBatcher {
+  #pending: Array<{ id: number; result: unknown; resolve: (o: CompletionOutcome) => void }> = [];
+  #flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly owner: string,
+    private readonly logger: Logger,
+  ) {}
+
+  complete(id: number, result: unknown): Promise<CompletionOutcome> {
+    return new Promise((resolve) => {
+      this.#pending.push({ id, result, resolve });
+      this.#flushing ??= this.#flush();
+    });
+  }
+
+  /** Resolves once every completion handed in so far is written. */
+  async idle(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
+    // Let the other handlers that finish in this tick join the batch.
+    await Promise.resolve();
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, BATCH);
+      const outcomes = await retryWrite(this.logger, 'complete', () =>
+        completeWorkItems(
+          this.store,
+          this.owner,
+          batch.map((c) => ({ id: c.id, result: c.result === undefined || c.result === null ? undefined : c.result })),
+        ),
+      );
+      for (const c of batch) c.resolve(outcomes.get(c.id) ?? 'lease_lost');
+    }
+    this.#flushing = undefined;
+  }
+}

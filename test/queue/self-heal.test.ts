@@ -1,0 +1,251 @@
+/**
+ * Consumers heal the queue themselves: with no scheduler running, the items a kill -9'd consumer
+ * held go back to the queue once their lease expires, through the surviving consumers' own
+ * reclaim passes, and every item ends terminal — completed exactly once.
+ *
+ * Real processes (test/fixtures/queue-consumer.mjs, the compiled code), both backends. Every
+ * child is SIGKILLed in afterEach if still running.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
+import type { Store } from '../../src/db/open.js';
+import { claimWorkItems, enqueueWorkItems, hasExpiredLeases, reclaimExpiredLeases } from '../../src/queue/index.js';
+import { describeBackends } from '../helpers/backends.js';
+
+const CONSUMER = fileURLToPath(new URL('../fixtures/queue-consumer.mjs', import.meta.url));
+const SITE = 11;
+const KIND = 'heal_test';
+const LEASE_SECONDS = 2;
+/**
+ * How long after its lease expired an orphaned item may still be `running`: "a few seconds". A
+ * reclaim pass comes every 0.25–0.75 s here; the rest is room for a loaded 2-core machine.
+ */
+const HEAL_SLACK_MS = 6_000;
+/** Small pools: other test files share the PostgreSQL server. */
+const CHILD_POOL = { DB_POOL_SIZE: '3', DB_MAX_OVERFLOW: '1' };
+
+interface Consumer {
+  name: string;
+  child: ChildProcessWithoutNullStreams;
+  log: string;
+  stderr: string;
+  ready?: boolean;
+  /** The runtime's lease owner, once it printed "ready". */
+  owner: Promise<string>;
+  exited: Promise<void>;
+}
+
+const live = new Set<Consumer>();
+
+function spawnConsumer(url: string, dir: string, name: string): Consumer {
+  const log = join(dir, `${name}.log`);
+  const child = spawn(process.execPath, [CONSUMER], {
+    env: {
+      ...process.env,
+      ...CHILD_POOL,
+      DATABASE_URL: url,
+      JY_SITE_ID: String(SITE),
+      JY_KIND: KIND,
+      JY_LOG_FILE: log,
+      JY_LOG_LEVEL: 'warn',
+      JY_CONCURRENCY: '5',
+      JY_PREFETCH: '5',
+      JY_DELAY_MS: '20',
+      JY_LEASE_SECONDS: String(LEASE_SECONDS),
+      JY_HEARTBEAT_SECONDS: '0.5',
+      JY_POLL_MS: '200',
+      // No JY_RECLAIM_MS: the runtime's own default reclaim is what is under test.
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const c: Consumer = {
+    name,
+    child,
+    log,
+    stderr: '',
+    owner: new Promise((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const event = JSON.parse(line) as { event: string; owner?: string };
+        if (event.event === 'ready') { c.ready = true; resolve(event.owner!); }
+      });
+      child.on('exit', () => reject(new Error(`${name} exited before "ready"; stderr:\n${c.stderr.slice(-3000)}`)));
+    }),
+    exited: new Promise((resolve) => child.on('exit', () => resolve())),
+  };
+  c.owner.catch(() => {}); // awaited where it matters
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (c.stderr += chunk));
+  live.add(c);
+  void c.exited.then(() => live.delete(c));
+  return c;
+}
+
+async function killLeftovers(): Promise<void> {
+  const all = [...live];
+  for (const c of all) c.child.kill('SIGKILL');
+  await Promise.all(all.map((c) => c.exited));
+}
+afterAll(killLeftovers);
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, describe: () => Promise<string>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${await describe()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function statusCounts(store: Store): Promise<Record<string, number>> {
+  const rows = await store.db
+    .selectFrom('job_scheduler_work_items')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('site_id', '=', SITE)
+    .groupBy('status')
+    .execute();
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+/** Throws when an item is still `running` more than HEAL_SLACK_MS after its lease expired. */
+async function assertNoStaleLease(store: Store, stderr = ''): Promise<void> {
+  const stale = await store.db
+    .selectFrom('job_scheduler_work_items')
+    .select(['id', 'lease_owner', 'lease_expires_at'])
+    .where('site_id', '=', SITE)
+    .where('status', '=', 'running')
+    .where('lease_expires_at', '<', Date.now() - HEAL_SLACK_MS)
+    .execute();
+  if (stale.length > 0) {
+    throw new Error(`${stale.length} items still running ${HEAL_SLACK_MS} ms after their lease expired, e.g. ${JSON.stringify(stale.slice(0, 3))} (now ${Date.now()}) ${JSON.stringify(await statusCounts(store))}; consumers' stderr:\n${stderr}`);
+  }
+}
+
+/** id → how many times a consumer's log says it settled the item as completed. */
+function completions(logs: string[]): Map<number, string[]> {
+  const byId = new Map<number, string[]>();
+  for (const log of logs) {
+    if (!existsSync(log)) continue;
+    for (const line of readFileSync(log, 'utf8').split('\n')) {
+      const [what, id, outcome] = line.split(' ');
+      if (what === 'settled' && outcome === 'completed') byId.set(Number(id), [...(byId.get(Number(id)) ?? []), log]);
+    }
+  }
+  return byId;
+}
+
+describeBackends('consumers heal the queue without a scheduler', (ctx) => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'jobyard-heal-'));
+    await ctx.truncateAll();
+  });
+  afterEach(async () => {
+    await killLeftovers();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('6 kill -9s mid-drain among 4 consumers: every orphaned item is back within lease + a few seconds, all end succeeded, each completed once', async () => {
+    const TOTAL = 600;
+    let serial = 0;
+    const consumers = Array.from({ length: 4 }, () => spawnConsumer(ctx.url, dir, `consumer-${serial++}`));
+    await Promise.all(consumers.map((c) => c.owner));
+    const ids = (
+      await enqueueWorkItems(ctx.store, Array.from({ length: TOTAL }, (_, n) => ({ kind: KIND, siteId: SITE, payload: { n }, maxAttempts: 10 })))
+    ).map((r) => r.item.id);
+
+    const stderr = () => [...live].map((c) => `${c.name} ready=${c.ready}: ${c.stderr.slice(-1500)}`).join('\n');
+    const describe = async () => `${JSON.stringify(await statusCounts(ctx.store))}; stderr: ${consumers.map((c) => c.stderr.slice(-500)).join('\n')}`;
+    let orphaned = 0;
+    for (const [round, threshold] of [50, 130, 210, 290, 370, 450].entries()) {
+      await waitUntil(
+        async () => (await assertNoStaleLease(ctx.store, stderr()), ((await statusCounts(ctx.store)).succeeded ?? 0) >= threshold),
+        30_000,
+        describe,
+      );
+      const victim = consumers[round % consumers.length]!;
+      const owner = await victim.owner;
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+      await new Promise((r) => setTimeout(r, 100)); // let a statement the server already had finish
+      orphaned += Number(
+        (
+          await ctx.db
+            .selectFrom('job_scheduler_work_items')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('status', '=', 'running')
+            .where('lease_owner', '=', owner)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+      const respawned = spawnConsumer(ctx.url, dir, `consumer-${serial++}`);
+      consumers[round % consumers.length] = respawned;
+      // Ready before the next kill: four consumers stay up, so the next victim's items have
+      // survivors to heal them (a slow start must not leave none).
+      await respawned.owner;
+    }
+    expect(orphaned, 'the killed consumers died holding items').toBeGreaterThan(0);
+
+    await waitUntil(
+      async () => (await assertNoStaleLease(ctx.store, stderr()), (await statusCounts(ctx.store)).succeeded === TOTAL),
+      30_000,
+      describe,
+    );
+
+    const rows = await ctx.db
+      .selectFrom('job_scheduler_work_items')
+      .select(['id', 'status', 'attempt_count', 'result_json'])
+      .where('site_id', '=', SITE)
+      .orderBy('id')
+      .execute();
+    expect(rows.map((r) => r.id)).toEqual(ids);
+    expect(rows.filter((r) => r.status !== 'succeeded')).toEqual([]);
+    // Orphaned items were claimed again: the reclaim counted the attempt as it does for the scheduler.
+    expect(rows.filter((r) => r.attempt_count > 1).length).toBeGreaterThan(0);
+    // Completed once: no item was settled as completed by two consumers. (A consumer killed right
+    // after its completion committed may not have logged it, hence at most one log line.)
+    const logs = [...Array(serial).keys()].map((i) => join(dir, `consumer-${i}.log`));
+    const twice = [...completions(logs)].filter(([, by]) => by.length > 1);
+    expect(twice).toEqual([]);
+  }, 120_000);
+});
+
+describeBackends('a consumer\'s reclaim pass', (ctx) => {
+  /** A fixed far-future clock: leases are compared with it, never with today's date. */
+  const T0 = 4_000_000_000_000;
+  beforeEach(() => ctx.truncateAll());
+
+  it('touches only its scope (site, kinds, lanes) and counts attempts as the scheduler\'s does', async () => {
+    const items = (
+      await enqueueWorkItems(
+        ctx.store,
+        [
+          { kind: 'k', siteId: 1, lane: 'a', maxAttempts: 3 }, // in scope
+          { kind: 'k', siteId: 1, lane: 'a', maxAttempts: 1 }, // in scope, no attempts left
+          { kind: 'k', siteId: 2, lane: 'a' }, // other site
+          { kind: 'other', siteId: 1, lane: 'a' }, // other kind
+          { kind: 'k', siteId: 1, lane: 'b' }, // other lane
+          { kind: 'k', siteId: null, lane: 'a' }, // no site
+        ],
+        { now: T0 },
+      )
+    ).map((r) => r.item.id);
+    for (const siteId of [1, 2, null]) await claimWorkItems(ctx.store, { owner: 'dead', siteId, limit: 10, leaseSeconds: 1, now: T0 });
+    const scope = { siteId: 1, kinds: ['k'], lanes: ['a'] };
+
+    expect(await hasExpiredLeases(ctx.store, { scope, now: T0 + 1000 })).toBe(false); // not yet expired
+    expect(await hasExpiredLeases(ctx.store, { scope, now: T0 + 1001 })).toBe(true);
+    expect(await reclaimExpiredLeases(ctx.store, { scope, now: T0 + 1001 })).toEqual({ requeued: [items[0]], dead: [items[1]] });
+    expect(await hasExpiredLeases(ctx.store, { scope, now: T0 + 5000 })).toBe(false);
+    expect(await hasExpiredLeases(ctx.store, { scope: { siteId: null }, now: T0 + 5000 })).toBe(true);
+
+    const rows = await ctx.db.selectFrom('job_scheduler_work_items').select(['id', 'status', 'attempt_count', 'error']).orderBy('id').execute();
+    expect(rows).toEqual([
+      { id: items[0], status: 'queued', attempt_count: 1, error: 'lease expired (owner dead)' },
+      { id: items[1], status: 'dead', attempt_count: 1, error: 'lease expired (owner dead); no attempts left' },
+      ...items.slice(2).map((id) => ({ id, status: 'running', attempt_count: 1, error: null })),
+    ]);
+  });
+});
