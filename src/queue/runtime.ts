@@ -20,7 +20,7 @@ import type { Store } from '../db/open.js';
 import type { WorkItem } from '../db/schema.js';
 import { describeError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import { claimWorkItems } from './claim.js';
+import { claimWorkItems, type Lease } from './claim.js';
 import { completeWorkItems, type CompletionOutcome } from './complete.js';
 import { failWorkItem, type FailOutcome } from './fail.js';
 import { heartbeatWorkItems } from './heartbeat.js';
@@ -148,7 +148,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
   const settle = (h: Held, outcome: ItemOutcome, error?: string) => {
     if (h.settled) return;
     h.settled = true;
-    held.delete(h.item.id);
+    if (held.get(h.item.id) === h) held.delete(h.item.id); // not a newer claim of the same item
     leaveLane(h);
     if (outcome === 'completed') counts.completed++;
     else if (outcome !== 'released' && outcome !== 'lease_lost') counts.failed++;
@@ -170,7 +170,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
   const fail = async (h: Held, error: unknown, retryable: boolean) => {
     const message = describeError(error);
     const result = await retryForever(logger, 'fail', () =>
-      failWorkItem(store, owner, h.item.id, error, { retryable, ...(options.retryPolicies ? { policies: options.retryPolicies } : {}) }),
+      failWorkItem(store, owner, h.item, error, { retryable, ...(options.retryPolicies ? { policies: options.retryPolicies } : {}) }),
     );
     logger.warn(
       { itemId: h.item.id, kind: h.item.kind, siteId: h.item.site_id, workerGuid: options.workerGuid ?? null, outcome: result.outcome, error: message },
@@ -230,7 +230,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
       return; // not started because of shutdown: stays held until stop() releases it
     }
     leaveLane(h);
-    if (verdict.kind === 'complete') return settle(h, await completer.complete(h.item.id, verdict.result));
+    if (verdict.kind === 'complete') return settle(h, await completer.complete(h.item, verdict.result));
     return fail(h, verdict.error, verdict.retryable);
   };
 
@@ -274,6 +274,8 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
       options.onClaim?.(claimed);
       for (const item of claimed) {
         const h: Held = { item, lane: lane.name, abort: new AbortController(), started: false, lost: false, settled: false, occupying: true };
+        const stale = held.get(item.id); // claimed again after its lease expired here: that claim is lost
+        if (stale) loseLease(stale);
         held.set(item.id, h);
         heldPerLane.set(lane.name, (heldPerLane.get(lane.name) ?? 0) + 1);
         void limit(() => runHandler(h))
@@ -288,19 +290,23 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
     }
   };
 
+  const loseLease = (h: Held) => {
+    if (h.lost) return;
+    h.lost = true;
+    h.abort.abort(new Error('lease lost'));
+    logger.warn({ itemId: h.item.id, kind: h.item.kind, siteId: h.item.site_id, workerGuid: options.workerGuid ?? null }, 'lease lost; abandoning item');
+    // A buffered item never starts; a running one settles when its handler returns.
+    if (!h.started) settle(h, 'lease_lost');
+  };
+
   const heartbeat = async () => {
-    const ids = [...held.keys()];
-    if (ids.length === 0) return;
+    const items = [...held.values()].map((h) => h.item);
+    if (items.length === 0) return;
     try {
-      const { lost } = await heartbeatWorkItems(store, owner, ids, { leaseSeconds });
+      const { lost } = await heartbeatWorkItems(store, owner, items, { leaseSeconds });
       for (const id of lost) {
         const h = held.get(id);
-        if (!h || h.lost) continue;
-        h.lost = true;
-        h.abort.abort(new Error('lease lost'));
-        logger.warn({ itemId: id, kind: h.item.kind, siteId: h.item.site_id, workerGuid: options.workerGuid ?? null }, 'lease lost; abandoning item');
-        // A buffered item never starts; a running one settles when its handler returns.
-        if (!h.started) settle(h, 'lease_lost');
+        if (h) loseLease(h);
       }
     } catch (err) {
       logger.warn({ err: describeError(err) }, 'heartbeat failed; will retry');
@@ -332,8 +338,8 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
       await completer.idle();
       const remaining = [...held.values()];
       if (remaining.length > 0) {
-        const ids = remaining.map((h) => h.item.id);
-        const released = await retryForever(logger, 'release', () => releaseWorkItems(store, owner, ids), 10);
+        const items = remaining.map((h) => h.item);
+        const released = await retryForever(logger, 'release', () => releaseWorkItems(store, owner, items), 10);
         logger.info({ released: released.requeued.length }, 'unfinished items released');
         for (const h of remaining) {
           h.lost = true; // a handler still running after the grace period must not complete it
@@ -375,7 +381,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
  * failed write (database restart) is retried with backoff until it succeeds.
  */
 class CompletionBatcher {
-  #pending: Array<{ id: number; result: unknown; resolve: (o: CompletionOutcome) => void }> = [];
+  #pending: Array<{ item: Lease; result: unknown; resolve: (o: CompletionOutcome) => void }> = [];
   #flushing: Promise<void> | undefined;
 
   constructor(
@@ -384,9 +390,9 @@ class CompletionBatcher {
     private readonly logger: Logger,
   ) {}
 
-  complete(id: number, result: unknown): Promise<CompletionOutcome> {
+  complete(item: Lease, result: unknown): Promise<CompletionOutcome> {
     return new Promise((resolve) => {
-      this.#pending.push({ id, result, resolve });
+      this.#pending.push({ item, result, resolve });
       this.#flushing ??= this.#flush();
     });
   }
@@ -404,10 +410,10 @@ class CompletionBatcher {
         completeWorkItems(
           this.store,
           this.owner,
-          batch.map((c) => ({ id: c.id, result: c.result === undefined || c.result === null ? undefined : c.result })),
+          batch.map((c) => ({ item: c.item, result: c.result === undefined || c.result === null ? undefined : c.result })),
         ),
       );
-      for (const c of batch) c.resolve(outcomes.get(c.id) ?? 'lease_lost');
+      batch.forEach((c, i) => c.resolve(outcomes[i] ?? 'lease_lost'));
     }
     this.#flushing = undefined;
   }
