@@ -20,7 +20,7 @@
  * - Upserts use Kysely's `onConflict(...)`, which compiles to the same
  *   `INSERT … ON CONFLICT … DO UPDATE/NOTHING` on SQLite (3.24+) and PostgreSQL.
  */
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type AliasedRawBuilder, type Kysely, type RawBuilder } from 'kysely';
 import type {
   ColumnDataType,
   ColumnDefinitionBuilder,
@@ -81,6 +81,18 @@ export interface Dialect {
   /** JSON text as a value for a `*_json` column where the type cannot be inferred (inside CASE). */
   jsonExpression(json: string | null): RawBuilder<unknown>;
   /**
+   * A derived table `alias(item_id, claim, result)`, one row per (item id, claim_count) pair, that a
+   * batched fenced statement joins on, so a batch stays one statement with one primary-key probe
+   * per row. PostgreSQL: unnest() of three array parameters, however large the batch. SQLite: a
+   * VALUES list. `results` (JSON text or null, one per pair) fills `result` (null without it).
+   */
+  claimsTable<A extends string>(
+    alias: A,
+    ids: readonly number[],
+    claims: readonly number[],
+    results?: ReadonlyArray<string | null>,
+  ): AliasedRawBuilder<ClaimsRow, A>;
+  /**
    * Installs (or removes) what tells listeners that work items were inserted. PostgreSQL: a
    * statement-level trigger that NOTIFYs WORK_CHANNEL with the inserted site ids. SQLite: nothing;
    * consumers there watch `PRAGMA data_version` (see src/queue/wakeup.ts).
@@ -99,6 +111,14 @@ export interface Dialect {
   isTransientError(err: unknown): boolean;
 }
 
+/** A row of Dialect.claimsTable. */
+export interface ClaimsRow {
+  /** Not `id`: the work-items table's own `id` stays unambiguous (SQLite's RETURNING takes no qualified names). */
+  item_id: number;
+  claim: number;
+  result: string | null;
+}
+
 const sqliteDialect: Dialect = {
   backend: 'sqlite',
   capabilities: { skipLocked: false, listenNotify: false, multipleConnections: false },
@@ -110,6 +130,11 @@ const sqliteDialect: Dialect = {
   lockForClaim: (query) => query,
   idInCte: (cte) => sql<SqlBool>`id in (select id from ${sql.table(cte)})`,
   jsonExpression: (json) => sql`${json}`,
+  claimsTable(alias, ids, claims, results) {
+    const rows = ids.map((id, i) => sql`(${id}, ${claims[i]}, ${results?.[i] ?? null})`);
+    // A VALUES list names its columns column1…; SQLite takes no column list on a derived table.
+    return sql<ClaimsRow>`(select column1 as item_id, column2 as claim, column3 as result from (values ${sql.join(rows)}))`.as<typeof alias>(alias);
+  },
   installWorkNotify: async () => {},
   removeWorkNotify: async () => {},
   notifyWork: async () => {},
@@ -151,6 +176,12 @@ const postgresDialect: Dialect = {
   lockForClaim: (query) => query.forUpdate().skipLocked(),
   idInCte: (cte) => sql<SqlBool>`id = any(array(select id from ${sql.table(cte)}))`,
   jsonExpression: (json) => sql`cast(${json} as jsonb)`,
+  claimsTable(alias, ids, claims, results) {
+    const resultArray = results ?? ids.map(() => null);
+    return sql<ClaimsRow>`unnest(cast(${ids} as bigint[]), cast(${claims} as integer[]), cast(${resultArray} as jsonb[]))`.as<typeof alias>(
+      sql`${sql.id(alias)}(item_id, claim, result)`,
+    );
+  },
   async installWorkNotify(db) {
     // Statement-level with a transition table: one NOTIFY per INSERT statement however many rows
     // it adds; the payload lists the distinct site ids ("-" for none, "*" when too long to list).

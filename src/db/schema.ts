@@ -278,6 +278,11 @@ export interface JobSchedulerWorkItemsTable {
   /** queued → running → succeeded | failed | dead | cancelled (queued again on retry/reclaim). */
   status: Generated<string>;
   attempt_count: Generated<number>;
+  /**
+   * Claims so far; each claim adds one and nothing takes one away, so (id, claim_count) names one
+   * claim. Completion, failure, heartbeat and release are fenced on it (queue/claim.ts: Lease).
+   */
+  claim_count: Generated<number>;
   max_attempts: number;
   /** Higher runs first. */
   priority: Generated<number>;

@@ -6,9 +6,17 @@
  * two processes can never claim the same row and a claim never fails half-way with SQLITE_BUSY.
  *
  * Order: priority DESC (higher first), then available_at, then id.
+ *
+ * Every claim adds one to claim_count, which nothing else changes: a claimed item's
+ * (id, claim_count) is its `Lease`, and completion, failure, heartbeat and release are fenced on
+ * it as well as on the owner, so a late outcome of an earlier claim — even by the same owner,
+ * after its lease expired and the item was reclaimed and claimed again — changes nothing.
  */
 import type { Store } from '../db/open.js';
 import type { WorkItem } from '../db/schema.js';
+
+/** One claim of one item, as claimWorkItems returned it (a WorkItem is one). */
+export type Lease = Pick<WorkItem, 'id' | 'claim_count'>;
 
 export interface ClaimOptions {
   /** Who holds the lease; completion and heartbeats are fenced on it. */
@@ -54,6 +62,7 @@ export async function claimWorkItems(store: Store, options: ClaimOptions): Promi
       heartbeat_at: now,
       started_at: now,
       attempt_count: eb('attempt_count', '+', 1),
+      claim_count: eb('claim_count', '+', 1),
       worker_guid: options.workerGuid ?? null,
       container_name: options.containerName ?? null,
       updated_at: now,

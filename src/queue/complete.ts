@@ -1,67 +1,66 @@
 /**
- * Fenced completion: a row changes only while its lease_owner is still the caller and it is still
- * `running`. A slow worker whose item was reclaimed, released or cancelled gets `lease_lost` and
- * changes nothing, so it can never overwrite the new attempt. Many items complete in one statement.
+ * Fenced completion: a row changes only while it is still `running` under the very claim the
+ * caller holds — same lease_owner and same claim_count. A slow worker whose item was reclaimed,
+ * released or cancelled gets `lease_lost` and changes nothing, so it can never overwrite the new
+ * attempt, not even when the new attempt is its own. Many items complete in one statement: the
+ * batch is a table of (id, claim, result) rows joined on the primary key.
  */
+import { sql } from 'kysely';
 import { toJson } from '../db/dialect.js';
 import type { Store } from '../db/open.js';
+import type { Lease } from './claim.js';
 
 export type CompletionOutcome = 'completed' | 'lease_lost';
 
 export interface Completion {
-  id: number;
+  /** The claim being completed (the claimed WorkItem will do). */
+  item: Lease;
   /** Stored in result_json when not undefined. */
   result?: unknown;
 }
 
+/** Outcomes in the order of `completions`. */
 export async function completeWorkItems(
   store: Store,
   owner: string,
   completions: readonly Completion[],
   options: { now?: number } = {},
-): Promise<Map<number, CompletionOutcome>> {
-  const outcomes = new Map<number, CompletionOutcome>();
-  if (completions.length === 0) return outcomes;
+): Promise<CompletionOutcome[]> {
+  if (completions.length === 0) return [];
   const now = options.now ?? Date.now();
-  const ids = completions.map((c) => c.id);
-  const withResult = completions.filter((c) => c.result !== undefined);
+  const claims = store.dialect.claimsTable(
+    'v',
+    completions.map((c) => c.item.id),
+    completions.map((c) => c.item.claim_count),
+    completions.map((c) => (c.result === undefined ? null : toJson(c.result))),
+  );
   const rows = await store.db
-    .updateTable('job_scheduler_work_items')
-    .set((eb) => ({
+    .updateTable('job_scheduler_work_items as w')
+    .from(claims)
+    .set({
       status: 'succeeded',
       finished_at: now,
       updated_at: now,
       lease_expires_at: null,
       error: null,
-      // One CASE over the batch; items without a result keep NULL.
-      result_json:
-        withResult.length === 0
-          ? null
-          : withResult
-              .reduce(
-                (c, { id, result }) =>
-                  c.when('id', '=', id).then(store.dialect.jsonExpression(toJson(result)) as never),
-                eb.case() as any,
-              )
-              .else(null)
-              .end(),
-    }))
-    .where('id', 'in', ids)
-    .where('lease_owner', '=', owner)
-    .where('status', '=', 'running')
-    .returning('id')
+      result_json: sql<string | null>`v.result`,
+    })
+    .whereRef('w.id', '=', 'v.item_id')
+    .whereRef('w.claim_count', '=', 'v.claim')
+    .where('w.lease_owner', '=', owner)
+    .where('w.status', '=', 'running')
+    .returning(['id', 'claim_count'])
     .execute();
-  const done = new Set(rows.map((r) => r.id));
-  for (const id of ids) outcomes.set(id, done.has(id) ? 'completed' : 'lease_lost');
-  return outcomes;
+  const done = new Set(rows.map((r) => `${r.id}:${r.claim_count}`));
+  return completions.map((c) => (done.has(`${c.item.id}:${c.item.claim_count}`) ? 'completed' : 'lease_lost'));
 }
 
 export async function completeWorkItem(
   store: Store,
   owner: string,
-  id: number,
+  item: Lease,
   result?: unknown,
   options: { now?: number } = {},
 ): Promise<CompletionOutcome> {
-  return (await completeWorkItems(store, owner, [{ id, result }], options)).get(id)!;
+  return (await completeWorkItems(store, owner, [{ item, result }], options))[0]!;
 }

@@ -5,6 +5,7 @@
  */
 import type { Store } from '../db/open.js';
 import type { Logger } from '../log.js';
+import type { Lease } from './claim.js';
 import { completeWorkItems, type CompletionOutcome } from './complete.js';
 import { retryWrite } from './retry.js';
 
@@ -12,7 +13,7 @@ import { retryWrite } from './retry.js';
 const BATCH = 1000;
 
 export class CompletionBatcher {
-  #pending: Array<{ id: number; result: unknown; resolve: (o: CompletionOutcome) => void }> = [];
+  #pending: Array<{ item: Lease; result: unknown; resolve: (o: CompletionOutcome) => void }> = [];
   #flushing: Promise<void> | undefined;
 
   constructor(
@@ -21,9 +22,9 @@ export class CompletionBatcher {
     private readonly logger: Logger,
   ) {}
 
-  complete(id: number, result: unknown): Promise<CompletionOutcome> {
+  complete(item: Lease, result: unknown): Promise<CompletionOutcome> {
     return new Promise((resolve) => {
-      this.#pending.push({ id, result, resolve });
+      this.#pending.push({ item, result, resolve });
       this.#flushing ??= this.#flush();
     });
   }
@@ -42,10 +43,11 @@ export class CompletionBatcher {
         completeWorkItems(
           this.store,
           this.owner,
-          batch.map((c) => ({ id: c.id, result: c.result === undefined || c.result === null ? undefined : c.result })),
+          batch.map((c) => ({ item: c.item, result: c.result === undefined || c.result === null ? undefined : c.result })),
         ),
       );
-      for (const c of batch) c.resolve(outcomes.get(c.id) ?? 'lease_lost');
+      // Outcomes come back in input order: one batch may hold two claims of the same item.
+      batch.forEach((c, i) => c.resolve(outcomes[i] ?? 'lease_lost'));
     }
     this.#flushing = undefined;
   }

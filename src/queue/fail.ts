@@ -1,5 +1,6 @@
 /**
- * Fenced failure: like completion, only the current lease owner of a running item may fail it.
+ * Fenced failure: like completion, only the claim that holds a running item (same lease_owner,
+ * same claim_count) may fail it.
  * Retryable failures go back to `queued` after an exponential, jittered delay until the item's
  * max_attempts is used up, then `dead`; non-retryable ones go `failed` at once. The last error
  * and the attempt count stay on the row.
@@ -7,6 +8,7 @@
 import { describeError } from '../errors.js';
 import type { Store } from '../db/open.js';
 import { retryDelayMs } from './backoff.js';
+import type { Lease } from './claim.js';
 import { retryPolicyFor, type RetryPolicy } from './kinds.js';
 import { signalLocalWork } from './wakeup.js';
 
@@ -32,15 +34,17 @@ export function errorText(error: unknown): string {
 export async function failWorkItem(
   store: Store,
   owner: string,
-  id: number,
+  item: Lease,
   error: unknown,
   options: FailOptions = {},
 ): Promise<{ outcome: FailOutcome; availableAt?: number }> {
   const now = options.now ?? Date.now();
+  const { id, claim_count: claim } = item;
   const current = await store.db
     .selectFrom('job_scheduler_work_items')
     .select(['kind', 'attempt_count', 'max_attempts', 'site_id'])
     .where('id', '=', id)
+    .where('claim_count', '=', claim)
     .where('lease_owner', '=', owner)
     .where('status', '=', 'running')
     .executeTakeFirst();
@@ -66,11 +70,11 @@ export async function failWorkItem(
       updated_at: now,
       ...(availableAt !== undefined ? { available_at: availableAt } : { finished_at: now }),
     })
+    // Still the same claim: a reclaim between the read and this write makes it lease_lost.
     .where('id', '=', id)
+    .where('claim_count', '=', claim)
     .where('lease_owner', '=', owner)
     .where('status', '=', 'running')
-    // The attempt we decided on is still the current one (fencing against a reclaim in between).
-    .where('attempt_count', '=', current.attempt_count)
     .returning('id')
     .executeTakeFirst();
   if (!updated) return { outcome: 'lease_lost' };

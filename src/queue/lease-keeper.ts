@@ -7,6 +7,7 @@
 import type { Store } from '../db/open.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Lease } from './claim.js';
 import { heartbeatWorkItems } from './heartbeat.js';
 
 export interface LeaseKeeperOptions {
@@ -15,8 +16,8 @@ export interface LeaseKeeperOptions {
   leaseSeconds: number;
   intervalMs: number;
   logger: Logger;
-  /** The ids to keep alive, read at every beat. */
-  heldIds: () => number[];
+  /** The claims to keep alive (id and claim fence), read at every beat. */
+  heldItems: () => Lease[];
   /** Called once per id whose lease this owner no longer has. */
   onLost: (id: number) => void;
 }
@@ -34,10 +35,10 @@ export class LeaseKeeper {
 
   async #beat(): Promise<void> {
     const { store, owner, leaseSeconds, logger } = this.options;
-    const ids = this.options.heldIds();
-    if (ids.length === 0) return;
+    const items = this.options.heldItems();
+    if (items.length === 0) return;
     try {
-      const { lost } = await heartbeatWorkItems(store, owner, ids, { leaseSeconds });
+      const { lost } = await heartbeatWorkItems(store, owner, items, { leaseSeconds });
       for (const id of lost) this.options.onLost(id);
     } catch (err) {
       logger.warn({ err: describeError(err) }, 'heartbeat failed; will retry');

@@ -6,6 +6,7 @@
  */
 import { sql } from 'kysely';
 import type { Store } from '../db/open.js';
+import type { Lease } from './claim.js';
 import { signalLocalWork } from './wakeup.js';
 
 export interface ReclaimResult {
@@ -59,21 +60,24 @@ export async function releaseOwner(
 
 /**
  * An owner hands items back on graceful shutdown. The interrupted attempt is not the item's
- * fault, so it is not counted: attempt_count goes back down by one.
+ * fault, so it is not counted: attempt_count goes back down by one. Fenced on the claims
+ * (id, claim_count), so a stale claim never releases a later one.
  */
 export async function releaseWorkItems(
   store: Store,
   owner: string,
-  ids: readonly number[],
+  items: readonly Lease[],
   options: { now?: number; reason?: string } = {},
 ): Promise<ReclaimResult> {
-  if (ids.length === 0) return { requeued: [], dead: [] };
+  if (items.length === 0) return { requeued: [], dead: [] };
   const now = options.now ?? Date.now();
+  const ids = items.map((i) => i.id);
+  const claims = store.dialect.claimsTable('v', ids, items.map((i) => i.claim_count));
   return returnToQueue(
     store,
     now,
     options.reason ?? 'released on shutdown',
-    (q) => q.where('lease_owner', '=', owner).where('id', 'in', ids),
+    (q) => q.where('lease_owner', '=', owner).where('id', 'in', ids).where(sql<boolean>`(id, claim_count) in (select item_id, claim from ${claims})`),
     true,
   );
 }

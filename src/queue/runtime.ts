@@ -134,7 +134,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
   const settle = (h: Held, outcome: ItemOutcome, error?: string) => {
     if (h.settled) return;
     h.settled = true;
-    held.delete(h.item.id);
+    if (held.get(h.item.id) === h) held.delete(h.item.id); // not a newer claim of the same item
     leaveLane(h);
     if (outcome === 'completed') counts.completed++;
     else if (outcome !== 'released' && outcome !== 'lease_lost') counts.failed++;
@@ -155,7 +155,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
   const fail = async (h: Held, error: unknown, retryable: boolean) => {
     const message = describeError(error);
     const result = await retryWrite(logger, 'fail', () =>
-      failWorkItem(store, owner, h.item.id, error, { retryable, ...(options.retryPolicies ? { policies: options.retryPolicies } : {}) }),
+      failWorkItem(store, owner, h.item, error, { retryable, ...(options.retryPolicies ? { policies: options.retryPolicies } : {}) }),
     );
     logger.warn(
       { itemId: h.item.id, kind: h.item.kind, siteId: h.item.site_id, workerGuid, outcome: result.outcome, error: message },
@@ -184,13 +184,24 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
       return; // not started because of shutdown: stays held until stop() releases it
     }
     leaveLane(h);
-    if (verdict.kind === 'complete') return settle(h, await completer.complete(h.item.id, verdict.result));
+    if (verdict.kind === 'complete') return settle(h, await completer.complete(h.item, verdict.result));
     return fail(h, verdict.error, verdict.retryable);
+  };
+
+  const loseLease = (h: Held) => {
+    if (h.lost) return;
+    h.lost = true;
+    h.abort.abort(new Error('lease lost'));
+    logger.warn({ itemId: h.item.id, kind: h.item.kind, siteId: h.item.site_id, workerGuid }, 'lease lost; abandoning item');
+    // A buffered item never starts; a running one settles when its handler returns.
+    if (!h.started) settle(h, 'lease_lost');
   };
 
   const accept = (item: WorkItem, lane: Lane) => {
     counts.claimed++;
     const h: Held = { item, lane, abort: new AbortController(), started: false, lost: false, settled: false, occupying: true };
+    const stale = held.get(item.id); // claimed again after its lease expired here: that claim is lost
+    if (stale) loseLease(stale);
     held.set(item.id, h);
     void limits.get(lane)!(() => runHandler(h))
       .then((verdict) => record(h, verdict))
@@ -226,15 +237,10 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
     leaseSeconds,
     intervalMs: heartbeatMs,
     logger,
-    heldIds: () => [...held.keys()],
+    heldItems: () => [...held.values()].map((h) => h.item),
     onLost: (id) => {
       const h = held.get(id);
-      if (!h || h.lost) return;
-      h.lost = true;
-      h.abort.abort(new Error('lease lost'));
-      logger.warn({ itemId: id, kind: h.item.kind, siteId: h.item.site_id, workerGuid }, 'lease lost; abandoning item');
-      // A buffered item never starts; a running one settles when its handler returns.
-      if (!h.started) settle(h, 'lease_lost');
+      if (h) loseLease(h);
     },
   });
 
@@ -264,8 +270,8 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
       await completer.idle();
       const remaining = [...held.values()];
       if (remaining.length > 0) {
-        const ids = remaining.map((h) => h.item.id);
-        const released = await retryWrite(logger, 'release', () => releaseWorkItems(store, owner, ids), 10);
+        const items = remaining.map((h) => h.item);
+        const released = await retryWrite(logger, 'release', () => releaseWorkItems(store, owner, items), 10);
         logger.info({ released: released.requeued.length }, 'unfinished items released');
         for (const h of remaining) {
           h.lost = true; // a handler still running after the grace period must not complete it

@@ -169,7 +169,7 @@ describeBackends('onboarding_run executor', (ctx) => {
     expect(events[1]!.started_at).toBeGreaterThanOrEqual(events[0]!.finished_at!);
     expect(events[2]!.started_at).toBeGreaterThanOrEqual(events[1]!.finished_at!);
 
-    await completeWorkItems(ctx.store, 'worker-test', [{ id: item.id, result }], { now: Date.now() });
+    await completeWorkItems(ctx.store, 'worker-test', [{ item, result }], { now: Date.now() });
     expect(await applyRunRollups(ctx.store)).toBe(1);
     // Two enrolled, one unreachable and one invalid entry (the excluded one does not count).
     expect(await ctx.db.selectFrom('scheduled_job_runs').select(['status', 'error']).where('id', '=', item.run_id!).executeTakeFirstOrThrow()).toEqual({

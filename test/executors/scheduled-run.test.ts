@@ -115,7 +115,7 @@ describeBackends('scheduled_run executor', (ctx) => {
     expect(await executeScheduledRun(executorContext(ctx, item))).toEqual({ targets: 0, succeeded: 0, failed: 0 });
     expect(await activityOf(ctx, runId)).toHaveLength(3);
 
-    await completeWorkItems(ctx.store, 'worker-test', [{ id: item.id, result }], { now: T + 5 });
+    await completeWorkItems(ctx.store, 'worker-test', [{ item, result }], { now: T + 5 });
     expect(await applyRunRollups(ctx.store, { now: T + 6 })).toBe(1);
     const run = await ctx.db.selectFrom('scheduled_job_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
     expect(run).toMatchObject({ status: 'Partial', error: '1 target(s) failed' });

@@ -103,9 +103,10 @@ describeBackends('http metrics', (ctx) => {
     ]);
     const claimed = await claimWorkItems(ctx.store, { owner: 'w-fail', kinds: ['metrics_bad'], limit: 10, leaseSeconds: 60 });
     expect(claimed).toHaveLength(3);
-    expect((await failWorkItem(ctx.store, 'w-fail', a!.item.id, new Error('bad input'), { retryable: false })).outcome).toBe('failed');
-    expect((await failWorkItem(ctx.store, 'w-fail', b!.item.id, new Error('flaky'))).outcome).toBe('dead');
-    expect((await failWorkItem(ctx.store, 'w-fail', c!.item.id, new Error('flaky'))).outcome).toBe('dead');
+    const claimOf = (r: typeof a) => claimed.find((i) => i.id === r!.item.id)!;
+    expect((await failWorkItem(ctx.store, 'w-fail', claimOf(a), new Error('bad input'), { retryable: false })).outcome).toBe('failed');
+    expect((await failWorkItem(ctx.store, 'w-fail', claimOf(b), new Error('flaky'))).outcome).toBe('dead');
+    expect((await failWorkItem(ctx.store, 'w-fail', claimOf(c), new Error('flaky'))).outcome).toBe('dead');
     const text = await scrape();
     expect(sampleValue(text, 'jobyard_work_item_failures_total', { kind: 'metrics_bad', status: 'failed' })).toBe(1);
     expect(sampleValue(text, 'jobyard_work_item_failures_total', { kind: 'metrics_bad', status: 'dead' })).toBe(2);
@@ -127,7 +128,7 @@ describeBackends('http metrics', (ctx) => {
     await enqueueWorkItems(ctx.store, [{ kind: 'metrics_ok', siteId: SITE }]);
     const [item] = await claimWorkItems(ctx.store, { owner: 'w-late', kinds: ['metrics_ok'], limit: 1, leaseSeconds: 60 });
     const { completeWorkItem } = await import('../../src/queue/index.js');
-    expect(await completeWorkItem(ctx.store, 'w-late', item!.id)).toBe('completed');
+    expect(await completeWorkItem(ctx.store, 'w-late', item!)).toBe('completed');
     expect(sampleValue(await scrape(), 'jobyard_work_item_completions_total', { kind: 'metrics_ok' })).toBe(101);
   });
 

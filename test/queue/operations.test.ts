@@ -104,34 +104,35 @@ describeBackends('queue operations', (ctx) => {
 
   it('heartbeats extend held leases and report lost ones', async () => {
     const [a, b] = (await enqueueWorkItems(ctx.store, [{ kind: 'k', siteId: SITE }, { kind: 'k', siteId: SITE }], { now: T0 })).map((r) => r.item);
-    await claimWorkItems(ctx.store, { owner: 'w1', siteId: SITE, limit: 2, leaseSeconds: 10, now: T0 });
+    const claims = await claimWorkItems(ctx.store, { owner: 'w1', siteId: SITE, limit: 2, leaseSeconds: 10, now: T0 });
     await cancelWorkItem(ctx.store, b!.id, { now: T0 + 1 });
-    const hb = await heartbeatWorkItems(ctx.store, 'w1', [a!.id, b!.id], { leaseSeconds: 10, now: T0 + 5000 });
+    const hb = await heartbeatWorkItems(ctx.store, 'w1', claims, { leaseSeconds: 10, now: T0 + 5000 });
     expect(hb).toEqual({ held: [a!.id], lost: [b!.id] });
     expect(await item(a!.id)).toMatchObject({ lease_expires_at: T0 + 15_000, heartbeat_at: T0 + 5000 });
-    expect((await heartbeatWorkItems(ctx.store, 'someone-else', [a!.id], { leaseSeconds: 10, now: T0 + 6000 })).lost).toEqual([a!.id]);
+    expect((await heartbeatWorkItems(ctx.store, 'someone-else', [claims[0]!], { leaseSeconds: 10, now: T0 + 6000 })).lost).toEqual([a!.id]);
   });
 
   it('completion is fenced on the lease owner: a stale owner gets lease_lost and changes nothing', async () => {
     const { item: it1 } = await enqueueWorkItem(ctx.store, { kind: 'k', siteId: SITE, maxAttempts: 3 }, { now: T0 });
-    await claimWorkItems(ctx.store, { owner: 'slow', siteId: SITE, limit: 1, leaseSeconds: 1, now: T0 });
+    const [slow] = await claimWorkItems(ctx.store, { owner: 'slow', siteId: SITE, limit: 1, leaseSeconds: 1, now: T0 });
     // The slow owner's lease expires and the item is reclaimed and claimed by another worker.
     expect(await reclaimExpiredLeases(ctx.store, { now: T0 + 1001 })).toEqual({ requeued: [it1.id], dead: [] });
     expect(await item(it1.id)).toMatchObject({ status: 'queued', lease_owner: null, error: 'lease expired (owner slow)' });
-    await claimWorkItems(ctx.store, { owner: 'fresh', siteId: SITE, limit: 1, leaseSeconds: 30, now: T0 + 2000 });
-    expect(await completeWorkItem(ctx.store, 'slow', it1.id, { by: 'slow' }, { now: T0 + 2500 })).toBe('lease_lost');
-    expect((await failWorkItem(ctx.store, 'slow', it1.id, new Error('late'), { now: T0 + 2500 })).outcome).toBe('lease_lost');
+    const [fresh] = await claimWorkItems(ctx.store, { owner: 'fresh', siteId: SITE, limit: 1, leaseSeconds: 30, now: T0 + 2000 });
+    expect(await completeWorkItem(ctx.store, 'slow', slow!, { by: 'slow' }, { now: T0 + 2500 })).toBe('lease_lost');
+    expect((await failWorkItem(ctx.store, 'slow', slow!, new Error('late'), { now: T0 + 2500 })).outcome).toBe('lease_lost');
     expect(await item(it1.id)).toMatchObject({ status: 'running', lease_owner: 'fresh', attempt_count: 2, result_json: null });
-    expect(await completeWorkItem(ctx.store, 'fresh', it1.id, { by: 'fresh' }, { now: T0 + 3000 })).toBe('completed');
+    expect(await completeWorkItem(ctx.store, 'fresh', fresh!, { by: 'fresh' }, { now: T0 + 3000 })).toBe('completed');
     expect(await item(it1.id)).toMatchObject({ status: 'succeeded', finished_at: T0 + 3000, result_json: { by: 'fresh' }, attempt_count: 2 });
-    expect(await completeWorkItem(ctx.store, 'fresh', it1.id, { by: 'again' })).toBe('lease_lost');
+    expect(await completeWorkItem(ctx.store, 'fresh', fresh!, { by: 'again' })).toBe('lease_lost');
   });
 
   it('completes a batch in one call, each with its own result', async () => {
     const ids = (await enqueueWorkItems(ctx.store, [1, 2, 3].map(() => ({ kind: 'k', siteId: SITE })), { now: T0 })).map((r) => r.item.id);
-    await claimWorkItems(ctx.store, { owner: 'w', siteId: SITE, limit: 2, leaseSeconds: 30, now: T0 });
-    const outcomes = await completeWorkItems(ctx.store, 'w', [{ id: ids[0]!, result: { n: 1 } }, { id: ids[1]! }, { id: ids[2]!, result: [2] }], { now: T0 + 1 });
-    expect([...outcomes.entries()]).toEqual([[ids[0], 'completed'], [ids[1], 'completed'], [ids[2], 'lease_lost']]);
+    const [c0, c1] = await claimWorkItems(ctx.store, { owner: 'w', siteId: SITE, limit: 2, leaseSeconds: 30, now: T0 });
+    // The third was never claimed: a made-up claim of it is refused.
+    const outcomes = await completeWorkItems(ctx.store, 'w', [{ item: c0!, result: { n: 1 } }, { item: c1! }, { item: { id: ids[2]!, claim_count: 0 }, result: [2] }], { now: T0 + 1 });
+    expect(outcomes).toEqual(['completed', 'completed', 'lease_lost']);
     expect((await item(ids[0]!)).result_json).toEqual({ n: 1 });
     expect((await item(ids[1]!)).result_json).toBeNull();
     expect((await item(ids[2]!)).status).toBe('queued');
@@ -144,7 +145,7 @@ describeBackends('queue operations', (ctx) => {
     for (let attempt = 1; attempt <= 3; attempt++) {
       const [c] = await claimWorkItems(ctx.store, { owner: 'w', siteId: SITE, limit: 1, leaseSeconds: 30, now });
       expect(c?.id).toBe(it1.id);
-      const r = await failWorkItem(ctx.store, 'w', it1.id, new Error(`boom ${attempt}`), { now, random: () => 1 });
+      const r = await failWorkItem(ctx.store, 'w', c!, new Error(`boom ${attempt}`), { now, random: () => 1 });
       attempts.push(r);
       if (r.availableAt) {
         // Not claimable before the backoff ends.
@@ -163,8 +164,8 @@ describeBackends('queue operations', (ctx) => {
 
   it('a non-retryable failure is final at once', async () => {
     const { item: it1 } = await enqueueWorkItem(ctx.store, { kind: 'k', siteId: SITE }, { now: T0 });
-    await claimWorkItems(ctx.store, { owner: 'w', siteId: SITE, limit: 1, leaseSeconds: 30, now: T0 });
-    expect(await failWorkItem(ctx.store, 'w', it1.id, 'plain string', { retryable: false, now: T0 })).toEqual({ outcome: 'failed' });
+    const [c] = await claimWorkItems(ctx.store, { owner: 'w', siteId: SITE, limit: 1, leaseSeconds: 30, now: T0 });
+    expect(await failWorkItem(ctx.store, 'w', c!, 'plain string', { retryable: false, now: T0 })).toEqual({ outcome: 'failed' });
     expect(await item(it1.id)).toMatchObject({ status: 'failed', error: 'plain string', attempt_count: 1 });
   });
 
@@ -182,15 +183,15 @@ describeBackends('queue operations', (ctx) => {
 
   it('graceful release refunds the interrupted attempt', async () => {
     const { item: it1 } = await enqueueWorkItem(ctx.store, { kind: 'k', siteId: SITE }, { now: T0 });
-    await claimWorkItems(ctx.store, { owner: 'w', siteId: SITE, limit: 1, leaseSeconds: 30, now: T0 });
-    expect(await releaseWorkItems(ctx.store, 'w', [it1.id], { now: T0 + 1 })).toEqual({ requeued: [it1.id], dead: [] });
+    const claims = await claimWorkItems(ctx.store, { owner: 'w', siteId: SITE, limit: 1, leaseSeconds: 30, now: T0 });
+    expect(await releaseWorkItems(ctx.store, 'w', claims, { now: T0 + 1 })).toEqual({ requeued: [it1.id], dead: [] });
     expect(await item(it1.id)).toMatchObject({ status: 'queued', attempt_count: 0, lease_owner: null });
   });
 
   it('cancel, retry-now and prune', async () => {
     const [a, b] = (await enqueueWorkItems(ctx.store, [{ kind: 'k', siteId: SITE, maxAttempts: 1 }, { kind: 'k', siteId: SITE, availableAt: T0 + 60_000 }], { now: T0 })).map((r) => r.item);
-    await claimWorkItems(ctx.store, { owner: 'w', siteId: SITE, limit: 1, leaseSeconds: 30, now: T0 });
-    await failWorkItem(ctx.store, 'w', a!.id, 'x', { now: T0 });
+    const [ca] = await claimWorkItems(ctx.store, { owner: 'w', siteId: SITE, limit: 1, leaseSeconds: 30, now: T0 });
+    await failWorkItem(ctx.store, 'w', ca!, 'x', { now: T0 });
     expect((await item(a!.id)).status).toBe('dead');
     const retried = await retryWorkItemNow(ctx.store, a!.id, { now: T0 + 10 });
     expect(retried).toMatchObject({ status: 'queued', available_at: T0 + 10, max_attempts: 2, finished_at: null });
@@ -200,9 +201,10 @@ describeBackends('queue operations', (ctx) => {
 
     // Prune: 25 finished items, 5 of them recent; batches of 7.
     const olds = (await enqueueWorkItems(ctx.store, Array.from({ length: 25 }, () => ({ kind: 'p', siteId: 99 })), { now: T0 })).map((r) => r.item.id);
-    await claimWorkItems(ctx.store, { owner: 'p', siteId: 99, limit: 25, leaseSeconds: 30, now: T0 });
-    await completeWorkItems(ctx.store, 'p', olds.slice(0, 20).map((id) => ({ id })), { now: T0 });
-    await completeWorkItems(ctx.store, 'p', olds.slice(20).map((id) => ({ id })), { now: T0 + 8 * 86_400_000 });
+    const oldClaims = await claimWorkItems(ctx.store, { owner: 'p', siteId: 99, limit: 25, leaseSeconds: 30, now: T0 });
+    expect(oldClaims.map((c) => c.id)).toEqual(olds);
+    await completeWorkItems(ctx.store, 'p', oldClaims.slice(0, 20).map((item) => ({ item })), { now: T0 });
+    await completeWorkItems(ctx.store, 'p', oldClaims.slice(20).map((item) => ({ item })), { now: T0 + 8 * 86_400_000 });
     const pruned = await pruneFinishedWorkItems(ctx.store, { now: T0 + 7 * 86_400_000 + 100, batchSize: 7 });
     expect(pruned).toBe(21); // 20 completed + the cancelled one (b), all older than 7 days
     const left = await ctx.db.selectFrom('job_scheduler_work_items').select('id').execute();

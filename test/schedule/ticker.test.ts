@@ -170,11 +170,11 @@ describeBackends('scheduler tick', (ctx) => {
     const b = await claim(beta!.id);
     expect(await applyRunRollups(ctx.store, { now: T + 2 })).toBe(0);
     expect((await runsOf(ok.id))[0]).toMatchObject({ status: 'Running', started_ts: T + 1 });
-    await completeWorkItems(ctx.store, `w${alpha!.id}`, a.map((i) => ({ id: i.id })), { now: T + 10 });
+    await completeWorkItems(ctx.store, `w${alpha!.id}`, a.map((item) => ({ item })), { now: T + 10 });
     const bPartial = b.find((i) => i.job_id === partial.id)!;
     const bDead = b.find((i) => i.job_id === dead.id)!;
-    await completeWorkItems(ctx.store, `w${beta!.id}`, [{ id: bPartial.id }], { now: T + 10 });
-    await failWorkItem(ctx.store, `w${beta!.id}`, bDead.id, new Error('ssh: connection refused'), { retryable: false, now: T + 11 });
+    await completeWorkItems(ctx.store, `w${beta!.id}`, [{ item: bPartial }], { now: T + 10 });
+    await failWorkItem(ctx.store, `w${beta!.id}`, bDead, new Error('ssh: connection refused'), { retryable: false, now: T + 11 });
     // partial: both site items succeeded but nothing failed... make it partial by failing one target explicitly.
     const partialRun = (await runsOf(partial.id))[0]!;
     await ctx.db.updateTable('scheduled_job_run_targets').set({ status: 'Failed' }).where('run_id', '=', partialRun.id).where('hostname', '=', 'beta-2').execute();
