@@ -43,16 +43,17 @@ Environment (default):
     .action(async () => {
       const config = loadConfig();
       const { assertKnownSchema, migrateToLatest, migrationStatus } = await import('../db/migrate.js');
+      const { MIGRATIONS } = await import('../../migrations/index.js');
       const { SchedulerService } = await import('../daemon/scheduler.js');
       const logger = createLogger({ level: config.LOG_LEVEL });
       const store = openDatabase(config.DATABASE_URL, { logger });
       try {
         if (config.MIGRATE_ON_START) {
-          const applied = await migrateToLatest(store);
+          const applied = await migrateToLatest(store, MIGRATIONS);
           if (applied.length > 0) logger.info({ applied }, 'migrations applied');
         } else {
-          await assertKnownSchema(store);
-          const pending = (await migrationStatus(store)).filter((m) => m.appliedAt === null);
+          await assertKnownSchema(store, MIGRATIONS);
+          const pending = (await migrationStatus(store, MIGRATIONS)).filter((m) => m.appliedAt === null);
           if (pending.length > 0) {
             throw new UserError(`database has pending migrations (${pending.map((m) => m.name).join(', ')}); run jobyard migrate latest or set MIGRATE_ON_START=true`);
           }
