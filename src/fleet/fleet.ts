@@ -112,7 +112,7 @@ export class Fleet {
     const reserved = await store.db.transaction().execute(async (trx) => {
       // Another replica deciding for this site holds the lock: leave the site to it this round.
       const site = await store.dialect
-        .lockForClaim(trx.selectFrom('sites').select('id').where('id', '=', siteId))
+        .lockRowsSkipLocked(trx.selectFrom('sites').select('id').where('id', '=', siteId))
         .executeTakeFirst();
       const siteExists = await trx.selectFrom('sites').select('id').where('id', '=', siteId).executeTakeFirst();
       if (!site && siteExists) return false;
