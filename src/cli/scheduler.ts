@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import { openDatabase, type Store } from '../db/open.js';
+import { isProcessLocal, workerDatabaseUrl } from '../db/url.js';
 import { describeError, UserError } from '../errors.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { createLogger, type Logger } from '../log.js';
@@ -113,8 +114,8 @@ Environment (default):
 /** The site-worker fleet, or undefined when workers are not launched from here. */
 async function createFleet(config: Config, store: Store, logger: Logger): Promise<Fleet | undefined> {
   const { Fleet } = await import('../fleet/fleet.js');
-  const { selectLauncher, workerDatabaseUrl } = await import('../fleet/select-launcher.js');
-  if (store.target.backend === 'sqlite' && store.target.path === ':memory:') {
+  const { selectLauncher } = await import('../fleet/select-launcher.js');
+  if (isProcessLocal(store.target)) {
     logger.warn('in-memory SQLite cannot be shared with site workers: none will be launched');
     return undefined;
   }
