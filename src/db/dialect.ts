@@ -84,7 +84,7 @@ export interface Dialect {
   /**
    * Installs (or removes) what tells listeners that work items were inserted. PostgreSQL: a
    * statement-level trigger that NOTIFYs WORK_CHANNEL with the inserted site ids. SQLite: nothing;
-   * consumers there watch `PRAGMA data_version` (see src/queue/wakeup.ts).
+   * consumers there watch `PRAGMA data_version` (see wakeup-sqlite.ts).
    */
   installWorkNotify(db: Kysely<any>): Promise<void>;
   removeWorkNotify(db: Kysely<any>): Promise<void>;
