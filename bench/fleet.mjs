@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import Dockerode from 'dockerode';
 import { openDatabase } from '../dist/src/db/open.js';
 import { migrateDown, migrateToLatest } from '../dist/src/db/migrate.js';
+import { MIGRATIONS } from '../dist/migrations/index.js';
 import { toJson } from '../dist/src/db/dialect.js';
 import { SchedulerService } from '../dist/src/daemon/scheduler.js';
 import { Fleet } from '../dist/src/fleet/fleet.js';
@@ -61,8 +62,8 @@ for (const backend of backends) {
     const url = backend === 'sqlite' ? `sqlite:${join(dir, 'fleet.db')}` : PG_URL;
     if (backend === 'postgres') await ensurePostgresDatabase(url);
     const store = openDatabase(url);
-    await migrateDown(store, { all: true }).catch(() => {});
-    await migrateToLatest(store);
+    await migrateDown(store, MIGRATIONS, { all: true }).catch(() => {});
+    await migrateToLatest(store, MIGRATIONS);
     const launcher =
       kind === 'process'
         ? createProcessLauncher({ entrypoint: jobyardEntrypoint(), stdio: 'ignore' })

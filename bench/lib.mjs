@@ -10,15 +10,17 @@ const dist = (rel) => new URL(`../dist/src/${rel}`, import.meta.url).href;
 /** The compiled jobyard modules the benchmarks use. Run `npm run build` first. */
 export async function loadJobyard() {
   try {
-    const [open, migrate, queue] = await Promise.all([
+    const [open, migrate, migrations, queue] = await Promise.all([
       import(dist('db/open.js')),
       import(dist('db/migrate.js')),
+      import(new URL('../dist/migrations/index.js', import.meta.url).href),
       import(dist('queue/index.js')),
     ]);
+    const list = migrations.MIGRATIONS;
     return {
       openDatabase: open.openDatabase,
-      migrateToLatest: migrate.migrateToLatest,
-      migrateDown: migrate.migrateDown,
+      migrateToLatest: (store) => migrate.migrateToLatest(store, list),
+      migrateDown: (store, options) => migrate.migrateDown(store, list, options),
       enqueueWorkItems: queue.enqueueWorkItems,
       enqueueWorkItem: queue.enqueueWorkItem,
       runQueue: queue.runQueue,

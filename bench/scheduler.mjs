@@ -8,6 +8,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { openDatabase } from '../dist/src/db/open.js';
 import { migrateDown, migrateToLatest } from '../dist/src/db/migrate.js';
+import { MIGRATIONS } from '../dist/migrations/index.js';
 import { toJson } from '../dist/src/db/dialect.js';
 import { tick } from '../dist/src/schedule/ticker.js';
 import { ensurePostgresDatabase } from './lib.mjs';
@@ -33,8 +34,8 @@ for (const backend of backends) {
     const url = backend === 'sqlite' ? `sqlite:${join(dir, 'b.db')}` : PG_URL;
     if (backend === 'postgres') await ensurePostgresDatabase(url);
     const store = openDatabase(url);
-    await migrateDown(store, { all: true }).catch(() => {});
-    await migrateToLatest(store);
+    await migrateDown(store, MIGRATIONS, { all: true }).catch(() => {});
+    await migrateToLatest(store, MIGRATIONS);
     const site = await store.db.insertInto('sites').values({ name: 's', name_lower: 's', created_at: T0 }).returning('id').executeTakeFirstOrThrow();
     for (const h of ['h1', 'h2']) {
       await store.db.insertInto('devices').values({ guid: h, hostname: h, hostname_lower: h, status: 'online', last_seen: T0 + 10 * HOUR, created_at: T0 }).execute();

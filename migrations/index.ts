@@ -2,19 +2,13 @@
  * Every migration this build knows, in order. File names are `YYYYMMDD_NNNN_description`;
  * test/db/migrations.test.ts fails when a file in this folder is missing from the list.
  */
-import type { Kysely } from 'kysely';
-import type { Dialect } from '../src/db/dialect.js';
+import type { MigrationList } from '../src/db/migrate.js';
 import * as m20261123_0001 from './20261123_0001_initial_schema.js';
 import * as m20261123_0002 from './20261123_0002_work_item_notify.js';
 import * as m20261123_0003 from './20261123_0003_scheduler_fields.js';
 import * as m20261202_0001 from './20261202_0001_work_item_claim_count.js';
 
-export interface JobyardMigration {
-  up(db: Kysely<any>, dialect: Dialect): Promise<void>;
-  down(db: Kysely<any>, dialect: Dialect): Promise<void>;
-}
-
-export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: JobyardMigration]> = [
+export const MIGRATIONS: MigrationList = [
   ['20261123_0001_initial_schema', m20261123_0001],
   ['20261123_0002_work_item_notify', m20261123_0002],
   ['20261123_0003_scheduler_fields', m20261123_0003],

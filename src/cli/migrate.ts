@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
+import { MIGRATIONS } from '../../migrations/index.js';
 import { migrateDown, migrateToLatest, migrateUp, migrationStatus } from '../db/migrate.js';
 import { withStore } from './store.js';
 
@@ -14,13 +15,13 @@ export function registerMigrateCommand(program: Command): void {
       await withStore(async (store) => {
         switch (action) {
           case 'latest':
-            return printApplied(await migrateToLatest(store), 'applied', options.json);
+            return printApplied(await migrateToLatest(store, MIGRATIONS), 'applied', options.json);
           case 'up':
-            return printApplied(await migrateUp(store), 'applied', options.json);
+            return printApplied(await migrateUp(store, MIGRATIONS), 'applied', options.json);
           case 'down':
-            return printApplied(await migrateDown(store, { all: options.all ?? false }), 'reverted', options.json);
+            return printApplied(await migrateDown(store, MIGRATIONS, { all: options.all ?? false }), 'reverted', options.json);
           case 'status': {
-            const states = await migrationStatus(store);
+            const states = await migrationStatus(store, MIGRATIONS);
             if (options.json) return print(JSON.stringify(states));
             for (const m of states) {
               const state = m.unknown ? 'UNKNOWN' : m.appliedAt === null ? 'pending' : 'applied';

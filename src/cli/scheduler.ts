@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import { openDatabase, type Store } from '../db/open.js';
+import { isProcessLocal, workerDatabaseUrl } from '../db/url.js';
 import { describeError, UserError } from '../errors.js';
 import type { Fleet } from '../fleet/fleet.js';
 import { createLogger, type Logger } from '../log.js';
@@ -43,16 +44,17 @@ Environment (default):
     .action(async () => {
       const config = loadConfig();
       const { assertKnownSchema, migrateToLatest, migrationStatus } = await import('../db/migrate.js');
+      const { MIGRATIONS } = await import('../../migrations/index.js');
       const { SchedulerService } = await import('../daemon/scheduler.js');
       const logger = createLogger({ level: config.LOG_LEVEL });
       const store = openDatabase(config.DATABASE_URL, { logger });
       try {
         if (config.MIGRATE_ON_START) {
-          const applied = await migrateToLatest(store);
+          const applied = await migrateToLatest(store, MIGRATIONS);
           if (applied.length > 0) logger.info({ applied }, 'migrations applied');
         } else {
-          await assertKnownSchema(store);
-          const pending = (await migrationStatus(store)).filter((m) => m.appliedAt === null);
+          await assertKnownSchema(store, MIGRATIONS);
+          const pending = (await migrationStatus(store, MIGRATIONS)).filter((m) => m.appliedAt === null);
           if (pending.length > 0) {
             throw new UserError(`database has pending migrations (${pending.map((m) => m.name).join(', ')}); run jobyard migrate latest or set MIGRATE_ON_START=true`);
           }
@@ -112,8 +114,8 @@ Environment (default):
 /** The site-worker fleet, or undefined when workers are not launched from here. */
 async function createFleet(config: Config, store: Store, logger: Logger): Promise<Fleet | undefined> {
   const { Fleet } = await import('../fleet/fleet.js');
-  const { selectLauncher, workerDatabaseUrl } = await import('../fleet/select-launcher.js');
-  if (store.target.backend === 'sqlite' && store.target.path === ':memory:') {
+  const { selectLauncher } = await import('../fleet/select-launcher.js');
+  if (isProcessLocal(store.target)) {
     logger.warn('in-memory SQLite cannot be shared with site workers: none will be launched');
     return undefined;
   }

@@ -67,11 +67,12 @@ export interface Dialect {
     size: 'int' | 'big',
   ): CreateTableBuilder<T, never>;
   /**
-   * Makes a candidate-selection subquery lock its rows for a claim. PostgreSQL: FOR UPDATE SKIP
-   * LOCKED, so concurrent claimers pass over each other's rows. SQLite: unchanged, because its
-   * single writer already serialises claims inside one immediate transaction.
+   * Locks the rows a select returns until the transaction ends, passing over rows another
+   * transaction holds (a work-item claim, a site a replica is deciding for). PostgreSQL: FOR
+   * UPDATE SKIP LOCKED, so concurrent transactions never wait on each other's rows. SQLite:
+   * unchanged, because its single writer already serialises these immediate transactions.
    */
-  lockForClaim<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
+  lockRowsSkipLocked<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
   /**
    * `id` is one of the ids selected by the CTE `cte` — how the claim's UPDATE picks its rows.
    * PostgreSQL: `id = ANY(ARRAY(SELECT id FROM cte))`, evaluated once and probed on the primary
@@ -95,7 +96,7 @@ export interface Dialect {
   /**
    * Installs (or removes) what tells listeners that work items were inserted. PostgreSQL: a
    * statement-level trigger that NOTIFYs WORK_CHANNEL with the inserted site ids. SQLite: nothing;
-   * consumers there watch `PRAGMA data_version` (see src/queue/wakeup.ts).
+   * consumers there watch `PRAGMA data_version` (see wakeup-sqlite.ts).
    */
   installWorkNotify(db: Kysely<any>): Promise<void>;
   removeWorkNotify(db: Kysely<any>): Promise<void>;
@@ -127,7 +128,7 @@ const sqliteDialect: Dialect = {
     // Only INTEGER PRIMARY KEY is a rowid alias in SQLite, and it is already 64-bit.
     return table.addColumn(name, 'integer', (c) => c.notNull().primaryKey().autoIncrement());
   },
-  lockForClaim: (query) => query,
+  lockRowsSkipLocked: (query) => query,
   idInCte: (cte) => sql<SqlBool>`id in (select id from ${sql.table(cte)})`,
   jsonExpression: (json) => sql`${json}`,
   claimsTable(alias, ids, claims, results) {
@@ -173,7 +174,7 @@ const postgresDialect: Dialect = {
       c.notNull().primaryKey().generatedByDefaultAsIdentity(),
     );
   },
-  lockForClaim: (query) => query.forUpdate().skipLocked(),
+  lockRowsSkipLocked: (query) => query.forUpdate().skipLocked(),
   idInCte: (cte) => sql<SqlBool>`id = any(array(select id from ${sql.table(cte)}))`,
   jsonExpression: (json) => sql`cast(${json} as jsonb)`,
   claimsTable(alias, ids, claims, results) {

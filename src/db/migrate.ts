@@ -1,16 +1,28 @@
 /**
- * Applies the migrations in migrations/ through Kysely's Migrator, which records them in
+ * Applies a list of migrations (the entry points pass migrations/index.ts's) through Kysely's Migrator, which records them in
  * `jobyard_migrations` and runs each batch in one transaction on both backends (on SQLite the
  * transaction is BEGIN IMMEDIATE, which also serialises replicas migrating at the same moment;
  * on PostgreSQL the migrator takes its lock row).
  *
  * A database that records a migration this build does not know was migrated by a newer jobyard:
  * every entry point refuses it instead of running old code on a newer schema.
+ *
+ * The list is an argument, not an import: the database layer sits below the migrations (they use
+ * its dialect), so the code that opens a database hands the list over.
  */
-import { Migrator, NO_MIGRATIONS, sql, type Migration, type MigrationResultSet } from 'kysely';
-import { MIGRATIONS } from '../../migrations/index.js';
+import { Migrator, NO_MIGRATIONS, sql, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
 import { UserError } from '../errors.js';
+import type { Dialect } from './dialect.js';
 import type { Store } from './open.js';
+
+/** One schema change; it asks the dialect for column types and backend-specific DDL. */
+export interface JobyardMigration {
+  up(db: Kysely<any>, dialect: Dialect): Promise<void>;
+  down(db: Kysely<any>, dialect: Dialect): Promise<void>;
+}
+
+/** Every migration a build knows, by name, in the order they apply. */
+export type MigrationList = ReadonlyArray<readonly [name: string, migration: JobyardMigration]>;
 
 export const MIGRATION_TABLE = 'jobyard_migrations';
 export const MIGRATION_LOCK_TABLE = 'jobyard_migrations_lock';
@@ -23,26 +35,25 @@ export interface MigrationState {
   unknown: boolean;
 }
 
-export const KNOWN_MIGRATIONS: readonly string[] = MIGRATIONS.map(([name]) => name);
-
 /** Every known migration with its state, followed by any the database has and this build lacks. */
-export async function migrationStatus(store: Store): Promise<MigrationState[]> {
+export async function migrationStatus(store: Store, migrations: MigrationList): Promise<MigrationState[]> {
   const applied = await appliedMigrations(store);
-  const known = KNOWN_MIGRATIONS.map((name) => ({
+  const knownNames = migrations.map(([name]) => name);
+  const known = knownNames.map((name) => ({
     name,
     appliedAt: applied.get(name) ?? null,
     unknown: false,
   }));
   const unknown = [...applied.keys()]
-    .filter((name) => !KNOWN_MIGRATIONS.includes(name))
+    .filter((name) => !knownNames.includes(name))
     .sort()
     .map((name) => ({ name, appliedAt: applied.get(name) ?? null, unknown: true }));
   return [...known, ...unknown];
 }
 
 /** Throws a UserError when the database holds migrations this build does not know. */
-export async function assertKnownSchema(store: Store): Promise<void> {
-  const unknown = (await migrationStatus(store)).filter((m) => m.unknown).map((m) => m.name);
+export async function assertKnownSchema(store: Store, migrations: MigrationList): Promise<void> {
+  const unknown = (await migrationStatus(store, migrations)).filter((m) => m.unknown).map((m) => m.name);
   if (unknown.length > 0) {
     throw new UserError(
       `database ${store.description} has migration(s) this jobyard build does not know ` +
@@ -52,32 +63,36 @@ export async function assertKnownSchema(store: Store): Promise<void> {
 }
 
 /** Applies every pending migration. Returns the names applied. */
-export async function migrateToLatest(store: Store): Promise<string[]> {
-  await assertKnownSchema(store);
-  return applied(await (await createMigrator(store)).migrateToLatest());
+export async function migrateToLatest(store: Store, migrations: MigrationList): Promise<string[]> {
+  await assertKnownSchema(store, migrations);
+  return applied(await (await createMigrator(store, migrations)).migrateToLatest());
 }
 
 /** Applies the next pending migration, if any. */
-export async function migrateUp(store: Store): Promise<string[]> {
-  await assertKnownSchema(store);
-  return applied(await (await createMigrator(store)).migrateUp());
+export async function migrateUp(store: Store, migrations: MigrationList): Promise<string[]> {
+  await assertKnownSchema(store, migrations);
+  return applied(await (await createMigrator(store, migrations)).migrateUp());
 }
 
 /**
  * Reverts the last applied migration (or all of them with `all`). Reverting the last one also
  * drops the bookkeeping tables, so a database migrated down to zero holds no jobyard table.
  */
-export async function migrateDown(store: Store, options: { all?: boolean } = {}): Promise<string[]> {
-  await assertKnownSchema(store);
-  const migrator = await createMigrator(store);
+export async function migrateDown(
+  store: Store,
+  migrations: MigrationList,
+  options: { all?: boolean } = {},
+): Promise<string[]> {
+  await assertKnownSchema(store, migrations);
+  const migrator = await createMigrator(store, migrations);
   const reverted = applied(options.all ? await migrator.migrateTo(NO_MIGRATIONS) : await migrator.migrateDown());
   if ((await appliedMigrations(store)).size === 0) await dropBookkeeping(store);
   return reverted;
 }
 
-async function createMigrator(store: Store): Promise<Migrator> {
+async function createMigrator(store: Store, list: MigrationList): Promise<Migrator> {
   const migrations: Record<string, Migration> = {};
-  for (const [name, m] of MIGRATIONS) {
+  for (const [name, m] of list) {
     migrations[name] = { up: (db) => m.up(db, store.dialect), down: (db) => m.down(db, store.dialect) };
   }
   const schema = await store.dialect.currentSchema(store.db);

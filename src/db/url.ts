@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
 /** Where jobyard keeps its embedded database when `DATABASE_URL` is unset. */
@@ -41,4 +42,30 @@ export function maskUrl(url: string): string {
 /** A short description of a target, safe for logs. */
 export function describeTarget(target: DatabaseTarget): string {
   return target.backend === 'sqlite' ? `sqlite:${target.path}` : maskUrl(target.connectionString);
+}
+
+/**
+ * The DATABASE_URL a worker gets: this one, with a relative SQLite path made absolute so a child
+ * process or a container (mounted at the same path) opens the same file.
+ */
+export function workerDatabaseUrl(target: DatabaseTarget): string {
+  return target.backend === 'sqlite' ? `sqlite:${resolve(target.path)}` : target.connectionString;
+}
+
+/** The folder a worker container must mount to reach the database: a SQLite file's; null for a server. */
+export function databaseFolder(target: DatabaseTarget): string | null {
+  return target.backend === 'sqlite' ? dirname(resolve(target.path)) : null;
+}
+
+/** True for a database no other process can open (in-memory SQLite): workers cannot share it. */
+export function isProcessLocal(target: DatabaseTarget): boolean {
+  return target.backend === 'sqlite' && target.path === ':memory:';
+}
+
+/**
+ * The same string for every process using this database (absolute SQLite path, server URL with
+ * the password masked), so it can name a deployment without revealing a secret.
+ */
+export function databaseIdentity(target: DatabaseTarget): string {
+  return target.backend === 'sqlite' ? `sqlite:${resolve(target.path)}` : maskUrl(target.connectionString);
 }

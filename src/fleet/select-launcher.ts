@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
-import { maskUrl, type DatabaseTarget } from '../db/url.js';
+import { databaseFolder, databaseIdentity, type DatabaseTarget } from '../db/url.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { createDockerLauncher, dockerAvailable } from './docker-launcher.js';
@@ -51,14 +51,13 @@ export async function selectLauncher(config: LauncherConfig, target: DatabaseTar
     }
     return { launcher: processLauncher(), reason: `WORKER_LAUNCHER=auto and the Docker Engine has no image ${config.WORKER_IMAGE}` };
   }
-  const sqliteDataDir = target.backend === 'sqlite' ? dirname(resolve(target.path)) : null;
   const launcher = createDockerLauncher({
     image: config.WORKER_IMAGE,
     fleet: config.WORKER_FLEET ?? defaultFleetId(target),
     networkMode: config.WORKER_NETWORK,
     memoryBytes: config.WORKER_MEMORY_MB * 1024 * 1024,
     nanoCpus: Math.round(config.WORKER_CPUS * 1e9),
-    sqliteDataDir,
+    sqliteDataDir: databaseFolder(target),
     ...(config.WORKER_DATA_VOLUME ? { sqliteDataSource: config.WORKER_DATA_VOLUME } : {}),
     ...(config.WORKER_USER ? { user: config.WORKER_USER } : {}),
     logger,
@@ -91,19 +90,10 @@ function processLauncher(): WorkerLauncher {
 }
 
 /**
- * The DATABASE_URL a worker gets: the scheduler's, with a relative SQLite path made absolute so
- * a child process or a container (mounted at the same path) opens the same file.
- */
-export function workerDatabaseUrl(target: DatabaseTarget): string {
-  return target.backend === 'sqlite' ? `sqlite:${resolve(target.path)}` : target.connectionString;
-}
-
-/**
  * The default `jobyard.fleet` label: a short hash of the database the workers use, so the
  * schedulers of one deployment (replicas included) agree on it and another deployment on the
  * same engine differs.
  */
 export function defaultFleetId(target: DatabaseTarget): string {
-  const identity = target.backend === 'sqlite' ? `sqlite:${resolve(target.path)}` : maskUrl(target.connectionString);
-  return createHash('sha256').update(identity).digest('hex').slice(0, 12);
+  return createHash('sha256').update(databaseIdentity(target)).digest('hex').slice(0, 12);
 }

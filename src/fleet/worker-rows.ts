@@ -41,7 +41,7 @@ export async function reserveStartingRow(
   const { siteId, now } = spec;
   return store.db.transaction().execute(async (trx) => {
     const site = await store.dialect
-      .lockForClaim(trx.selectFrom('sites').select('id').where('id', '=', siteId))
+      .lockRowsSkipLocked(trx.selectFrom('sites').select('id').where('id', '=', siteId))
       .executeTakeFirst();
     const siteExists = await trx.selectFrom('sites').select('id').where('id', '=', siteId).executeTakeFirst();
     if (!site && siteExists) return false;

@@ -1,6 +1,6 @@
 /**
  * Claiming: one atomic `WITH candidates … UPDATE … RETURNING` statement on both backends. On
- * PostgreSQL the candidate rows are row-locked with skipping (dialect.lockForClaim), so
+ * PostgreSQL the candidate rows are row-locked with skipping (dialect.lockRowsSkipLocked), so
  * concurrent claimers pass over each other's rows; on SQLite the statement runs under the single
  * write lock, which it takes before reading (a write statement begins a write transaction), so
  * two processes can never claim the same row and a claim never fails half-way with SQLITE_BUSY.
@@ -50,7 +50,7 @@ export async function claimWorkItems(store: Store, options: ClaimOptions): Promi
       else if (options.siteId !== undefined) q = q.where('site_id', '=', options.siteId);
       if (options.lanes) q = q.where('lane', 'in', options.lanes);
       if (options.kinds) q = q.where('kind', 'in', options.kinds);
-      return dialect.lockForClaim(
+      return dialect.lockRowsSkipLocked(
         q.orderBy('priority', 'desc').orderBy('available_at').orderBy('id').limit(options.limit),
       );
     })

@@ -2,49 +2,23 @@
  * Wake-ups for idle consumers, so new work starts within milliseconds without polling storms.
  *
  * - Same process, both backends: enqueue/retry/release call `signalLocalWork`.
- * - PostgreSQL, other processes: one dedicated LISTEN connection per store (shared by every
- *   consumer on it) receives the NOTIFY sent by the insert trigger (see dialect.installWorkNotify)
- *   and by release/retry; it reconnects with backoff and wakes everyone once after a reconnect,
- *   since notifications sent while it was away are lost.
- * - SQLite, other processes: `PRAGMA data_version` changes when another connection commits; it
- *   is read synchronously (a few microseconds). Two things make a waiting consumer read it:
- *   a file-system watch (inotify on Linux) on the database's folder, which fires when another
- *   process writes the WAL, so a commit wakes consumers within about a millisecond however long
- *   they were idle; and a poll as a safety net for file systems whose watches miss writes. With
- *   a working watch the poll is slow (100 ms for 10 s after the last activity, then 1 s); without
- *   one it is every 2 ms for a second, then every 20 ms, then every 50 ms. The pragma is cheap
- *   but each timer wake-up is not, so a long-idle consumer uses ~0% CPU.
+ * - Other processes: the store's wake-up transport (src/db/wakeup-transport.ts) reports their
+ *   work, one per store and process, shared by every consumer on it.
  *
  * A consumer takes a ticket BEFORE it claims and waits on it after an empty claim, so a wake-up
  * that arrives between the claim and the wait is never lost.
  */
-import { watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
-import type pg from 'pg';
-import { WORK_CHANNEL } from '../db/dialect.js';
 import type { Store } from '../db/open.js';
-import { loadPg, postgresClientConfig } from '../db/postgres-pool.js';
+import {
+  openWakeupTransport,
+  workSiteKey,
+  type SiteSet,
+  type WakeupTransport,
+  type WakeupTransportOptions,
+} from '../db/wakeup-transport.js';
 import { silentLogger, type Logger } from '../log.js';
 
-/** SQLite data_version poll interval by time since the last activity, when no file watch works. */
-export function sqlitePollMs(quietMs: number): number {
-  if (quietMs < 1_000) return 2;
-  if (quietMs < 10_000) return 20;
-  return 50;
-}
-
-/** The safety-net poll while a file watch on the database folder reports other processes' writes. */
-export function sqliteWatchedPollMs(quietMs: number): number {
-  return quietMs < 10_000 ? 100 : 1_000;
-}
-
-export interface WakeupOptions {
-  /** SQLite: replaces the poll schedule (tests use a very slow one to prove the watch works). */
-  sqlitePollMs?: (quietMs: number) => number;
-}
-
-/** Which sites a wake-up concerns: a set of site keys ("-" for none) or every site. */
-type SiteSet = ReadonlySet<string> | '*';
+export type WakeupOptions = WakeupTransportOptions;
 
 export interface WakeupTicket {
   /** True once a relevant wake-up arrived (false after a timeout). */
@@ -62,10 +36,10 @@ class Ticket implements WakeupTicket {
     private readonly source: WakeupSource,
     private readonly siteKey: string | undefined,
     /**
-     * SQLite: the data_version when the ticket was taken. A commit by another connection after
-     * that (even one before wait() starts) wakes the ticket.
+     * The transport's mark when the ticket was taken (SQLite: data_version). A commit by another
+     * connection after that (even one before wait() starts) wakes the ticket.
      */
-    readonly dataVersion: number | undefined,
+    readonly mark: number | undefined,
   ) {}
 
   matches(sites: SiteSet): boolean {
@@ -78,7 +52,7 @@ class Ticket implements WakeupTicket {
   }
 
   wait(timeoutMs: number): Promise<void> {
-    if (!this.woken && this.source.changedSince(this.dataVersion)) this.wake();
+    if (!this.woken && this.source.changedSince(this.mark)) this.wake();
     if (this.woken) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, timeoutMs);
@@ -104,12 +78,7 @@ class WakeupSource {
   readonly tickets = new Set<Ticket>();
   #users = 0;
   #waiting = 0;
-  #listener: pg.Client | undefined;
-  #closed = false;
-  #reconnectDelay = 100;
-  #pollTimer: NodeJS.Timeout | undefined;
-  #lastActivity = Date.now();
-  #watcher: FSWatcher | undefined;
+  #transport: WakeupTransport | undefined;
 
   constructor(
     private readonly store: Store,
@@ -118,154 +87,60 @@ class WakeupSource {
   ) {}
 
   ticket(siteId: number | null | undefined): WakeupTicket {
-    const t = new Ticket(this, siteId === undefined ? undefined : siteKey(siteId), this.store.dataVersion?.());
+    const t = new Ticket(this, siteId === undefined ? undefined : workSiteKey(siteId), this.#transport?.mark());
     this.tickets.add(t);
     return t;
   }
 
   wake(sites: SiteSet): void {
-    this.#lastActivity = Date.now();
+    this.#transport?.activity();
     for (const t of this.tickets) if (t.matches(sites)) t.wake();
   }
 
   acquire(): void {
     this.#users++;
     if (this.#users !== 1) return;
-    if (this.store.dialect.capabilities.listenNotify) void this.#listen();
-    else this.#watchDatabaseFolder();
+    this.#transport = openWakeupTransport(
+      this.store,
+      {
+        wake: (sites) => this.wake(sites),
+        wakeChanged: (changed) => {
+          let woke = false;
+          for (const t of this.tickets) {
+            if (!t.woken && t.mark !== undefined && changed(t.mark)) {
+              t.wake();
+              woke = true;
+            }
+          }
+          return woke;
+        },
+      },
+      this.logger,
+      this.options,
+    );
   }
 
   release(): void {
     this.#users--;
     if (this.#users > 0) return;
-    this.#closed = true;
-    const client = this.#listener;
-    this.#listener = undefined;
-    void client?.end().catch(() => {});
-    this.#watcher?.close();
-    this.#watcher = undefined;
-    if (this.#pollTimer) clearTimeout(this.#pollTimer);
-    this.#pollTimer = undefined;
+    this.#transport?.close();
+    this.#transport = undefined;
     sources.delete(this.store);
   }
 
-  /** True when another connection committed since `dataVersion` was read (SQLite only). */
-  changedSince(dataVersion: number | undefined): boolean {
-    return dataVersion !== undefined && this.store.dataVersion !== undefined && this.store.dataVersion() !== dataVersion;
+  /** True when another connection committed since `mark` was taken. */
+  changedSince(mark: number | undefined): boolean {
+    return this.#transport?.changedSince(mark) ?? false;
   }
 
-  /** Counts consumers blocked in wait(); SQLite polls data_version only while someone waits. */
+  /** Counts consumers blocked in wait(); the transport may poll only while someone waits. */
   waiting(delta: number): void {
     this.#waiting += delta;
-    if (!this.store.dataVersion) return;
-    if (this.#waiting > 0 && !this.#pollTimer) {
-      const poll = () => {
-        this.#checkDataVersion();
-        this.#pollTimer = setTimeout(poll, this.#pollMs());
-      };
-      this.#pollTimer = setTimeout(poll, this.#pollMs());
-    } else if (this.#waiting === 0 && this.#pollTimer) {
-      clearTimeout(this.#pollTimer);
-      this.#pollTimer = undefined;
-    }
-  }
-
-  #pollMs(): number {
-    const quietMs = Date.now() - this.#lastActivity;
-    const schedule = this.options.sqlitePollMs ?? (this.#watcher ? sqliteWatchedPollMs : sqlitePollMs);
-    return schedule(quietMs);
-  }
-
-  /** SQLite: wakes the tickets taken before another connection's latest commit. */
-  #checkDataVersion(): void {
-    const dataVersion = this.store.dataVersion;
-    if (!dataVersion) return;
-    // Each ticket compares with the version it was taken at, so a commit that landed between a
-    // consumer's claim and its wait is not lost.
-    const v = dataVersion();
-    let woke = false;
-    for (const t of this.tickets) {
-      if (!t.woken && t.dataVersion !== undefined && t.dataVersion !== v) {
-        t.wake();
-        woke = true;
-      }
-    }
-    if (woke) this.#lastActivity = Date.now();
-  }
-
-  /**
-   * SQLite file databases: watch the folder (the WAL, journal and database files are written
-   * by every commit of every process) and check data_version when one of this database's files
-   * changes while someone waits. Events from this process's own writes are harmless: its own
-   * commits do not change its data_version. Where no watch can be set, the fast poll remains.
-   */
-  #watchDatabaseFolder(): void {
-    const target = this.store.target;
-    if (target.backend !== 'sqlite' || target.path === ':memory:') return;
-    const file = resolve(target.path);
-    const name = basename(file);
-    try {
-      const watcher = watch(dirname(file), { persistent: false }, (_event, changed) => {
-        if (this.#waiting > 0 && (changed === null || changed.startsWith(name))) this.#checkDataVersion();
-      });
-      watcher.on('error', (err) => {
-        this.logger.warn({ err: err.message }, 'database folder watch failed; polling for other processes\' work');
-        watcher.close();
-        if (this.#watcher === watcher) this.#watcher = undefined;
-      });
-      this.#watcher = watcher;
-    } catch (err) {
-      this.logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'cannot watch the database folder; polling instead');
-    }
-  }
-
-  async #listen(): Promise<void> {
-    if (this.#closed || this.store.target.backend !== 'postgres') return;
-    const client = new (loadPg().Client)(
-      postgresClientConfig({ connectionString: this.store.target.connectionString, applicationName: 'jobyard-listener' }),
-    );
-    let failed = false;
-    const retry = (err: unknown) => {
-      // 'error' and 'end' both fire for one lost connection: handle it once.
-      if (failed) return;
-      failed = true;
-      const current = this.#listener === client;
-      if (current) this.#listener = undefined;
-      void client.end().catch(() => {});
-      if (this.#closed || !current) return;
-      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'work listener lost; reconnecting');
-      setTimeout(() => void this.#listen(), this.#reconnectDelay).unref();
-      this.#reconnectDelay = Math.min(this.#reconnectDelay * 2, 5_000);
-    };
-    client.on('error', retry);
-    client.on('end', () => retry(new Error('connection ended')));
-    client.on('notification', (msg) => {
-      if (msg.channel !== WORK_CHANNEL) return;
-      const payload = msg.payload ?? '*';
-      this.wake(payload === '*' || payload === '' ? '*' : new Set(payload.split(',')));
-    });
-    try {
-      this.#listener = client;
-      await client.connect();
-      await client.query(`listen ${WORK_CHANNEL}`);
-      if (this.#closed) {
-        await client.end();
-        return;
-      }
-      this.#reconnectDelay = 100;
-      // Anything enqueued while we were not listening was not announced to us.
-      this.wake('*');
-    } catch (err) {
-      retry(err);
-    }
+    this.#transport?.waiters(this.#waiting);
   }
 }
 
 const sources = new WeakMap<Store, WakeupSource>();
-
-function siteKey(siteId: number | null): string {
-  return siteId === null ? '-' : String(siteId);
-}
 
 /** The shared wake-up source of a store; pair every `acquireWakeups` with `releaseWakeups`. */
 export function acquireWakeups(
@@ -294,5 +169,5 @@ export function acquireWakeups(
 
 /** Wakes this process's consumers waiting for these sites (after an enqueue or a requeue). */
 export function signalLocalWork(store: Store, siteIds: ReadonlyArray<number | null>): void {
-  sources.get(store)?.wake(new Set(siteIds.map(siteKey)));
+  sources.get(store)?.wake(new Set(siteIds.map(workSiteKey)));
 }

@@ -135,7 +135,8 @@ describeBackends(
       if (ctx.backend === 'postgres') {
         // Reuse the context database after dropping jobyard's tables again.
         const { migrateDown } = await import('../../src/db/migrate.js');
-        await migrateDown(ctx.store, { all: true });
+        const { MIGRATIONS } = await import('../../migrations/index.js');
+        await migrateDown(ctx.store, MIGRATIONS, { all: true });
       }
       const s = startScheduler({ DATABASE_URL: fresh, MIGRATE_ON_START: 'false' });
       expect(await s.exited).toBe(2);

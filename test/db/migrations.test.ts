@@ -4,7 +4,6 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../migrations/index.js';
 import {
-  KNOWN_MIGRATIONS,
   MIGRATION_TABLE,
   assertKnownSchema,
   migrateDown,
@@ -15,6 +14,7 @@ import type { Store } from '../../src/db/open.js';
 import { describeBackends } from '../helpers/backends.js';
 
 const MIGRATIONS_DIR = join(import.meta.dirname, '..', '..', 'migrations');
+const KNOWN_MIGRATIONS = MIGRATIONS.map(([name]) => name);
 
 async function userTables(store: Store): Promise<string[]> {
   const tables = await store.db.introspection.getTables({ withInternalKyselyTables: true });
@@ -43,32 +43,32 @@ describeBackends(
   'migrations',
   (ctx) => {
     it('go latest → all the way down → latest again, leaving no table at zero', async () => {
-      const applied = await migrateToLatest(ctx.store);
+      const applied = await migrateToLatest(ctx.store, MIGRATIONS);
       expect(applied).toEqual([...KNOWN_MIGRATIONS]);
       expect(await userTables(ctx.store)).toContain('job_scheduler_work_items');
-      expect((await migrationStatus(ctx.store)).every((m) => m.appliedAt !== null)).toBe(true);
-      expect(await migrateToLatest(ctx.store)).toEqual([]); // idempotent
+      expect((await migrationStatus(ctx.store, MIGRATIONS)).every((m) => m.appliedAt !== null)).toBe(true);
+      expect(await migrateToLatest(ctx.store, MIGRATIONS)).toEqual([]); // idempotent
 
-      const reverted = await migrateDown(ctx.store, { all: true });
+      const reverted = await migrateDown(ctx.store, MIGRATIONS, { all: true });
       expect(reverted).toEqual([...KNOWN_MIGRATIONS].reverse());
       expect(await userTables(ctx.store)).toEqual([]);
-      expect((await migrationStatus(ctx.store)).every((m) => m.appliedAt === null)).toBe(true);
+      expect((await migrationStatus(ctx.store, MIGRATIONS)).every((m) => m.appliedAt === null)).toBe(true);
 
-      expect(await migrateToLatest(ctx.store)).toEqual([...KNOWN_MIGRATIONS]);
+      expect(await migrateToLatest(ctx.store, MIGRATIONS)).toEqual([...KNOWN_MIGRATIONS]);
       expect(await userTables(ctx.store)).toContain('scheduled_jobs');
     });
 
     it('refuses a database that holds a migration this build does not know', async () => {
-      await migrateToLatest(ctx.store);
+      await migrateToLatest(ctx.store, MIGRATIONS);
       await sql`insert into ${sql.table(MIGRATION_TABLE)} (name, timestamp) values (${'29990101_0001_from_the_future'}, ${new Date().toISOString()})`.execute(
         ctx.db,
       );
-      const status = await migrationStatus(ctx.store);
+      const status = await migrationStatus(ctx.store, MIGRATIONS);
       expect(status.at(-1)).toMatchObject({ name: '29990101_0001_from_the_future', unknown: true });
-      await expect(assertKnownSchema(ctx.store)).rejects.toThrow(/29990101_0001_from_the_future.*newer version/);
-      await expect(migrateToLatest(ctx.store)).rejects.toThrow(/does not know/);
+      await expect(assertKnownSchema(ctx.store, MIGRATIONS)).rejects.toThrow(/29990101_0001_from_the_future.*newer version/);
+      await expect(migrateToLatest(ctx.store, MIGRATIONS)).rejects.toThrow(/does not know/);
       await sql`delete from ${sql.table(MIGRATION_TABLE)} where name = ${'29990101_0001_from_the_future'}`.execute(ctx.db);
-      await expect(assertKnownSchema(ctx.store)).resolves.toBeUndefined();
+      await expect(assertKnownSchema(ctx.store, MIGRATIONS)).resolves.toBeUndefined();
     });
   },
   { migrate: false },

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { DEFAULT_DATABASE_URL, maskUrl, parseDatabaseUrl } from '../../src/db/url.js';
+import {
+  DEFAULT_DATABASE_URL,
+  databaseFolder,
+  databaseIdentity,
+  isProcessLocal,
+  maskUrl,
+  parseDatabaseUrl,
+  workerDatabaseUrl,
+} from '../../src/db/url.js';
 
 describe('parseDatabaseUrl', () => {
   it('defaults to the embedded SQLite file when unset or blank', () => {
@@ -44,5 +52,31 @@ describe('maskUrl', () => {
     expect(maskUrl('postgres://jy:s3cret@db:5432/jy')).toBe('postgres://jy:***@db:5432/jy');
     expect(maskUrl('postgres://db/jy?user=a&password=s3cret&x=1')).toBe('postgres://db/jy?user=a&password=***&x=1');
     expect(maskUrl('postgres://jy@db/jy')).toBe('postgres://jy@db/jy');
+  });
+});
+
+describe('what workers and deployments see of a database', () => {
+  const sqlite = parseDatabaseUrl('sqlite:./data/x.db');
+  const pg = parseDatabaseUrl('postgres://u:secret@db:5432/jobyard');
+
+  it('gives workers a URL that opens the same database from any folder', () => {
+    expect(workerDatabaseUrl(sqlite)).toBe(`sqlite:${process.cwd()}/data/x.db`);
+    expect(workerDatabaseUrl(pg)).toBe('postgres://u:secret@db:5432/jobyard');
+  });
+
+  it('names the folder a worker container mounts: a SQLite file\'s, none for a server', () => {
+    expect(databaseFolder(sqlite)).toBe(`${process.cwd()}/data`);
+    expect(databaseFolder(pg)).toBeNull();
+  });
+
+  it('knows that only an in-memory database cannot be shared with workers', () => {
+    expect(isProcessLocal(parseDatabaseUrl('sqlite::memory:'))).toBe(true);
+    expect(isProcessLocal(sqlite)).toBe(false);
+    expect(isProcessLocal(pg)).toBe(false);
+  });
+
+  it('identifies a database the same way from every process, without its password', () => {
+    expect(databaseIdentity(sqlite)).toBe(databaseIdentity(parseDatabaseUrl(`sqlite:${process.cwd()}/data/x.db`)));
+    expect(databaseIdentity(pg)).toBe('postgres://u:***@db:5432/jobyard');
   });
 });

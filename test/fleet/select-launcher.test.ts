@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { parseDatabaseUrl } from '../../src/db/url.js';
-import { defaultFleetId, selectLauncher, workerDatabaseUrl } from '../../src/fleet/select-launcher.js';
+import { defaultFleetId, selectLauncher } from '../../src/fleet/select-launcher.js';
 import { silentLogger } from '../../src/log.js';
 
 const sqlite = parseDatabaseUrl('sqlite:./data/x.db');
@@ -49,13 +49,7 @@ describe('selectLauncher', () => {
   });
 });
 
-describe('worker database URL and fleet id', () => {
-  it('makes a relative SQLite path absolute and keeps PostgreSQL URLs as they are', () => {
-    expect(workerDatabaseUrl(sqlite)).toBe(`sqlite:${process.cwd()}/data/x.db`);
-    const pg = parseDatabaseUrl('postgres://u:secret@db:5432/jobyard');
-    expect(workerDatabaseUrl(pg)).toBe('postgres://u:secret@db:5432/jobyard');
-  });
-
+describe('default fleet id', () => {
   it('derives one fleet id per database, never from the password', () => {
     expect(defaultFleetId(sqlite)).toBe(defaultFleetId(parseDatabaseUrl(`sqlite:${process.cwd()}/data/x.db`)));
     expect(defaultFleetId(sqlite)).not.toBe(defaultFleetId(parseDatabaseUrl('sqlite:./data/y.db')));

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe } from 'vitest';
+import { MIGRATIONS } from '../../migrations/index.js';
 import type { Backend } from '../../src/db/dialect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { openDatabase, type OpenOptions, type Store } from '../../src/db/open.js';
@@ -72,7 +73,7 @@ export class BackendContext {
       this.#cleanup = () => adminQuery(`drop schema if exists ${id} cascade`);
     }
     this.#store = openDatabase(this.url, this.options.open);
-    if (this.options.migrate !== false) await migrateToLatest(this.#store);
+    if (this.options.migrate !== false) await migrateToLatest(this.#store, MIGRATIONS);
   }
 
   /** Another store on the same isolated database (closed at teardown). */

@@ -8,6 +8,10 @@ import { expect, it } from 'vitest';
 import { acquireWakeups, type WakeupOptions } from '../../src/queue/wakeup.js';
 import { describeBackends } from '../helpers/backends.js';
 
+// NOTIFY reaches every listener of a database, whatever its schema: a database of its own keeps
+// other test files' inserts from waking the ticket that must time out.
+const OWN_DATABASE = { isolation: 'database' } as const;
+
 describeBackends('wake-ups from another connection', (ctx) => {
   async function insertItem(store = ctx.open()) {
     const now = Date.now();
@@ -64,4 +68,4 @@ describeBackends('wake-ups from another connection', (ctx) => {
       expect(ticket.woken).toBe(false);
       ticket.dispose();
     }));
-});
+}, OWN_DATABASE);
