@@ -1,11 +1,11 @@
 /**
- * The initial schema: seed 004's "Scheduling and Automation" tables and the inventory tables they
- * read, plus what a correct queue needs that the seed leaves implicit (unique dedupe_key, the
+ * The initial schema: the scheduling and automation tables (jobs, runs, frozen targets, onboarding,
+ * work items, workers) and the inventory tables they read, plus what a correct queue needs (unique dedupe_key, the
  * claim index, the reclaim index, max_attempts/result_json on items, and the indexed due-time
  * column scheduled_jobs.next_run_at).
  *
- * Deviations from the seed, on purpose: device_filter_sites gets a primary key and foreign keys
- * (the seed relies on write paths for uniqueness); sites/devices get pre-lowercased lookup columns.
+ * device_filter_sites has a primary key and foreign keys (uniqueness is the database's job, not
+ * each write path's); sites/devices get pre-lowercased lookup columns.
  */
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from '../src/db/dialect.js';

@@ -1,5 +1,5 @@
 /**
- * What the scheduler needs beyond the seed's columns:
+ * What the scheduler needs beyond the initial columns:
  * - scheduled_jobs.time_zone / cron_expression: calendar and cron schedules keep wall-clock time
  *   in the job's IANA zone; missed_policy: what to do with occurrences missed during downtime.
  * - A unique (job_id, scheduled_ts) on runs: one run per occurrence, enforced by the database

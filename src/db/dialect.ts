@@ -1,5 +1,6 @@
 /**
- * The single place where SQLite and PostgreSQL differ (seed 000's rule). Queries and migrations
+ * The single place where SQLite and PostgreSQL differ (the rule: nothing outside src/db
+ * knows which backend it talks to). Queries and migrations
  * ask the dialect for a column type, a capability or a backend-specific clause; they never test
  * the backend name themselves. The connection factories that apply these rules at the driver
  * boundary are `sqlite-driver.ts` and `postgres-pool.ts` beside this file.

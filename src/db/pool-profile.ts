@@ -1,7 +1,7 @@
 import { UserError } from '../errors.js';
 
 /**
- * Host tuning profiles (seed 004, "Engine Tuning Profiles"). CPU and RAM are ranked separately
+ * Host tuning profiles: the pool grows with the host. CPU and RAM are ranked separately
  * and the lower rank wins, so an unbalanced host (many cores, little memory) is not over-tuned.
  */
 export const POOL_PROFILES = [

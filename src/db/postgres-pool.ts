@@ -1,6 +1,6 @@
 /**
  * The pg.Pool behind Kysely, with the PostgreSQL side of the dialect rules: session settings
- * (seed 004's connect timeout and idle-in-transaction guard) and int8 parsed as a JS number.
+ * (a connect timeout and an idle-in-transaction guard) and int8 parsed as a JS number.
  */
 import { createRequire } from 'node:module';
 import type pg from 'pg';
@@ -15,9 +15,10 @@ export function loadPg(): typeof pg {
   return pgModule;
 }
 
-/** Seed 004: BOREALIS_DB_CONNECT_TIMEOUT = 15 s. */
+/** A connect that takes longer fails: an unreachable server is reported, not waited on forever. */
 export const PG_CONNECT_TIMEOUT_MS = 15_000;
-/** Seed 004: a session left idle inside a transaction is ended by the server after 60 s. */
+/** A session left idle inside a transaction is ended by the server after 60 s, so a stuck
+ *  client cannot hold row locks (and block claims) indefinitely. */
 export const PG_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 export const APPLICATION_NAME = 'jobyard';
 

@@ -100,7 +100,8 @@ export interface DeviceApprovalsTable {
   hostname_claimed: string | null;
   ssl_key_fingerprint_claimed: string | null;
   enrollment_code: string | null;
-  /** Soft relation to sites.id (no foreign key, as in the seed system). */
+  /** Soft relation to sites.id (no foreign key: an item outlives a deleted site, and
+   *  the fleet and admin commands check the site where it matters). */
   site_id: number | null;
   status: string;
   client_nonce: string | null;
@@ -159,7 +160,8 @@ export interface ScheduledJobsTable {
   duration_stop_enabled: Generated<boolean>;
   expiration: Timestamp | null;
   execution_context: string | null;
-  /** Logical link to credentials.id (no foreign key, as in the seed system). */
+  /** Logical link to credentials.id (no foreign key: a job keeps its reference when a
+   *  credential is removed, and the executor refuses the item with a clear error). */
   credential_id: number | null;
   use_service_account: Generated<boolean>;
   job_kind: Generated<string>;

@@ -20,7 +20,8 @@ import {
 } from 'kysely';
 import { BOOLEAN_COLUMNS, InvalidJson, isJsonColumn } from './dialect.js';
 
-/** How long a writer waits for another process's write lock before SQLITE_BUSY (seed 000). */
+/** How long a writer waits for another process's write lock before SQLITE_BUSY: long enough to outlast any
+ * write transaction jobyard runs, short enough that a stuck lock surfaces as an error. */
 export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 
 /** Opens the file (creating its folder) with the pragmas jobyard relies on. */
@@ -42,7 +43,7 @@ export function openSqliteFile(path: string): BetterSqlite3.Database {
 /**
  * Every transaction starts with BEGIN IMMEDIATE: it takes the write lock up front, so a
  * transaction that reads and then writes can never fail half-way with SQLITE_BUSY the way a
- * deferred BEGIN does when another process wrote in between (the seed system's failure).
+ * deferred BEGIN does when another process wrote in between (a lock upgrade that cannot wait).
  */
 class ImmediateSqliteDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {

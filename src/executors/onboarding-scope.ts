@@ -7,8 +7,8 @@
  * - a CIDR: `10.0.0.0/24` — host addresses only (network and broadcast left out for /0–/30;
  *   /31 and /32 are all hosts); host bits in the base are ignored (`10.0.0.7/24` = `10.0.0.0/24`);
  * - a range: `10.0.0.5-10.0.0.20`, or `10.0.0.5-20` (last octet), inclusive.
- * The comment is stripped for parsing; the raw entry is kept as `targetInput` (the seed's
- * `10.0.0.56 # LAB-AIO-01` correlation). A blank or comment-only entry is ignored. Octets with
+ * The comment is stripped for parsing; the raw entry is kept as `targetInput` (so an
+ * entry such as `10.0.0.56 # LAB-AIO-01` keeps the operator's label next to what it expanded to). A blank or comment-only entry is ignored. Octets with
  * leading zeros are refused (`010` is octal to some tools, decimal to others).
  *
  * Caps: one entry expands to at most MAX_ENTRY_ADDRESSES (1024 — a /22) addresses, and a scope

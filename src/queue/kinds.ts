@@ -1,6 +1,6 @@
 /**
  * Work kinds and their defaults. Priority: HIGHER runs first (the claim orders by
- * priority DESC), matching the seed system's figures.
+ * priority DESC): service actions first, then onboarding, maintenance and scheduled runs.
  */
 export const WORK_KINDS = [
   'service_action',
