@@ -100,8 +100,8 @@ export interface DeviceApprovalsTable {
   hostname_claimed: string | null;
   ssl_key_fingerprint_claimed: string | null;
   enrollment_code: string | null;
-  /** Soft relation to sites.id (no foreign key: an item outlives a deleted site, and
-   *  the fleet and admin commands check the site where it matters). */
+  /** Soft relation to sites.id (no foreign key: an approval request may name a site that is
+   *  created or removed later; the approval step checks it). */
   site_id: number | null;
   status: string;
   client_nonce: string | null;
