@@ -87,7 +87,10 @@ export function createProcessLauncher(options: ProcessLauncherOptions): WorkerLa
       child.stdin!.end(JSON.stringify(secrets));
       await new Promise<void>((resolve, reject) => {
         child.once('spawn', () => resolve());
-        child.once('error', (err) => reject(new Error(`cannot start ${spec.containerName}: ${err.message}`)));
+        child.once('error', (err) => {
+          children.delete(spec.workerGuid); // never started: nothing to wait for or stop
+          reject(new Error(`cannot start ${spec.containerName}: ${err.message}`));
+        });
       });
     },
 
