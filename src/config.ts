@@ -70,6 +70,8 @@ const schema = z.object({
   WORKER_FLEET: z.string().optional().transform((v) => v || undefined),
   /** Container user for workers (uid[:gid] or name); unset: the image's USER. */
   WORKER_USER: z.string().optional().transform((v) => v || undefined),
+  /** User that site workers run command components as (name or uid[:gid]); unset: nobody when root. */
+  COMMAND_USER: z.string().optional().transform((v) => v || undefined),
   WORKER_MEMORY_MB: number('WORKER_MEMORY_MB', 512, 32),
   WORKER_CPUS: number('WORKER_CPUS', 1, 0.05),
   WORKER_CONCURRENCY: number('WORKER_CONCURRENCY', 7, 1),

@@ -27,6 +27,7 @@ Environment (default):
   WORKER_DATA_VOLUME        volume holding the SQLite folder (unset: bind-mount the host folder)
   WORKER_MEMORY_MB, WORKER_CPUS  container limits (512, 1)
   WORKER_CONCURRENCY        items a worker runs at once (7)
+  COMMAND_USER              user commands run as (nobody when the worker runs as root)
   WORKER_IDLE_SECONDS       a worker exits after idling this long (30)
   WORKER_STALE_SECONDS      a worker silent this long is lost (30)
   WORKER_HISTORY_SECONDS    stopped/lost worker rows are kept this long (60)
@@ -134,6 +135,7 @@ async function createFleet(config: Config, store: Store, logger: Logger): Promis
       WORKER_CONCURRENCY: String(config.WORKER_CONCURRENCY),
       WORKER_IDLE_SECONDS: String(config.WORKER_IDLE_SECONDS),
       LOG_LEVEL: config.LOG_LEVEL,
+      ...(config.COMMAND_USER ? { COMMAND_USER: config.COMMAND_USER } : {}),
     },
     maxWorkersPerSite: config.MAX_WORKERS_PER_SITE,
     maxWorkers: config.MAX_WORKERS,

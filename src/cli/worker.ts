@@ -4,7 +4,9 @@ import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/open.js';
 import { UserError } from '../errors.js';
 import { createDatabaseCredentialProvider, defaultExecutorConfig, executorHandlers } from '../executors/index.js';
+import { resolveCommandUser } from '../executors/components/command-isolation.js';
 import { runSiteWorker } from '../fleet/site-worker.js';
+import { readWorkerSecrets, WORKER_LIVENESS_FD_VAR, WORKER_SECRETS_VAR } from '../fleet/worker-secrets.js';
 import { createLogger } from '../log.js';
 
 /**
@@ -28,7 +30,9 @@ Environment (default):
   CONTAINER_NAME        its container name (site-worker-<WORKER_GUID>)
   WORKER_CONCURRENCY    items run at once per lane (7)
   WORKER_IDLE_SECONDS   exit after this long with nothing to do (30)
-  LOG_LEVEL             pino level (info)`,
+  COMMAND_USER          user commands run as (nobody when the worker is root)
+  LOG_LEVEL             pino level (info)
+  WORKER_SECRETS=stdin  (set by launchers) DATABASE_URL and other secrets come as JSON on stdin`,
     )
     .action(async (options: { site: string; lanes?: string }) => {
       const siteId = Number(options.site);
@@ -36,7 +40,16 @@ Environment (default):
         throw new UserError(`--site: "${options.site}" is not a site id; expected a positive integer`);
       }
       const lanes = parseLanes(options.lanes);
-      const config = loadConfig();
+      // Secrets come on stdin from a launcher, never in the environment commands could read.
+      const secrets = process.env[WORKER_SECRETS_VAR] === 'stdin' ? await readWorkerSecrets(process.stdin) : {};
+      const config = loadConfig({ ...process.env, ...secrets });
+      let commandUser;
+      try {
+        commandUser = resolveCommandUser(config.COMMAND_USER);
+      } catch (err) {
+        throw new UserError((err as Error).message);
+      }
+      const livenessFd = Number(process.env[WORKER_LIVENESS_FD_VAR]);
       const workerGuid = process.env.WORKER_GUID || randomUUID();
       const containerName = process.env.CONTAINER_NAME || `site-worker-${workerGuid}`;
       const logger = createLogger({ name: 'site-worker', level: config.LOG_LEVEL });
@@ -54,7 +67,13 @@ Environment (default):
           handlers: executorHandlers({
             store,
             credentials: createDatabaseCredentialProvider(store),
-            config: defaultExecutorConfig(),
+            config: {
+              ...defaultExecutorConfig(),
+              commandIsolation: {
+                ...(commandUser ? { user: commandUser } : {}),
+                ...(Number.isInteger(livenessFd) && livenessFd > 2 ? { livenessFd } : {}),
+              },
+            },
             workerGuid,
           }),
         });

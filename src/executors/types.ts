@@ -8,6 +8,7 @@
 import type { Store } from '../db/open.js';
 import type { WorkItem } from '../db/schema.js';
 import type { Logger } from '../log.js';
+import type { CommandIsolation } from './components/command-isolation.js';
 
 /** Fetches credential material by id while executing; nothing it returns is stored or logged. */
 export interface CredentialProvider {
@@ -29,6 +30,8 @@ export interface ExecutorConfig {
   outputCapBytes: number;
   /** Default component timeout (default 300 s). */
   defaultTimeoutMs: number;
+  /** Who runs command components and what they inherit (a site worker sets it). */
+  commandIsolation?: CommandIsolation;
 }
 
 export interface ExecutorContext {

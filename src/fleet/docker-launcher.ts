@@ -7,12 +7,19 @@
  * replica) sees the same workers. Exited containers stay until `remove()`, so the reconciliation
  * loop can record their exit code.
  *
+ * Secrets (DATABASE_URL, tokens) are not in the container's Env (`docker inspect`,
+ * /proc/1/environ) nor its Cmd: the container is created with a one-shot stdin
+ * (OpenStdin + StdinOnce), the launcher attaches before starting it and writes them as JSON
+ * (worker-secrets.ts). Commands die with their worker: the container ends when the worker does
+ * (Init forwards its exit), and every process in it goes with it.
+ *
  * The engine is found like the docker CLI finds it: DOCKER_HOST, else the default socket.
  */
 import Dockerode from 'dockerode';
 import { containerName, engineMessage, statusOf, wrapEngineError } from '../docker/errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { LABEL_FLEET, LABEL_SITE_ID, LABEL_WORKER_GUID, type ObservedWorker, type WorkerLauncher, type WorkerSpec } from './launcher.js';
+import { splitSecrets, WORKER_SECRETS_VAR } from './worker-secrets.js';
 
 export interface DockerLauncherOptions {
   /** The jobyard image (WORKER_IMAGE); its ENTRYPOINT must run `node /app/bin/jobyard.js`. */
@@ -137,6 +144,7 @@ export function createDockerLauncher(options: DockerLauncherOptions): WorkerLaun
         ...(options.nanoCpus !== undefined ? { NanoCpus: Math.round(options.nanoCpus) } : {}),
         ...(mounts.length > 0 ? { Mounts: mounts } : {}),
       };
+      const { env, secrets } = splitSecrets(spec.env);
       const createOptions: Dockerode.ContainerCreateOptions = {
         name: spec.containerName,
         Image: options.image,
@@ -145,11 +153,13 @@ export function createDockerLauncher(options: DockerLauncherOptions): WorkerLaun
           [LABEL_SITE_ID]: String(spec.siteId),
           ...(options.fleet !== undefined ? { [LABEL_FLEET]: options.fleet } : {}),
         },
-        Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+        Env: Object.entries({ ...env, [WORKER_SECRETS_VAR]: 'stdin' }).map(([k, v]) => `${k}=${v}`),
         Cmd: (options.command ?? workerCommand)(spec),
         ...(options.entrypoint ? { Entrypoint: options.entrypoint } : {}),
         ...(options.user ? { User: options.user } : {}),
-        AttachStdin: false,
+        AttachStdin: true,
+        OpenStdin: true,
+        StdinOnce: true,
         AttachStdout: false,
         AttachStderr: false,
         Tty: false,
@@ -162,7 +172,13 @@ export function createDockerLauncher(options: DockerLauncherOptions): WorkerLaun
         throw wrapEngineError(`create container ${spec.containerName} from image ${options.image}`, err);
       }
       try {
+        // Attached before the start, so the worker's stdin is ours from its first read.
+        const stdin = (await container.attach({ stream: true, stdin: true, hijack: true })) as NodeJS.ReadWriteStream;
         await container.start();
+        await new Promise<void>((resolve, reject) => {
+          stdin.once('error', reject);
+          stdin.end(JSON.stringify(secrets), () => resolve());
+        });
       } catch (err) {
         // A container that never started would look alive (`created`) forever: drop it.
         await container.remove({ force: true, v: true }).catch(() => {});

@@ -10,7 +10,7 @@
  *
  * Reconcile: a live row whose worker exited or vanished, whose heartbeat is stale, or that never
  * got past `starting` becomes `lost` (with docker_state and exit_code), and its leased items are
- * released at once rather than after lease expiry. Exited workers are removed once their exit
+ * released at once rather than after lease expiry — after the launcher stopped it and its commands. Exited workers are removed once their exit
  * code is recorded; labelled workers without a live row are stopped and removed; terminal rows
  * are pruned after WORKER_HISTORY_SECONDS.
  */
@@ -146,10 +146,12 @@ export class Fleet {
       }
       if (!reason) continue;
       if (await markWorkerLost(store, row.worker_guid, fields, now)) {
+        // Stopped (with its commands) before its items are released: a next attempt must never
+        // run beside the previous one.
+        if (obs?.running) await launcher.stop(row.worker_guid, { graceMs: 5_000 }).catch(() => {});
         const released = await releaseOwner(store, row.worker_guid, { now, reason: `${reason}; released` });
         logger.warn({ workerGuid: row.worker_guid, siteId: row.site_id, reason, ...fields, released: released.requeued.length, dead: released.dead.length }, 'site worker lost');
         result.lost.push(row.worker_guid);
-        if (obs?.running) await launcher.stop(row.worker_guid, { graceMs: 5_000 }).catch(() => {});
       }
     }
 

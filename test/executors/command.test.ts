@@ -77,10 +77,10 @@ describe('command component', () => {
       console.log(c.pid);
       setInterval(() => {}, 1000);`;
     const started = Date.now();
-    // 2 s: long enough for the child to start its grandchild and print its pid on a loaded machine.
-    const r = await runCommand({ argv: [node, '-e', script], timeout_seconds: 2 }, opts);
+    // 3 s: the child must have started its grandchild by then, even on a loaded machine.
+    const r = await runCommand({ argv: [node, '-e', script], timeout_seconds: 3 }, opts);
     expect(r).toMatchObject({ ok: false, timedOut: true, signal: 'SIGTERM' });
-    expect(r.error).toBe('timed out after 2 s; process group killed');
+    expect(r.error).toBe('timed out after 3 s; process group killed');
     expect(Date.now() - started).toBeLessThan(10_000);
     const grandchild = Number(r.stdout.trim());
     expect(grandchild).toBeGreaterThan(0);

@@ -8,10 +8,14 @@ import { Fleet } from '../../src/fleet/fleet.js';
 import type { ObservedWorker, WorkerLauncher, WorkerSpec } from '../../src/fleet/launcher.js';
 import { createSite } from '../../src/inventory/sites.js';
 import { silentLogger } from '../../src/log.js';
-import { enqueueWorkItems } from '../../src/queue/index.js';
+import { claimWorkItems, enqueueWorkItems } from '../../src/queue/index.js';
 import { describeBackends } from '../helpers/backends.js';
 
-function recordingLauncher(ctx: { failWith?: string | undefined; rowsAtLaunch: string[] }, statusOf: (guid: string) => Promise<string | undefined>): WorkerLauncher & { launched: WorkerSpec[] } {
+function recordingLauncher(
+  ctx: { failWith?: string | undefined; rowsAtLaunch: string[]; itemsAtStop?: string[] },
+  statusOf: (guid: string) => Promise<string | undefined>,
+  itemsOf: (guid: string) => Promise<string[]> = async () => [],
+): WorkerLauncher & { launched: WorkerSpec[] } {
   const launched: WorkerSpec[] = [];
   return {
     kind: 'process',
@@ -24,7 +28,10 @@ function recordingLauncher(ctx: { failWith?: string | undefined; rowsAtLaunch: s
     async list(): Promise<ObservedWorker[]> {
       return launched.map((s) => ({ workerGuid: s.workerGuid, containerName: s.containerName, siteId: s.siteId, running: true, state: 'running', exitCode: null }));
     },
-    async stop() {},
+    async stop(guid) {
+      // What the worker's items looked like when it was stopped.
+      ctx.itemsAtStop?.push(...(await itemsOf(guid)));
+    },
     async remove() {},
     async close() {},
   };
@@ -77,5 +84,24 @@ describeBackends('fleet launch decisions', (ctx) => {
     state.failWith = undefined;
     clock += 1_500;
     expect(await fleet.launchNeeded()).toBe(1);
+  });
+
+  it('a lost worker that still runs is stopped before its items are released', async () => {
+    let clock = Date.now();
+    const state = { rowsAtLaunch: [] as string[], itemsAtStop: [] as string[] };
+    const launcher = recordingLauncher(state, async () => 'starting', async (guid) =>
+      (await ctx.db.selectFrom('job_scheduler_work_items').select('status').where('lease_owner', '=', guid).execute()).map((i) => i.status),
+    );
+    const fleet = new Fleet({ store: ctx.store, launcher, logger: silentLogger, workerEnv: {}, staleAfterMs: 30_000, clock: () => clock });
+    const site = await siteWithWork('hung', 1, clock);
+    expect(await fleet.launchNeeded()).toBe(1);
+    const guid = launcher.launched[0]!.workerGuid;
+    await ctx.db.updateTable('job_scheduler_workers').set({ status: 'running', last_seen_at: clock }).where('worker_guid', '=', guid).execute();
+    expect(await claimWorkItems(ctx.store, { owner: guid, siteId: site.id, limit: 1, leaseSeconds: 600, now: clock })).toHaveLength(1);
+    clock += 31_000; // its heartbeat is stale, but the launcher still sees it running
+    expect((await fleet.reconcile()).lost).toEqual([guid]);
+    expect(state.itemsAtStop).toEqual(['running']); // still its own when it was stopped
+    const item = await ctx.db.selectFrom('job_scheduler_work_items').selectAll().executeTakeFirstOrThrow();
+    expect(item).toMatchObject({ status: 'queued', lease_owner: null });
   });
 });

@@ -8,12 +8,16 @@
  * - POSIX: the child leads a process group of its own, so a timeout or an abort kills the whole
  *   group (a shell and what it started): SIGTERM, then SIGKILL after `killGraceMs` (2 s) if the
  *   group is still there. Windows: the child alone is killed.
+ * - POSIX: the child runs under the lifeline wrapper (command-isolation.ts): if the worker dies,
+ *   the group is killed; with `isolation.user` it runs as that user.
  * - stdout and stderr are each captured up to `outputCapBytes` (cut on a UTF-8 boundary); the
  *   rest is read and counted (so the child never blocks on a full pipe) and reported in
  *   `stdoutDroppedBytes` / `stderrDroppedBytes`.
  * - Success is exit code 0 without timeout or abort.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type StdioOptions } from 'node:child_process';
+import type { Writable } from 'node:stream';
+import { LIFELINE_WRAPPER, missingExecutable, type CommandIsolation } from './command-isolation.js';
 
 export interface CommandComponent {
   kind?: string;
@@ -36,6 +40,8 @@ export interface CommandOptions {
   killGraceMs?: number;
   /** The environment the safe subset is taken from (default process.env). */
   baseEnv?: NodeJS.ProcessEnv;
+  /** Who runs the command and what it inherits from the worker (POSIX). */
+  isolation?: CommandIsolation;
 }
 
 export interface CommandResult {
@@ -120,9 +126,24 @@ export function runCommand(component: CommandComponent, options: CommandOptions)
   });
   if (signal?.aborted) return Promise.resolve(result({ aborted: true, error: 'aborted before start' }));
 
-  const env = { ...safeEnvironment(options.baseEnv), ...(component.env ?? {}), ...(options.env ?? {}) };
+  const user = options.isolation?.user;
+  const env = {
+    ...safeEnvironment(options.baseEnv),
+    ...(user ? { HOME: user.home, USER: user.name, LOGNAME: user.name } : {}),
+    ...(component.env ?? {}),
+    ...(options.env ?? {}),
+  };
   const posix = process.platform !== 'win32';
   const [file, ...args] = component.argv;
+  const missing = posix && component.shell !== true ? missingExecutable(file!, env, component.cwd) : undefined;
+  if (missing) return Promise.resolve(result({ error: `could not start ${JSON.stringify(file)}: ${missing}` }));
+  // POSIX: `sh -c LIFELINE_WRAPPER jobyard-command FILE ARGS…`, the lifeline on fd 3 and the
+  // launcher's liveness fd (when there is one) on fd 4.
+  const commandLine = component.shell === true ? ['/bin/sh', '-c', component.argv.join(' ')] : component.argv;
+  const liveness = options.isolation?.livenessFd;
+  const stdio: StdioOptions = posix
+    ? ['ignore', 'pipe', 'pipe', 'pipe', ...(liveness !== undefined ? [liveness] : [])]
+    : ['ignore', 'pipe', 'pipe'];
 
   return new Promise<CommandResult>((resolve) => {
     const out = new Capture(cap);
@@ -138,14 +159,15 @@ export function runCommand(component: CommandComponent, options: CommandOptions)
 
     let child: ReturnType<typeof spawn>;
     try {
-      child = spawn(file!, args, {
-        cwd: component.cwd,
-        env,
-        shell: component.shell === true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: posix, // own process group, so the group can be killed
-        windowsHide: true,
-      });
+      child = posix
+        ? spawn('/bin/sh', ['-c', LIFELINE_WRAPPER, 'jobyard-command', ...commandLine], {
+            cwd: component.cwd,
+            env,
+            stdio,
+            detached: true, // own process group, so the group can be killed
+            ...(user ? { uid: user.uid, gid: user.gid } : {}),
+          })
+        : spawn(file!, args, { cwd: component.cwd, env, shell: component.shell === true, stdio, windowsHide: true });
     } catch (e) {
       // Invalid arguments (a NUL byte, a bad cwd type) throw synchronously.
       resolve(result({ error: `could not start ${JSON.stringify(file)}: ${e instanceof Error ? e.message : String(e)}` }));
@@ -153,6 +175,13 @@ export function runCommand(component: CommandComponent, options: CommandOptions)
     }
     child.stdout!.on('data', (chunk: Buffer) => out.add(chunk));
     child.stderr!.on('data', (chunk: Buffer) => err.add(chunk));
+    // The lifeline: "done" once the leader exited (what is left of the group may stay, as
+    // without the wrapper); its end without "done" (this worker died) kills the group.
+    const lifeline = posix ? (child.stdio[3] as Writable | null) : null;
+    lifeline?.on('error', () => {}); // EPIPE: the group (and its watcher) is gone already
+    const releaseLifeline = () => {
+      if (lifeline && !lifeline.writableEnded) lifeline.end('done\n');
+    };
 
     const killGroup = (sig: NodeJS.Signals) => {
       if (child.pid === undefined) return;
@@ -180,6 +209,8 @@ export function runCommand(component: CommandComponent, options: CommandOptions)
     const finish = () => {
       if (settled) return;
       settled = true;
+      releaseLifeline();
+      lifeline?.destroy();
       clearTimeout(timer);
       clearTimeout(closeTimer);
       signal?.removeEventListener('abort', onAbort);
@@ -218,6 +249,7 @@ export function runCommand(component: CommandComponent, options: CommandOptions)
     child.on('exit', (code, sig) => {
       exitCode = code;
       exitSignal = sig;
+      releaseLifeline();
       // 'close' follows once the pipes drain; a background process that kept them open must not
       // hold the component forever.
       closeTimer = setTimeout(() => {

@@ -82,6 +82,7 @@ export async function runComponent(component: unknown, options: RunComponentOpti
       signal: options.signal,
       outputCapBytes: config.outputCapBytes,
       defaultTimeoutMs: config.defaultTimeoutMs,
+      ...(config.commandIsolation ? { isolation: config.commandIsolation } : {}),
     });
     const detail = r.error ?? (r.signal ? `killed by ${r.signal}` : `exit code ${r.exitCode}`);
     let stderr = store(r.stderr, { droppedBytes: r.stderrDroppedBytes }) ?? '';
