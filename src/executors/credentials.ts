@@ -8,10 +8,10 @@
  *   become_password_encrypted → become_password. NULL columns are left out.
  *
  * NO DECRYPTION HAPPENS HERE YET. The `*_encrypted` columns are read as UTF-8 bytes, which is
- * right for the seed system's pre-Aegis plaintext values only. The seed's Aegis cipher
- * (`aegis:v1:` envelopes, scrypt-derived key held in memory after an operator unlock) is out of
- * scope; this provider is the seam where it would go. Until then a value that is an Aegis envelope
- * is refused with a PermanentError rather than handed to a command as if it were the secret.
+ * right for plaintext values only. Encryption at rest (versioned envelopes such as `aegis:v1:`,
+ * a scrypt-derived key held in memory after an operator unlock) belongs in this provider; until
+ * it exists, a value that looks like an envelope is refused with a PermanentError rather than
+ * handed to a command as if it were the secret.
  */
 import type { Store } from '../db/open.js';
 import { PermanentError } from '../queue/runtime.js';

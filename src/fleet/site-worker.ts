@@ -26,7 +26,8 @@ export interface SiteWorkerOptions {
   workerGuid: string;
   containerName: string;
   handlers: Record<string, WorkHandler>;
-  /** Items run at once per lane (WORKER_CONCURRENCY, default 7 as in the seed system). */
+  /** Items run at once per lane (WORKER_CONCURRENCY, default 7: enough to overlap slow targets,
+   *  few enough that one site cannot swamp a small host). */
   concurrency?: number;
   /** Exit after this long with nothing to do (WORKER_IDLE_SECONDS, default 30). */
   idleSeconds?: number;
