@@ -1,9 +1,9 @@
 /** The consumer runtime in one process, on both backends. Multi-process cases: processes.test.ts. */
 import { sql } from 'kysely';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkItem } from '../../src/db/schema.js';
 import { PermanentError, enqueueWorkItem, enqueueWorkItems, runQueue, type ItemOutcome, type QueueRuntime, type RunQueueOptions } from '../../src/queue/index.js';
-import { describeBackends } from '../helpers/backends.js';
+import { BackendContext, describeBackends } from '../helpers/backends.js';
 
 const SITE = 3;
 
@@ -199,4 +199,66 @@ describeBackends('queue runtime', (ctx) => {
     const share = (used.user + used.system) / 1000 / (performance.now() - t0);
     expect(share).toBeLessThan(0.02);
   });
+});
+
+// PostgreSQL only: a consumer cut off from its database server (a partition, a server that stopped
+// answering) has no SQLite counterpart: there every consumer shares the host and its file, and a
+// lock held by another process blocks the synchronous driver (and so the whole event loop) until
+// busy_timeout, after which the same check runs.
+describe('queue runtime self-fencing [postgres]', () => {
+  const ctx = new BackendContext('postgres');
+  beforeAll(() => ctx.setup());
+  afterAll(() => ctx.teardown());
+
+  it('abandons a running item before its lease runs out when no heartbeat reaches the database', async () => {
+    // Another connection holds the item's row (and on SQLite the write lock) in an open
+    // transaction, so every heartbeat waits: the consumer must stop the handler itself before
+    // the lease it last knew of expires, since another consumer may reclaim the item then.
+    let abortedAt: number | undefined;
+    let claimedExpiry: number | null = null;
+    let handlerStarted = false;
+    const t = settledTracker();
+    const rt = runQueue({
+      store: ctx.store,
+      siteId: SITE,
+      leaseSeconds: 2,
+      heartbeatSeconds: 0.25,
+      onItemSettled: t.onItemSettled,
+      onClaim: (items) => (claimedExpiry = items[0]?.lease_expires_at ?? claimedExpiry),
+      handlers: {
+        slow: ({ signal }) =>
+          new Promise<void>((resolve) => {
+            handlerStarted = true;
+            signal.addEventListener('abort', () => {
+              abortedAt = Date.now();
+              resolve();
+            });
+          }),
+      },
+    });
+    const { item } = await enqueueWorkItem(ctx.store, { kind: 'slow', siteId: SITE });
+    await waitFor(() => handlerStarted, 'the handler started');
+    let unblock!: () => void;
+    const blocked = new Promise<void>((r) => (unblock = r));
+    let holding!: () => void;
+    const held = new Promise<void>((r) => (holding = r));
+    const blocker = ctx.open().db.transaction().execute(async (trx) => {
+      await trx.updateTable('job_scheduler_work_items').set({ updated_at: 0 }).where('id', '=', item.id).execute();
+      holding();
+      await blocked;
+    });
+    try {
+      await held;
+      await waitFor(() => abortedAt !== undefined, 'the handler was aborted', 10_000);
+      expect(claimedExpiry).not.toBeNull();
+      expect(abortedAt!).toBeLessThan(claimedExpiry! + 250); // the last beat before the block may have extended it by one interval at most
+    } finally {
+      unblock();
+      await blocker;
+    }
+    await t.until(1);
+    expect(t.settled[0]!.outcome).toBe('lease_lost');
+    await rt.stop();
+  });
+
 });
