@@ -321,7 +321,7 @@ describeBackends('jobyard status / items / workers / enqueue', (ctx) => {
     expect(await userError(base({ '--payload': '[1,2]' }))).toBe('enqueue: --payload: must be a JSON object, got an array');
     expect(await userError(base({ '--payload': '"text"' }))).toBe('enqueue: --payload: must be a JSON object, got string');
     const broken = await userError(base({ '--payload': '{"api_key": s3cr3t}' }));
-    expect(broken).toMatch(/^enqueue: --payload: not valid JSON: /);
+    expect(broken).toMatch(/^enqueue: --payload: not valid JSON/);
     expect(broken).not.toContain('s3cr3t');
     expect(await userError(base({ '--payload': '{"db": {"password": "hunter2"}, "apiKey": "x"}' }))).toBe(
       'enqueue: --payload: secrets never enter payload_json; remove db.password, apiKey and pass a credential id instead',
