@@ -23,11 +23,13 @@ export async function checkJobReferences(store: Store, d: References): Promise<R
   const hostnames = unique(d.targets.hostnames ?? []);
 
   if (sites.length > 0) {
-    const found = new Set((await store.db.selectFrom('sites').select('id').where('id', 'in', sites).execute()).map((r) => r.id));
+    const found = new Set<number>();
+    for (const part of chunks(sites)) for (const r of await store.db.selectFrom('sites').select('id').where('id', 'in', part).execute()) found.add(r.id);
     for (const id of sites) if (!found.has(id)) problems.push(`targets.sites: no site with id ${id}`);
   }
   if (filters.length > 0) {
-    const found = new Set((await store.db.selectFrom('device_filters').select('id').where('id', 'in', filters).execute()).map((r) => r.id));
+    const found = new Set<number>();
+    for (const part of chunks(filters)) for (const r of await store.db.selectFrom('device_filters').select('id').where('id', 'in', part).execute()) found.add(r.id);
     for (const id of filters) if (!found.has(id)) problems.push(`targets.filters: no device filter with id ${id}`);
   }
   const hostSites = new Map<string, number>();
@@ -55,8 +57,9 @@ export async function checkJobReferences(store: Store, d: References): Promise<R
     } else if (credential.site_id !== null) {
       const targeted = new Set<number>([...sites, ...hostSites.values()]);
       if (filters.length > 0) {
-        const rows = await store.db.selectFrom('device_filter_sites').select('site_id').where('filter_id', 'in', filters).execute();
-        for (const r of rows) targeted.add(r.site_id);
+        for (const part of chunks(filters)) {
+          for (const r of await store.db.selectFrom('device_filter_sites').select('site_id').where('filter_id', 'in', part).execute()) targeted.add(r.site_id);
+        }
       }
       const scopeSite = d.targets.onboarding_scope?.site_id;
       if (typeof scopeSite === 'number') targeted.add(scopeSite);
