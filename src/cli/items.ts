@@ -29,6 +29,9 @@ export function registerItemsCommand(program: Command): Command {
       const site = options.site === undefined ? undefined : parseSite(options.site, 'items list: --site');
       const limit = parsePositiveInt(options.limit, 'items list: --limit', 1000);
       await withStore(async (store) => {
+        if (typeof site === 'number' && !(await store.db.selectFrom('sites').select('id').where('id', '=', site).executeTakeFirst())) {
+          throw new UserError(`items list: --site: no site with id ${site}`);
+        }
         let q = store.db.selectFrom('job_scheduler_work_items').selectAll();
         if (status !== undefined) q = q.where('status', '=', status);
         if (kind !== undefined) q = q.where('kind', '=', kind);

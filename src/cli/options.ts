@@ -25,6 +25,27 @@ export function parseInteger(text: string, what: string): number {
   return n;
 }
 
+/** An integer in [min, max] (e.g. an `integer` column's range); otherwise one line naming both. */
+export function parseIntegerInRange(text: string, what: string, min: number, max: number): number {
+  const t = text.trim();
+  const n = /^[-+]?\d+$/.test(t) ? Number(t) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UserError(`${what}: expected an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** The path (`a.b[2]`) of the first key or string holding NUL, which PostgreSQL cannot store; or null. */
+export function findNul(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path || '(the value)' : null;
+  if (value === null || typeof value !== 'object') return null;
+  for (const [key, child] of Object.entries(value)) {
+    const at = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    if (key.includes('\u0000')) return at.replace(/\u0000/g, '\\u0000');
+    const found = findNul(child, at);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
 /** A site id, or `none` (null) for site-less items. */
 export function parseSite(text: string, what: string): number | null {
   return text.trim() === 'none' ? null : parseId(text, `${what} (a site id or "none")`);

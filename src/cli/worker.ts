@@ -6,6 +6,7 @@ import { UserError } from '../errors.js';
 import { createDatabaseCredentialProvider, defaultExecutorConfig, executorHandlers } from '../executors/index.js';
 import { runSiteWorker } from '../fleet/site-worker.js';
 import { createLogger } from '../log.js';
+import { parseId } from './output.js';
 
 /**
  * `jobyard worker --site <id> [--lanes a,b]`: one site worker (what a `site-worker-<uuid>`
@@ -31,10 +32,7 @@ Environment (default):
   LOG_LEVEL             pino level (info)`,
     )
     .action(async (options: { site: string; lanes?: string }) => {
-      const siteId = Number(options.site);
-      if (!Number.isInteger(siteId) || siteId <= 0) {
-        throw new UserError(`--site: "${options.site}" is not a site id; expected a positive integer`);
-      }
+      const siteId = parseId(options.site, 'worker: --site (a site id)');
       const lanes = parseLanes(options.lanes);
       const config = loadConfig();
       const workerGuid = process.env.WORKER_GUID || randomUUID();
@@ -42,6 +40,10 @@ Environment (default):
       const logger = createLogger({ name: 'site-worker', level: config.LOG_LEVEL });
       const store = openDatabase(config.DATABASE_URL, { logger, applicationName: 'jobyard-worker' });
       try {
+        // Checked before the worker's row is written: a worker of a site that does not exist is a typo.
+        if (!(await store.db.selectFrom('sites').select('id').where('id', '=', siteId).executeTakeFirst())) {
+          throw new UserError(`worker: --site: no site with id ${siteId}`);
+        }
         const exit = await runSiteWorker({
           store,
           logger,

@@ -1,7 +1,7 @@
 import { UserError } from '../errors.js';
 
 /** Key names that hold secrets; credentials are fetched by id while executing, never carried. */
-const SECRET_WORDS = ['password', 'secret', 'token', 'private_key', 'passphrase', 'api_key'];
+const SECRET_WORDS = ['password', 'passwd', 'pwd', 'secret', 'token', 'private_key', 'passphrase', 'api_key', 'credentials'];
 
 /** `apiKey`, `api-key`, `API_KEY` → `api_key`. */
 function normaliseKey(key: string): string {

@@ -326,8 +326,8 @@ describeBackends('jobyard status / items / workers / enqueue', (ctx) => {
     expect(await userError(base({ '--payload': '{"db": {"password": "hunter2"}, "apiKey": "x"}' }))).toBe(
       'enqueue: --payload: secrets never enter payload_json; remove db.password, apiKey and pass a credential id instead',
     );
-    expect(await userError(base({ '--priority': 'high' }))).toBe('enqueue: --priority: expected an integer, got "high"');
-    expect(await userError(base({ '--priority': '1.5' }))).toBe('enqueue: --priority: expected an integer, got "1.5"');
+    expect(await userError(base({ '--priority': 'high' }))).toBe('enqueue: --priority: expected an integer from -2147483648 to 2147483647, got "high"');
+    expect(await userError(base({ '--priority': '1.5' }))).toBe('enqueue: --priority: expected an integer from -2147483648 to 2147483647, got "1.5"');
     for (const bad of ['tomorrow', '2026-02-30T00:00:00Z', '2026-12-01T02:30:00', '-5', '1e12']) {
       expect(await userError(base({ '--available-at': bad }))).toMatch(/^enqueue: --available-at: expected epoch milliseconds or an ISO-8601 date-time/);
     }
