@@ -4,6 +4,7 @@
  * first. The README's configuration table documents the same variables.
  */
 import { z } from 'zod';
+import { parseDatabaseUrl } from './db/url.js';
 import { UserError } from './errors.js';
 import { parseServiceAllowList } from './services/allow-list.js';
 
@@ -33,10 +34,37 @@ const number = (name: string, fallback: number, min: number) =>
       return n;
     });
 
+/** Counts, sizes and milliseconds: whole numbers only (1.5 workers means nothing). */
+const integer = (name: string, fallback: number, min: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallback;
+      const n = /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+      if (!Number.isSafeInteger(n) || n < min) {
+        ctx.addIssue({ code: 'custom', message: `${name}: "${v}" is not a whole number >= ${min}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const schema = z.object({
-  DATABASE_URL: z.string().optional(),
+  /** Checked here (syntax, port) so a bad URL is reported with the rest, before any connection. */
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        parseDatabaseUrl(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+      return v;
+    }),
   LOG_LEVEL: z
     .string()
     .optional()
@@ -48,7 +76,7 @@ const schema = z.object({
     }),
   LOG_PRETTY: bool('LOG_PRETTY', false),
   MIGRATE_ON_START: bool('MIGRATE_ON_START', true),
-  TICK_INTERVAL_MS: number('TICK_INTERVAL_MS', 1000, 50),
+  TICK_INTERVAL_MS: integer('TICK_INTERVAL_MS', 1000, 50),
   MISFIRE_GRACE_SECONDS: number('MISFIRE_GRACE_SECONDS', 60, 0),
   OFFLINE_AFTER_SECONDS: number('OFFLINE_AFTER_SECONDS', 600, 1),
   RECLAIM_INTERVAL_SECONDS: number('RECLAIM_INTERVAL_SECONDS', 5, 0.1),
@@ -72,15 +100,15 @@ const schema = z.object({
   WORKER_USER: z.string().optional().transform((v) => v || undefined),
   /** User that site workers run command components as (name or uid[:gid]); unset: nobody when root. */
   COMMAND_USER: z.string().optional().transform((v) => v || undefined),
-  WORKER_MEMORY_MB: number('WORKER_MEMORY_MB', 512, 32),
+  WORKER_MEMORY_MB: integer('WORKER_MEMORY_MB', 512, 32),
   WORKER_CPUS: number('WORKER_CPUS', 1, 0.05),
-  WORKER_CONCURRENCY: number('WORKER_CONCURRENCY', 7, 1),
+  WORKER_CONCURRENCY: integer('WORKER_CONCURRENCY', 7, 1),
   WORKER_IDLE_SECONDS: number('WORKER_IDLE_SECONDS', 30, 0.1),
   WORKER_HISTORY_SECONDS: number('WORKER_HISTORY_SECONDS', 60, 0),
   WORKER_STALE_SECONDS: number('WORKER_STALE_SECONDS', 30, 1),
-  MAX_WORKERS_PER_SITE: number('MAX_WORKERS_PER_SITE', 1, 1),
-  MAX_WORKERS: number('MAX_WORKERS', 20, 1),
-  FLEET_INTERVAL_MS: number('FLEET_INTERVAL_MS', 1000, 50),
+  MAX_WORKERS_PER_SITE: integer('MAX_WORKERS_PER_SITE', 1, 1),
+  MAX_WORKERS: integer('MAX_WORKERS', 20, 1),
+  FLEET_INTERVAL_MS: integer('FLEET_INTERVAL_MS', 1000, 50),
   RECONCILE_INTERVAL_SECONDS: number('RECONCILE_INTERVAL_SECONDS', 5, 0.1),
   /** Compose services service actions may touch: `project/service`, comma-separated. */
   SERVICE_ACTION_ALLOW: z
@@ -94,7 +122,7 @@ const schema = z.object({
         return z.NEVER;
       }
     }),
-  SERVICE_ACTION_CONCURRENCY: number('SERVICE_ACTION_CONCURRENCY', 2, 1),
+  SERVICE_ACTION_CONCURRENCY: integer('SERVICE_ACTION_CONCURRENCY', 2, 1),
   /** Seconds between SIGTERM and SIGKILL for stop/restart; unset: each container's own. */
   SERVICE_ACTION_STOP_TIMEOUT_SECONDS: z
     .string()

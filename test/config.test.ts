@@ -25,6 +25,18 @@ describe('configuration', () => {
     for (const name of Object.keys(env)) expect(message).toContain(`${name}:`);
   });
 
+  it('counts, sizes and intervals in milliseconds must be whole numbers', () => {
+    for (const name of ['WORKER_CONCURRENCY', 'MAX_WORKERS', 'MAX_WORKERS_PER_SITE', 'SERVICE_ACTION_CONCURRENCY', 'TICK_INTERVAL_MS', 'WORKER_MEMORY_MB']) {
+      expect(() => loadConfig({ [name]: '1000.5' }), name).toThrow(new RegExp(`^invalid configuration: ${name}: "1000\\.5" is not a whole number >= \\d+$`));
+    }
+    expect(loadConfig({ WORKER_CONCURRENCY: '3', MAX_WORKERS: '40' })).toMatchObject({ WORKER_CONCURRENCY: 3, MAX_WORKERS: 40 });
+  });
+
+  it('checks DATABASE_URL with the rest', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://h:99999/x', MAX_WORKERS: '2.5' })).toThrow(/DATABASE_URL .*port "99999".*; MAX_WORKERS: "2\.5"/);
+    expect(loadConfig({ DATABASE_URL: 'sqlite::memory:' }).DATABASE_URL).toBe('sqlite::memory:');
+  });
+
   it('defaults match the README for the settings an operator meets first', () => {
     const c = loadConfig({});
     expect(c).toMatchObject({ WORKER_LAUNCHER: 'auto', WORKER_CONCURRENCY: 7, WORKER_IDLE_SECONDS: 30, MAX_WORKERS_PER_SITE: 1, HTTP_HOST: '127.0.0.1', HTTP_PORT: 8787, SERVICE_SNAPSHOT_SECONDS: 15, WORKER_HISTORY_SECONDS: 60 });

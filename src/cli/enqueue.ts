@@ -3,11 +3,13 @@ import { UserError } from '../errors.js';
 import { defaultPriority, WORK_KINDS } from '../queue/kinds.js';
 import { serialisePayload } from '../queue/payload.js';
 import { print } from './output.js';
-import { parseChoice, parseInteger, parseJsonObject, parseSite, parseTimestamp } from './options.js';
+import { findNul, parseChoice, parseIntegerInRange, parseJsonObject, parseSite, parseTimestamp } from './options.js';
 import { withStore } from './store.js';
 
 /** The kind whose items are site-less: the scheduler's service-action consumer claims them. */
 const SITE_LESS_KIND = 'service_action';
+/** Largest payload accepted, as JSON (README: limits). */
+const MAX_PAYLOAD_BYTES = 1024 * 1024;
 
 interface EnqueueOptions {
   kind: string;
@@ -45,11 +47,26 @@ export function registerEnqueueCommand(program: Command): Command {
         throw new UserError(`enqueue: --site: ${kind} items run on a site's worker; pass a site id (only ${SITE_LESS_KIND} takes "none")`);
       }
       const payload = parseJsonObject(options.payload, 'enqueue: --payload');
-      serialisePayload(payload, 'enqueue: --payload'); // refuses secret-named keys, with the queue's own message
-      const priority = options.priority === undefined ? undefined : parseInteger(options.priority, 'enqueue: --priority');
+      const nul = findNul(payload);
+      if (nul !== null) throw new UserError(`enqueue: --payload: ${nul} contains a NUL character (\\u0000), which cannot be stored`);
+      const text = serialisePayload(payload, 'enqueue: --payload'); // refuses secret-named keys, with the queue's own message
+      if (Buffer.byteLength(text) > MAX_PAYLOAD_BYTES) {
+        throw new UserError(`enqueue: --payload: ${Buffer.byteLength(text)} bytes as JSON; the limit is ${MAX_PAYLOAD_BYTES} (1 MiB)`);
+      }
+      if (kind === SITE_LESS_KIND) {
+        // The same check `jobyard services` makes: the consumer would only fail such an item.
+        const { checkServiceActionRequest } = await import('../services/service-key.js');
+        const check = checkServiceActionRequest(payload);
+        if (!check.ok) throw new UserError(`enqueue: --payload: ${check.error}`);
+      }
+      // priority is an `integer` column: PostgreSQL refuses anything beyond 32 bits.
+      const priority = options.priority === undefined ? undefined : parseIntegerInRange(options.priority, 'enqueue: --priority', -2_147_483_648, 2_147_483_647);
       const availableAt = options.availableAt === undefined ? undefined : parseTimestamp(options.availableAt, 'enqueue: --available-at');
       if (options.dedupeKey !== undefined && options.dedupeKey.trim() === '') throw new UserError('enqueue: --dedupe-key: must not be empty');
       if (options.lane.trim() === '') throw new UserError('enqueue: --lane: must not be empty');
+      for (const [name, value] of [['--dedupe-key', options.dedupeKey], ['--lane', options.lane]] as const) {
+        if (value !== undefined && /[\u0000-\u001f\u007f-\u009f]/.test(value)) throw new UserError(`enqueue: ${name}: must not contain control characters`);
+      }
 
       await withStore(async (store) => {
         if (siteId !== null && !(await store.db.selectFrom('sites').select('id').where('id', '=', siteId).executeTakeFirst())) {

@@ -3,6 +3,7 @@ import { InvalidJson } from '../db/dialect.js';
 import type { Store } from '../db/open.js';
 import type { WorkItem } from '../db/schema.js';
 import { UserError } from '../errors.js';
+import { findSiteById } from '../inventory/sites.js';
 import { WORK_KINDS, WORK_STATUSES } from '../queue/kinds.js';
 import { iso, parseId, parsePositiveInt, print, printTable } from './output.js';
 import { parseChoice, parseSite } from './options.js';
@@ -29,6 +30,9 @@ export function registerItemsCommand(program: Command): Command {
       const site = options.site === undefined ? undefined : parseSite(options.site, 'items list: --site');
       const limit = parsePositiveInt(options.limit, 'items list: --limit', 1000);
       await withStore(async (store) => {
+        if (typeof site === 'number' && !(await findSiteById(store, site))) {
+          throw new UserError(`items list: --site: no site with id ${site}`);
+        }
         const { listWorkItems } = await import('../queue/admin.js');
         const rows = await listWorkItems(store, {
           statuses: status === undefined ? undefined : [status],

@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ScheduledJob } from '../db/schema.js';
 import { describeError, UserError } from '../errors.js';
-import { iso, parseId, print, printTable } from './output.js';
+import { escapeControl, iso, parseId, print, printTable } from './output.js';
+import { jsonSyntaxProblem } from './options.js';
 import { withStore } from './store.js';
 
 /** Registers `jobyard jobs …`; returns the `jobs` command so other modules can add subcommands. */
@@ -17,9 +18,11 @@ export function registerJobsCommand(program: Command): Command {
     .action(async (options: { file: string; json?: boolean }) => {
       const definition = await readDefinition(options.file);
       // Checked before the database is opened: a bad file needs no database to be reported.
-      const { checkJobDefinition, createScheduledJob } = await import('../schedule/jobs.js');
+      const { checkJobDefinition, checkJobForCreate, createScheduledJob } = await import('../schedule/jobs.js');
       checkJobDefinition(definition, { now: Date.now() });
       await withStore(async (store) => {
+        const { warnings } = await checkJobForCreate(store, definition, { now: Date.now() });
+        for (const w of warnings) process.stderr.write(`jobyard: warning: ${escapeControl(w)}\n`);
         const job = await createScheduledJob(store, definition, { now: Date.now() });
         print(options.json ? JSON.stringify(job) : String(job.id));
       });
@@ -60,19 +63,27 @@ export function registerJobsCommand(program: Command): Command {
   return jobs;
 }
 
+/** Larger definition files are refused unread (the definition's own limit is the same 1 MiB). */
+const MAX_DEFINITION_FILE_BYTES = 1024 * 1024;
+
+/** Reads and parses the file; no error ever quotes its content (it could be any file, /etc/shadow too). */
 async function readDefinition(path: string): Promise<unknown> {
   let text: string;
   try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new UserError(`jobs create: --file ${path}: not a regular file; expected a JSON job definition`);
+    if (info.size > MAX_DEFINITION_FILE_BYTES) {
+      throw new UserError(`jobs create: --file ${path}: ${info.size} bytes; the limit is ${MAX_DEFINITION_FILE_BYTES} (1 MiB)`);
+    }
     text = await readFile(path, 'utf8');
   } catch (err) {
+    if (err instanceof UserError) throw err;
     throw new UserError(`jobs create: cannot read ${path}: ${oneLine(describeError(err))}`);
   }
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    // V8 quotes the offending text; leave it out (it could hold anything) and keep the position.
-    const reason = describeError(err).replace(/,? ".*" is not valid JSON/s, '');
-    throw new UserError(`jobs create: ${path} is not valid JSON: ${oneLine(reason)}`);
+    throw new UserError(`jobs create: ${path} is ${jsonSyntaxProblem(err, text)}`);
   }
 }
 

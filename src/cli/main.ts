@@ -13,6 +13,7 @@ import { registerEnqueueCommand } from './enqueue.js';
 import { registerItemsCommand } from './items.js';
 import { registerJobsCommand } from './jobs.js';
 import { registerMigrateCommand } from './migrate.js';
+import { endQuietlyWhenStdoutCloses, escapeControl } from './output.js';
 import { registerRunNowCommand } from './run-now.js';
 import { registerRunsCommand } from './runs.js';
 import { registerSchedulerCommand } from './scheduler.js';
@@ -22,6 +23,7 @@ import { registerWorkerCommand } from './worker.js';
 import { registerWorkersCommand } from './workers.js';
 
 export async function main(argv: string[]): Promise<number> {
+  endQuietlyWhenStdoutCloses();
   const verbose = argv.includes('--verbose');
   const program = new Command('jobyard')
     .description('Durable job-scheduler worker daemon (SQLite or PostgreSQL, chosen by DATABASE_URL)')
@@ -63,7 +65,7 @@ function reportError(err: unknown, verbose: boolean): number {
     if (err.exitCode === 0) return 0;
     return 2;
   }
-  process.stderr.write(`jobyard: ${describeError(err)}\n`);
+  process.stderr.write(`jobyard: ${escapeControl(describeError(err))}\n`);
   if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   return err instanceof UserError ? err.exitCode : 1;
 }

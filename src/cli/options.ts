@@ -25,6 +25,27 @@ export function parseInteger(text: string, what: string): number {
   return n;
 }
 
+/** An integer in [min, max] (e.g. an `integer` column's range); otherwise one line naming both. */
+export function parseIntegerInRange(text: string, what: string, min: number, max: number): number {
+  const t = text.trim();
+  const n = /^[-+]?\d+$/.test(t) ? Number(t) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UserError(`${what}: expected an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** The path (`a.b[2]`) of the first key or string holding NUL, which PostgreSQL cannot store; or null. */
+export function findNul(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path || '(the value)' : null;
+  if (value === null || typeof value !== 'object') return null;
+  for (const [key, child] of Object.entries(value)) {
+    const at = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    if (key.includes('\u0000')) return at.replace(/\u0000/g, '\\u0000');
+    const found = findNul(child, at);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
 /** A site id, or `none` (null) for site-less items. */
 export function parseSite(text: string, what: string): number | null {
   return text.trim() === 'none' ? null : parseId(text, `${what} (a site id or "none")`);
@@ -57,15 +78,31 @@ export function parseTimestamp(text: string, what: string): number {
   );
 }
 
+/**
+ * Why JSON text does not parse, without any of the text: V8's messages quote the offending
+ * characters (`Unexpected token 'r', "root:x:0:0"...`), which may be a secret or a file's content.
+ * Only the position (as line and column) is kept.
+ */
+export function jsonSyntaxProblem(err: unknown, text: string): string {
+  const message = describeError(err);
+  const position = /at position (\d+)/.exec(message);
+  if (position) {
+    const before = text.slice(0, Number(position[1]));
+    const lineNo = before.split('\n').length;
+    const column = before.length - before.lastIndexOf('\n');
+    return `not valid JSON (error at line ${lineNo}, column ${column})`;
+  }
+  if (/end of JSON input/i.test(message)) return 'not valid JSON (it ends early)';
+  return 'not valid JSON';
+}
+
 /** A JSON object given on the command line. The error never repeats the text (it may hold anything). */
 export function parseJsonObject(text: string, what: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text) as unknown;
   } catch (err) {
-    // V8 quotes the offending text; leave it out and keep the position.
-    const reason = describeError(err).replace(/,? ".*" is not valid JSON/s, '');
-    throw new UserError(`${what}: not valid JSON: ${oneLine(reason)}`);
+    throw new UserError(`${what}: ${jsonSyntaxProblem(err, text)}`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new UserError(`${what}: must be a JSON object, got ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);

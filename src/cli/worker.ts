@@ -8,6 +8,7 @@ import { resolveCommandUser } from '../executors/components/command-isolation.js
 import { runSiteWorker } from '../fleet/site-worker.js';
 import { readWorkerSecrets, WORKER_LIVENESS_FD_VAR, WORKER_SECRETS_VAR } from '../fleet/worker-secrets.js';
 import { createLogger } from '../log.js';
+import { parseId } from './output.js';
 
 /**
  * `jobyard worker --site <id> [--lanes a,b]`: one site worker (what a `site-worker-<uuid>`
@@ -35,10 +36,7 @@ Environment (default):
   WORKER_SECRETS=stdin  (set by launchers) DATABASE_URL and other secrets come as JSON on stdin`,
     )
     .action(async (options: { site: string; lanes?: string }) => {
-      const siteId = Number(options.site);
-      if (!Number.isInteger(siteId) || siteId <= 0) {
-        throw new UserError(`--site: "${options.site}" is not a site id; expected a positive integer`);
-      }
+      const siteId = parseId(options.site, 'worker: --site (a site id)');
       const lanes = parseLanes(options.lanes);
       // Secrets come on stdin from a launcher, never in the environment commands could read.
       const secrets = process.env[WORKER_SECRETS_VAR] === 'stdin' ? await readWorkerSecrets(process.stdin) : {};
@@ -55,6 +53,10 @@ Environment (default):
       const logger = createLogger({ name: 'site-worker', level: config.LOG_LEVEL });
       const store = openDatabase(config.DATABASE_URL, { logger, applicationName: 'jobyard-worker' });
       try {
+        // Checked before the worker's row is written: a worker of a site that does not exist is a typo.
+        if (!(await store.db.selectFrom('sites').select('id').where('id', '=', siteId).executeTakeFirst())) {
+          throw new UserError(`worker: --site: no site with id ${siteId}`);
+        }
         const exit = await runSiteWorker({
           store,
           logger,

@@ -2,8 +2,6 @@
  * better-sqlite3 behind Kysely, with the SQLite side of the dialect rules applied at the driver
  * boundary: pragmas, BEGIN IMMEDIATE transactions, boolean/JSON conversion, a statement cache.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import {
@@ -18,7 +16,9 @@ import {
   type SqliteDialectConfig,
   type SqliteStatement,
 } from 'kysely';
+import { describeError, UserError } from '../errors.js';
 import { BOOLEAN_COLUMNS, InvalidJson, isJsonColumn } from './dialect.js';
+import { prepareSqlitePath } from './sqlite-path.js';
 
 /** How long a writer waits for another process's write lock before SQLITE_BUSY: long enough to outlast any
  * write transaction jobyard runs, short enough that a stuck lock surfaces as an error. */
@@ -26,12 +26,18 @@ export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 
 /** Opens the file (creating its folder) with the pragmas jobyard relies on. */
 export function openSqliteFile(path: string): BetterSqlite3.Database {
-  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  prepareSqlitePath(path);
   // Loaded on first use: a PostgreSQL-only process never loads the native addon.
   const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
-  const db = new Database(path);
-  // WAL: readers never block the writer and vice versa; several processes share one file.
-  db.pragma('journal_mode = WAL');
+  let db: BetterSqlite3.Database;
+  try {
+    db = new Database(path);
+    // WAL: readers never block the writer and vice versa; several processes share one file.
+    db.pragma('journal_mode = WAL');
+  } catch (err) {
+    // Unreadable, not a database, a read-only folder: the setting is wrong, not the program.
+    throw new UserError(`DATABASE_URL sqlite:${path}: cannot open the database file: ${describeError(err)}`);
+  }
   db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   db.pragma('foreign_keys = ON');
   // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the

@@ -17,7 +17,10 @@ const ACCEPTED_FORMS =
  */
 export function parseDatabaseUrl(url: string | undefined): DatabaseTarget {
   const raw = (url ?? '').trim() || DEFAULT_DATABASE_URL;
-  if (/^postgres(ql)?:\/\//i.test(raw)) return { backend: 'postgres', connectionString: raw };
+  if (/^postgres(ql)?:\/\//i.test(raw)) {
+    checkPostgresUrl(raw);
+    return { backend: 'postgres', connectionString: raw };
+  }
   if (/^sqlite:/i.test(raw)) {
     // `sqlite:///abs/path` and `sqlite://rel/path` are common spellings of `sqlite:PATH`.
     let path = raw.slice('sqlite:'.length);
@@ -30,6 +33,19 @@ export function parseDatabaseUrl(url: string | undefined): DatabaseTarget {
     throw new UserError(`unsupported DATABASE_URL "${maskUrl(raw)}": expected ${ACCEPTED_FORMS}`);
   }
   return { backend: 'sqlite', path: raw };
+}
+
+/** The port (1–65535) and the URL syntax, so pg never reports a bare "Invalid URL". */
+function checkPostgresUrl(raw: string): void {
+  const port = /^postgres(?:ql)?:\/\/(?:[^@/?#]*@)?(?:\[[^\]]*\]|[^:/?#]*)(?::([^/?#]*))?/i.exec(raw)?.[1];
+  if (port !== undefined && port !== '' && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
+    throw new UserError(`DATABASE_URL "${maskUrl(raw)}": port "${port}" is not a port number; expected 1-65535 (postgres://user:pass@host:5432/db)`);
+  }
+  try {
+    new URL(raw);
+  } catch {
+    throw new UserError(`DATABASE_URL "${maskUrl(raw)}" is not a valid URL; expected postgres://user:pass@host:5432/db (percent-encode special characters in the password)`);
+  }
 }
 
 /** Replaces the password of a URL (userinfo or `password=` parameter) with `***`. */

@@ -1,6 +1,7 @@
 /**
  * Credential material for executors, read by id from the `credentials` table only while an item
- * runs (one short read per use; nothing is cached, logged or stored).
+ * runs (one short read per use; nothing is cached, logged or stored). A credential with a
+ * `site_id` is handed out only for items of that site.
  *
  * Secret names (→ `JOBYARD_CREDENTIAL_<NAME>` in a component's environment):
  *   password_encrypted → password, private_key_encrypted → private_key,
@@ -28,13 +29,18 @@ const AEGIS_PREFIX = 'aegis:v1:';
 
 export function createDatabaseCredentialProvider(store: Store): CredentialProvider {
   return {
-    async get(credentialId: number): Promise<Credential | undefined> {
+    async get(credentialId: number, scope?: { siteId: number | null }): Promise<Credential | undefined> {
       const row = await store.db
         .selectFrom('credentials')
-        .select(['id', 'name', 'username', ...SECRET_COLUMNS.map(([column]) => column)])
+        .select(['id', 'name', 'site_id', 'username', ...SECRET_COLUMNS.map(([column]) => column)])
         .where('id', '=', credentialId)
         .executeTakeFirst();
       if (!row) return undefined;
+      // A site's credential serves only that site's items; a global one (site_id NULL) every site.
+      if (row.site_id !== null && (scope === undefined || row.site_id !== scope.siteId)) {
+        const forWhat = scope === undefined ? 'a caller without a site' : scope.siteId === null ? 'a site-less item' : `an item of site ${scope.siteId}`;
+        throw new PermanentError(`credential ${row.id} (${row.name}) belongs to site ${row.site_id}; it is not used for ${forWhat}`);
+      }
       const secrets: Record<string, string> = {};
       for (const [column, name] of SECRET_COLUMNS) {
         const value = decodeSecret(row[column]);

@@ -66,7 +66,7 @@ export interface CredentialMaterial {
 /** The job's credential as variables and mask values; a credential_id that resolves to nothing is a PermanentError. */
 export async function jobCredential(ctx: ExecutorContext, job: JobRow): Promise<CredentialMaterial> {
   if (job.credential_id === null) return { env: {}, secrets: [] };
-  const credential = await ctx.credentials.get(job.credential_id);
+  const credential = await ctx.credentials.get(job.credential_id, { siteId: ctx.item.site_id });
   if (!credential) throw new PermanentError(`job ${job.id}: credential ${job.credential_id} not found`);
   return { env: credentialEnvironment(credential), secrets: secretValues(credential) };
 }

@@ -12,7 +12,11 @@ import type { CommandIsolation } from './components/command-isolation.js';
 
 /** Fetches credential material by id while executing; nothing it returns is stored or logged. */
 export interface CredentialProvider {
-  get(credentialId: number): Promise<Credential | undefined>;
+  /**
+   * The credential, for an item of `scope.siteId`: a credential that belongs to another site is
+   * refused (PermanentError); one without a site is usable everywhere.
+   */
+  get(credentialId: number, scope?: { siteId: number | null }): Promise<Credential | undefined>;
 }
 
 export interface Credential {

@@ -79,7 +79,15 @@ export function parseInteger(name: string, value: string, spec: IntSpec): number
   return n;
 }
 
-/** A path id: a positive integer, or a 400 naming the parameter. */
-export function pathId(name: string, value: string): number {
-  return parseInteger(name, value, { min: 1, max: Number.MAX_SAFE_INTEGER });
+/**
+ * Largest id of an `integer` column (sites, jobs, filters, credentials) on PostgreSQL; a larger
+ * value would fail there with "out of range" instead of simply matching nothing.
+ */
+export const MAX_INT_ID = 2_147_483_647;
+/** Largest id of a `bigint` column (runs, work items, activity) that JavaScript holds exactly. */
+export const MAX_BIGINT_ID = Number.MAX_SAFE_INTEGER;
+
+/** A path id: a positive integer up to the column's range (`max`), or a 400 naming the parameter. */
+export function pathId(name: string, value: string, max: number): number {
+  return parseInteger(name, value, { min: 1, max });
 }

@@ -19,6 +19,23 @@ export type JobKind = (typeof JOB_KINDS)[number];
 /** Largest id an `integer` column holds on PostgreSQL. */
 const MAX_ID = 2_147_483_647;
 
+/** Limits of a definition (README, "A job definition"): far above real use, far below what hurts. */
+export const JOB_LIMITS = {
+  nameLength: 200,
+  components: 100,
+  /** The definition as JSON, in bytes (UTF-8). */
+  definitionBytes: 1024 * 1024,
+  /** Times from 1970 to the end of 9999: what ISO-8601 and both databases' readers handle. */
+  latestInstant: Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+} as const;
+
+/**
+ * Control characters (C0, DEL, C1) in a one-line value (a name, a zone, a hostname) are a
+ * mistake or an attack on the terminal that lists it; NUL cannot be stored by PostgreSQL at all.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const line = () => z.string().trim().min(1).refine((v) => !CONTROL.test(v), { error: 'must not contain control characters' });
+
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
   const expected = `expected one of ${values.join(', ')}`;
   return z.enum(values, {
@@ -36,27 +53,35 @@ const instant = z.unknown().transform((value, ctx) => {
   const ms = typeof value === 'number' ? (Number.isSafeInteger(value) && value >= 0 ? value : null)
     : typeof value === 'string' ? parseIsoInstant(value)
     : null;
-  if (ms !== null) return ms;
+  if (ms !== null && ms <= JOB_LIMITS.latestInstant) return ms;
   ctx.addIssue({
     code: 'custom',
-    message: `must be an ISO-8601 time with a zone or offset (e.g. "2026-12-01T02:30:00Z") or epoch milliseconds, got ${show(value)}`,
+    message: `must be an ISO-8601 time with a zone or offset (e.g. "2026-12-01T02:30:00Z") or epoch milliseconds, from 1970 to 9999, got ${show(value)}`,
   });
   return z.NEVER;
 });
 
 const BUILTIN_COMPONENTS: Record<string, z.ZodType> = {
+  // The same rules the worker applies when it runs the component (executors/components).
   command: z.looseObject({
     argv: z.array(z.string().min(1)).min(1),
     timeout_seconds: z.number().positive().optional(),
+    cwd: z.string().optional(),
+    env: z.record(z.string(), z.string({ error: (iss) => `must be a string, got ${typeName(iss.input)}` })).optional(),
+    shell: z.boolean().optional(),
   }),
   http: z.looseObject({
     url: z.url({ protocol: /^https?$/, error: (iss) => (iss.input === undefined ? 'required' : 'must be an http:// or https:// URL') }),
+    method: z.string().regex(/^[A-Za-z]+$/, { error: 'must be an HTTP method name' }).optional(),
+    headers: z.record(z.string(), z.string({ error: (iss) => `must be a string, got ${typeName(iss.input)}` })).optional(),
     timeout_seconds: z.number().positive().optional(),
   }),
 };
+/** Kinds the executors know without a plug-in (device_onboarding only in onboarding jobs). */
+const BUILTIN_KINDS = ['command', 'http', 'device_onboarding'];
 
-/** Built-in kinds are checked; any other kind is a plug-in and passes as it is. */
-const component = z.looseObject({ kind: z.string().trim().min(1), name: z.string().optional() }).superRefine((c, ctx) => {
+/** Built-in kinds are checked here; other kinds need a plug-in (checked in validateJobDefinition). */
+const component = z.looseObject({ kind: line(), name: line().optional() }).superRefine((c, ctx) => {
   const rules = BUILTIN_COMPONENTS[c.kind];
   const result = rules?.safeParse(c, { error: issueMessage });
   for (const iss of result?.error?.issues ?? []) ctx.addIssue({ code: 'custom', path: iss.path, message: iss.message });
@@ -64,27 +89,33 @@ const component = z.looseObject({ kind: z.string().trim().min(1), name: z.string
 
 const TARGET_FIELDS = ['hostnames', 'sites', 'filters', 'onboarding_scope'] as const;
 const targets = z.strictObject({
-  hostnames: z.array(z.string().trim().min(1)).optional(),
+  hostnames: z.array(line()).optional(),
   sites: z.array(positiveId()).optional(),
   filters: z.array(positiveId()).optional(),
   onboarding_scope: z.record(z.string(), z.unknown()).optional(),
 });
 
-const nullableString = z.string({ error: 'must be a string or null' }).trim().min(1).nullable().default(null);
+const nullableString = z
+  .string({ error: 'must be a string or null' })
+  .trim()
+  .min(1)
+  .refine((v) => !CONTROL.test(v), { error: 'must not contain control characters' })
+  .nullable()
+  .default(null);
 
 export const jobDefinitionShape = {
-  name: z.string().trim().min(1),
+  name: line().max(JOB_LIMITS.nameLength, { error: `must be at most ${JOB_LIMITS.nameLength} characters` }),
   job_kind: oneOf(JOB_KINDS).default('automation'),
   schedule_type: oneOf(SCHEDULE_TYPES),
   start_ts: instant.nullable().default(null),
-  time_zone: z.string().trim().min(1).default('UTC'),
+  time_zone: line().default('UTC'),
   cron_expression: nullableString,
   duration_stop_enabled: z.boolean().default(false),
   expiration: instant.nullable().default(null),
   missed_policy: oneOf(MISSED_POLICIES).default('skip'),
   enabled: z.boolean().default(true),
   targets,
-  components: z.array(component).min(1),
+  components: z.array(component).min(1).max(JOB_LIMITS.components, { error: `must have at most ${JOB_LIMITS.components} components` }),
   execution_context: nullableString,
   credential_id: positiveId().nullable().default(null),
   use_service_account: z.boolean().default(false),
@@ -98,16 +129,29 @@ export type JobDefinition = z.output<typeof jobDefinitionSchema>;
 export type NewScheduledJob = Insertable<ScheduledJobsTable>;
 export type JobDefinitionResult = { ok: true; values: NewScheduledJob; definition: JobDefinition } | { ok: false; problems: string[] };
 
-export function validateJobDefinition(input: unknown, options: { now: number }): JobDefinitionResult {
+export interface ValidateOptions {
+  now: number;
+  /** Component kinds with a configured plug-in, accepted besides the built-in ones (default none). */
+  pluginKinds?: readonly string[];
+}
+
+export function validateJobDefinition(input: unknown, options: ValidateOptions): JobDefinitionResult {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return { ok: false, problems: [`job definition: must be a JSON object, got ${typeName(input)}`] };
   }
+  // Checked first: a huge definition is refused without walking it.
+  const bytes = Buffer.byteLength(JSON.stringify(input));
+  if (bytes > JOB_LIMITS.definitionBytes) {
+    return { ok: false, problems: [`job definition: ${bytes} bytes as JSON; the limit is ${JOB_LIMITS.definitionBytes} (1 MiB)`] };
+  }
+  const nul = findNul(input, '');
+  if (nul !== null) return { ok: false, problems: [`${nul || 'job definition'}: contains a NUL character (\\u0000), which cannot be stored`] };
   const raw = input as Record<string, unknown>;
   const parsed = jobDefinitionSchema.safeParse(raw, { error: issueMessage });
   const problems = parsed.success ? [] : parsed.error.issues.flatMap(formatIssue);
   // Rules across fields use whichever fields are valid on their own, so every problem shows at once.
   const fields = parsed.success ? parsed.data : validFields(raw);
-  problems.push(...crossFieldProblems(fields, raw));
+  problems.push(...crossFieldProblems(fields, raw), ...componentKindProblems(raw, options.pluginKinds ?? []));
   for (const path of findSecretKeys(input)) {
     problems.push(`${path.replace(/\[(\d+)\]/g, '.$1')}: secrets never enter job definitions; use credential_id`);
   }
@@ -123,7 +167,9 @@ export function validateJobDefinition(input: unknown, options: { now: number }):
     if (first !== null && first < options.now && spec.scheduleType !== 'once' && spec.scheduleType !== 'immediately') {
       first = nextOccurrenceAfter(spec, options.now - 1);
     }
-    if (first === null && parsed.data.enabled && spec.expiresAt != null) {
+    if (spec.scheduleType === 'once' && spec.startTs != null && spec.startTs < options.now) {
+      problems.push(`start_ts: ${new Date(spec.startTs).toISOString()} is in the past; a once job runs at start_ts, so it must be later than now`);
+    } else if (first === null && parsed.data.enabled && spec.expiresAt != null) {
       problems.push(`expiration: ${new Date(spec.expiresAt).toISOString()} is not after the first occurrence; the job would never run`);
     }
   }
@@ -164,6 +210,31 @@ function validFields(input: Record<string, unknown>): Partial<JobDefinition> {
     if (r.success) out[key] = r.data;
   }
   return out as Partial<JobDefinition>;
+}
+
+/** Each component's kind must be one an executor runs: built in, or with a configured plug-in. */
+function componentKindProblems(raw: Record<string, unknown>, pluginKinds: readonly string[]): string[] {
+  if (!Array.isArray(raw.components)) return [];
+  const known = [...BUILTIN_KINDS, ...pluginKinds];
+  const accepted = `expected one of ${known.join(', ')}${pluginKinds.length === 0 ? ' (other kinds need a plug-in; none is configured)' : ''}`;
+  return (raw.components as unknown[]).flatMap((c, i) => {
+    const kind = (c as { kind?: unknown } | null)?.kind;
+    if (typeof kind !== 'string' || kind.trim() === '' || CONTROL.test(kind) || known.includes(kind)) return [];
+    return [`components.${i}.kind: unknown kind ${show(kind)}; ${accepted}`];
+  });
+}
+
+/** The dotted path of the first key or string holding a NUL character, or null. */
+function findNul(value: unknown, path: string): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : null;
+  if (value === null || typeof value !== 'object') return null;
+  for (const [key, child] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (key.includes('\u0000')) return at.replace(/\u0000/g, '\\u0000');
+    const found = findNul(child, at);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 function crossFieldProblems(d: Partial<JobDefinition>, raw: Record<string, unknown>): string[] {

@@ -16,6 +16,19 @@ export function checkJobDefinition(input: unknown, options: { now: number }): Ne
   return result.values;
 }
 
+/**
+ * Validates a definition and what it names in the database (sites, filters, the credential and
+ * its site); throws a UserError listing every problem. Returns warnings (unknown hostnames).
+ */
+export async function checkJobForCreate(store: Store, input: unknown, options: { now: number }): Promise<{ warnings: string[] }> {
+  const result = validateJobDefinition(input, options);
+  if (!result.ok) throw new UserError(`invalid job definition: ${result.problems.join('; ')}`);
+  const { checkJobReferences } = await import('./job-references.js');
+  const { problems, warnings } = await checkJobReferences(store, result.definition);
+  if (problems.length > 0) throw new UserError(`invalid job definition: ${problems.join('; ')}`);
+  return { warnings };
+}
+
 /** Inserts a validated job; nothing is written when the definition is invalid (UserError). */
 export async function createScheduledJob(store: Store, input: unknown, options: { now: number }): Promise<ScheduledJob> {
   const values = checkJobDefinition(input, options);

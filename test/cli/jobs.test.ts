@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, expect, it } from 'vitest';
-import { describeBackends } from '../helpers/backends.js';
+import { assignDeviceToSite, upsertDevice } from '../../src/inventory/devices.js';
+import { createSite } from '../../src/inventory/sites.js';
+import { describeBackends, type BackendContext } from '../helpers/backends.js';
 import { runJobyard as jobyard } from '../helpers/cli.js';
 import { jobDefinition } from '../helpers/jobs.js';
 
@@ -13,7 +15,7 @@ const SCHEDULE_TYPES_LIST =
   'immediately, once, every_5_minutes, every_10_minutes, every_15_minutes, every_30_minutes, every_hour, daily, weekly, monthly, yearly, cron';
 
 // It starts 2099-12-01T02:30Z: these commands run against the wall clock, and a past start
-// would move the first occurrence to the next day.
+// would move the first occurrence to the next day. Its targets are set by seedTargets.
 const JOB = jobDefinition();
 
 let files = 0;
@@ -33,9 +35,21 @@ function oneLineFailure(r: { code: number; stdout: string; stderr: string }): st
   return lines[0]!;
 }
 
+/** Sets JOB's targets to a site, a known device on it and a filter that exist in the database. */
+async function seedTargets(ctx: BackendContext): Promise<void> {
+  const site = await createSite(ctx.store, { name: 'berlin' });
+  await upsertDevice(ctx.store, { guid: 'g-ws-1', hostname: 'ws-1', status: 'online', last_seen: 1 });
+  await assignDeviceToSite(ctx.store, 'ws-1', site.id);
+  const filter = await ctx.db.insertInto('device_filters').values({ name: 'all', created_at: 1, updated_at: 1 }).returning('id').executeTakeFirstOrThrow();
+  JOB.targets = { hostnames: ['ws-1'], sites: [site.id], filters: [filter.id] };
+}
+
 describeBackends('jobyard jobs / runs', (ctx) => {
   const env = () => ({ DATABASE_URL: ctx.url });
-  beforeEach(() => ctx.truncateAll());
+  beforeEach(async () => {
+    await ctx.truncateAll();
+    await seedTargets(ctx);
+  });
   const countJobs = async () => (await ctx.db.selectFrom('scheduled_jobs').select('id').execute()).length;
 
   it('creates a job from a file, lists it, disables and enables it', async () => {
@@ -113,11 +127,11 @@ describeBackends('jobyard jobs / runs', (ctx) => {
       /^jobyard: jobs create: cannot read .*missing\.json: ENOENT/,
     );
     expect(oneLineFailure(await jobyard(['jobs', 'create', '--file', jobFile('{\n "name": "x",\n "api_key": "s3cr3t"\n')], env()))).toMatch(
-      /^jobyard: jobs create: .* is not valid JSON: /,
+      /^jobyard: jobs create: .* is not valid JSON \(error at line 4, column 1\)$/,
     );
     // V8 quotes the broken text in its message; none of it may reach the terminal.
     const broken = oneLineFailure(await jobyard(['jobs', 'create', '--file', jobFile('{"api_key": s3cr3t}')], env()));
-    expect(broken).toMatch(/is not valid JSON: Unexpected token/);
+    expect(broken).toMatch(/is not valid JSON$/);
     expect(broken).not.toContain('s3cr3t');
     const secret = { ...JOB, components: [{ kind: 'command', argv: ['x'], env: { API_TOKEN: 's3cr3t' } }] };
     const line = oneLineFailure(await jobyard(['jobs', 'create', '--file', jobFile(secret)], env()));

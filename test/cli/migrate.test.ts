@@ -27,7 +27,7 @@ it('an unsupported DATABASE_URL prints one line and exits 2', async () => {
   const r = await jobyard(['migrate', 'status'], { DATABASE_URL: 'mysql://root:pw@x/db' });
   expect(r.code).toBe(2);
   expect(r.stderr.trim().split('\n')).toHaveLength(1);
-  expect(r.stderr).toMatch(/^jobyard: unsupported DATABASE_URL "mysql:\/\/root:\*\*\*@x\/db"/);
+  expect(r.stderr).toMatch(/^jobyard: invalid configuration: unsupported DATABASE_URL "mysql:\/\/root:\*\*\*@x\/db"/);
   expect(r.stderr).not.toContain('pw@');
 });
 

@@ -150,7 +150,7 @@ describeBackends(
       expect(line.split('\n')).toHaveLength(1);
       expect(line).toMatch(/LOG_LEVEL: unknown value "loud"/);
       expect(line).toMatch(/MIGRATE_ON_START: "maybe" is not a boolean/);
-      expect(line).toMatch(/TICK_INTERVAL_MS: "fast" is not a number/);
+      expect(line).toMatch(/TICK_INTERVAL_MS: "fast" is not a whole number/);
     });
   },
   { migrate: false },

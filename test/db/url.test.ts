@@ -47,6 +47,17 @@ describe('parseDatabaseUrl', () => {
   });
 });
 
+describe('parseDatabaseUrl: PostgreSQL URLs it cannot use', () => {
+  it('refuses a port outside 1-65535 and a malformed URL, naming DATABASE_URL, password masked', () => {
+    expect(() => parseDatabaseUrl('postgres://u:pw@h:99999/x')).toThrow(/^DATABASE_URL "postgres:\/\/u:\*\*\*@h:99999\/x": port "99999" is not a port number; expected 1-65535/);
+    expect(() => parseDatabaseUrl('postgres://u@h:0/x')).toThrow(/port "0"/);
+    expect(() => parseDatabaseUrl('postgres://u@h:54x/x')).toThrow(/port "54x"/);
+    expect(() => parseDatabaseUrl('postgres://u@h x/db')).toThrow(/^DATABASE_URL "postgres:\/\/u@h x\/db" is not a valid URL/);
+    expect(parseDatabaseUrl('postgres://u@h:65535/x').backend).toBe('postgres');
+    expect(parseDatabaseUrl('postgres://u@[::1]:5432/x').backend).toBe('postgres');
+  });
+});
+
 describe('maskUrl', () => {
   it('masks userinfo passwords and password parameters', () => {
     expect(maskUrl('postgres://jy:s3cret@db:5432/jy')).toBe('postgres://jy:***@db:5432/jy');

@@ -403,8 +403,8 @@ describeBackends('http status api', (ctx) => {
 
     it('refuses bad parameters with 400 naming the parameter and what is accepted', async () => {
       expectError(await get('/api/work-items?status=done'), 400, /^status: "done" is not accepted; expected one of queued, running, succeeded, failed, dead, cancelled/);
-      expectError(await get('/api/work-items?kind=Bad-Kind'), 400, /^kind: "Bad-Kind" is not accepted; expected a kind name/);
-      expectError(await get('/api/work-items?site_id=abc'), 400, /^site_id: "abc" is not accepted; expected a site id \(an integer >= 0\) or none$/);
+      expectError(await get('/api/work-items?kind=Bad-Kind'), 400, /^kind: "Bad-Kind" is not accepted; expected one of service_action, /);
+      expectError(await get('/api/work-items?site_id=abc'), 400, /^site_id: "abc" is not accepted; expected a site id \(an integer from 0 to 2147483647\) or none$/);
       expectError(await get('/api/work-items?limit=0'), 400, /^limit: 0 is out of range; expected an integer from 1 to 1000 \(default 100\)$/);
       expectError(await get('/api/work-items?limit=1001'), 400, /^limit: 1001 is out of range/);
       expectError(await get('/api/work-items?limit=ten'), 400, /^limit: "ten" is not accepted/);

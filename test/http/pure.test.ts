@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidJson } from '../../src/db/dialect.js';
 import { bearerMatches } from '../../src/http/auth.js';
 import { toJsonText } from '../../src/http/json.js';
-import { QueryParams, pathId } from '../../src/http/params.js';
+import { MAX_BIGINT_ID, MAX_INT_ID, QueryParams, pathId } from '../../src/http/params.js';
 import { Router } from '../../src/http/router.js';
 
 describe('bearerMatches', () => {
@@ -41,10 +41,13 @@ describe('QueryParams', () => {
     expect(() => q('status=queued,nope', ['status']).oneOf('status', ['queued', 'dead'])).toThrow('status: "nope" is not accepted; expected one of queued, dead');
   });
 
-  it('parses path ids', () => {
-    expect(pathId('id', '42')).toBe(42);
-    expect(() => pathId('id', '4x')).toThrow('id: "4x" is not accepted');
-    expect(() => pathId('id', '0')).toThrow('id: 0 is out of range');
+  it('parses path ids up to the range of their column', () => {
+    expect(pathId('id', '42', MAX_INT_ID)).toBe(42);
+    expect(() => pathId('id', '4x', MAX_INT_ID)).toThrow('id: "4x" is not accepted');
+    expect(() => pathId('id', '0', MAX_INT_ID)).toThrow('id: 0 is out of range');
+    expect(pathId('id', '2147483647', MAX_INT_ID)).toBe(2147483647);
+    expect(() => pathId('id', '2147483648', MAX_INT_ID)).toThrow('id: 2147483648 is out of range; expected an integer from 1 to 2147483647');
+    expect(pathId('id', '2147483648', MAX_BIGINT_ID)).toBe(2147483648);
   });
 });
 

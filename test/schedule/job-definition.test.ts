@@ -84,9 +84,10 @@ describe('validateJobDefinition: valid definitions', () => {
     }
   });
 
-  it('passes plug-in components and onboarding scope through unchanged', () => {
+  it('passes components of a configured plug-in kind and onboarding scope through unchanged', () => {
     const plugin = { kind: 'ansible_playbook', name: 'patch', playbook: 'site.yml', vars: { a: [1, 2] } };
-    expect(JSON.parse(valid(minimal({ components: [plugin] })).values.components_json)).toEqual([plugin]);
+    const r = validateJobDefinition(minimal({ components: [plugin] }), { now: NOW, pluginKinds: ['ansible_playbook'] });
+    expect(r.ok && JSON.parse(r.values.components_json)).toEqual([plugin]);
     const onboarding = valid({
       name: 'onboard',
       job_kind: 'onboarding',
@@ -117,7 +118,7 @@ describe('validateJobDefinition: times', () => {
   it('refuses times without a zone, impossible dates and non-integers', () => {
     for (const bad of ['2026-12-01T02:30:00', '2026-12-01', '2026-02-30T00:00:00Z', '2026-12-01T24:00:00Z', 'tomorrow', 1.5, -1, true]) {
       expect(problems(example({ start_ts: bad }))).toEqual([
-        expect.stringMatching(/^start_ts: must be an ISO-8601 time with a zone or offset \(e\.g\. "2026-12-01T02:30:00Z"\) or epoch milliseconds, got /),
+        expect.stringMatching(/^start_ts: must be an ISO-8601 time with a zone or offset \(e\.g\. "2026-12-01T02:30:00Z"\) or epoch milliseconds, from 1970 to 9999, got /),
       ]);
     }
   });
@@ -149,8 +150,11 @@ describe('validateJobDefinition: next_run_at', () => {
     expect(values.next_run_at).toBe(Date.UTC(2026, 10, 21, 0, 0));
   });
 
-  it('a once job with a start in the past keeps it (the missed policy decides)', () => {
-    expect(valid(example({ schedule_type: 'once', start_ts: '2026-01-01T00:00:00Z' })).values.next_run_at).toBe(Date.UTC(2026, 0, 1));
+  it('a once job runs at its start_ts, which must not be in the past', () => {
+    expect(valid(example({ schedule_type: 'once', start_ts: '2026-12-01T00:00:00Z' })).values.next_run_at).toBe(Date.UTC(2026, 11, 1));
+    expect(problems(example({ schedule_type: 'once', start_ts: '2026-01-01T00:00:00Z' }))).toEqual([
+      'start_ts: 2026-01-01T00:00:00.000Z is in the past; a once job runs at start_ts, so it must be later than now',
+    ]);
   });
 
   it('is null for a disabled job', () => {

@@ -6,7 +6,7 @@
  * approval fields are returned (no nonces, public key or enrollment code).
  */
 import { notFound } from '../errors.js';
-import { pathId, QueryParams } from '../params.js';
+import { MAX_BIGINT_ID, MAX_INT_ID, pathId, QueryParams } from '../params.js';
 import type { Route } from '../router.js';
 import { MAX_LIMIT } from './work-items.js';
 
@@ -32,9 +32,9 @@ export function onboardingRoutes(): Route[] {
       method: 'GET',
       path: '/api/onboarding/jobs/:job_id/targets',
       async handler({ store, url, params }) {
-        const jobId = pathId('job_id', params.job_id!);
+        const jobId = pathId('job_id', params.job_id!, MAX_INT_ID);
         const q = new QueryParams(url.searchParams, ['run_id', 'limit']);
-        const runId = q.int('run_id', { min: 1, max: Number.MAX_SAFE_INTEGER });
+        const runId = q.int('run_id', { min: 1, max: MAX_BIGINT_ID });
         const limit = q.int('limit', { min: 1, max: MAX_LIMIT, default: DEFAULT_TARGET_LIMIT });
         const job = await store.db.selectFrom('scheduled_jobs').select(['id', 'name', 'job_kind']).where('id', '=', jobId).executeTakeFirst();
         if (!job) throw notFound(`scheduled job ${jobId} not found`);

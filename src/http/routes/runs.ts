@@ -4,7 +4,7 @@
  * (scheduled_job_run_activity → activity_history) and its work items.
  */
 import { notFound } from '../errors.js';
-import { pathId, QueryParams } from '../params.js';
+import { MAX_BIGINT_ID, MAX_INT_ID, pathId, QueryParams } from '../params.js';
 import type { Route } from '../router.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './work-items.js';
 
@@ -17,7 +17,7 @@ export function runRoutes(): Route[] {
       method: 'GET',
       path: '/api/scheduled-jobs/:id/runs',
       async handler({ store, url, params }) {
-        const jobId = pathId('id', params.id!);
+        const jobId = pathId('id', params.id!, MAX_INT_ID);
         const q = new QueryParams(url.searchParams, ['limit']);
         const limit = q.int('limit', { min: 1, max: MAX_LIMIT, default: DEFAULT_LIMIT });
         const job = await store.db.selectFrom('scheduled_jobs').select(JOB_SUMMARY).where('id', '=', jobId).executeTakeFirst();
@@ -37,7 +37,7 @@ export function runRoutes(): Route[] {
       method: 'GET',
       path: '/api/runs/:id',
       async handler({ store, url, params }) {
-        const runId = pathId('id', params.id!);
+        const runId = pathId('id', params.id!, MAX_BIGINT_ID);
         new QueryParams(url.searchParams, []);
         const run = await store.db.selectFrom('scheduled_job_runs').selectAll().where('id', '=', runId).executeTakeFirst();
         if (!run) throw notFound(`run ${runId} not found`);
