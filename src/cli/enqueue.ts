@@ -5,6 +5,7 @@ import { serialisePayload } from '../queue/payload.js';
 import { print } from './output.js';
 import { findNul, parseChoice, parseIntegerInRange, parseJsonObject, parseSite, parseTimestamp } from './options.js';
 import { withStore } from './store.js';
+import { findSiteById } from '../inventory/sites.js';
 
 /** The kind whose items are site-less: the scheduler's service-action consumer claims them. */
 const SITE_LESS_KIND = 'service_action';
@@ -69,7 +70,7 @@ export function registerEnqueueCommand(program: Command): Command {
       }
 
       await withStore(async (store) => {
-        if (siteId !== null && !(await store.db.selectFrom('sites').select('id').where('id', '=', siteId).executeTakeFirst())) {
+        if (siteId !== null && !(await findSiteById(store, siteId))) {
           throw new UserError(`enqueue: --site: no site with id ${siteId}`);
         }
         const { enqueueWorkItem } = await import('../queue/index.js');

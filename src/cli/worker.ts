@@ -9,6 +9,7 @@ import { runSiteWorker } from '../fleet/site-worker.js';
 import { readWorkerSecrets, WORKER_LIVENESS_FD_VAR, WORKER_SECRETS_VAR } from '../fleet/worker-secrets.js';
 import { createLogger } from '../log.js';
 import { parseId } from './output.js';
+import { findSiteById } from '../inventory/sites.js';
 
 /**
  * `jobyard worker --site <id> [--lanes a,b]`: one site worker (what a `site-worker-<uuid>`
@@ -54,7 +55,7 @@ Environment (default):
       const store = openDatabase(config.DATABASE_URL, { logger, applicationName: 'jobyard-worker' });
       try {
         // Checked before the worker's row is written: a worker of a site that does not exist is a typo.
-        if (!(await store.db.selectFrom('sites').select('id').where('id', '=', siteId).executeTakeFirst())) {
+        if (!(await findSiteById(store, siteId))) {
           throw new UserError(`worker: --site: no site with id ${siteId}`);
         }
         const exit = await runSiteWorker({

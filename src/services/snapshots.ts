@@ -171,3 +171,8 @@ export function createServiceSnapshotter(options: Omit<SnapshotOptions, 'now'>):
     },
   };
 }
+
+/** Every stored snapshot row, by service key: what the status API and the dashboard show. */
+export async function listServiceSnapshots(store: Store) {
+  return store.db.selectFrom('job_scheduler_service_snapshots').select(['service_key', 'payload_json', 'updated_at']).orderBy('service_key').execute();
+}

@@ -5,25 +5,12 @@
  * device_approvals row whose approval_reference the target carries, or null. Only non-secret
  * approval fields are returned (no nonces, public key or enrollment code).
  */
+import { readOnboardingTimelines } from '../../executors/onboarding/timelines.js';
 import { notFound } from '../errors.js';
 import { MAX_BIGINT_ID, MAX_INT_ID, pathId, QueryParams } from '../params.js';
 import type { Route } from '../router.js';
 import { MAX_LIMIT } from './work-items.js';
 
-const APPROVAL_FIELDS = [
-  'approval_reference',
-  'status',
-  'guid',
-  'hostname_claimed',
-  'site_id',
-  'approved_by_user_id',
-  'onboarding_run_id',
-  'onboarding_target',
-  'created_at',
-  'updated_at',
-] as const;
-/** Ids per IN list: far inside both backends' bound-parameter limits. */
-const CHUNK = 500;
 const DEFAULT_TARGET_LIMIT = 1000;
 
 export function onboardingRoutes(): Route[] {
@@ -36,56 +23,9 @@ export function onboardingRoutes(): Route[] {
         const q = new QueryParams(url.searchParams, ['run_id', 'limit']);
         const runId = q.int('run_id', { min: 1, max: MAX_BIGINT_ID });
         const limit = q.int('limit', { min: 1, max: MAX_LIMIT, default: DEFAULT_TARGET_LIMIT });
-        const job = await store.db.selectFrom('scheduled_jobs').select(['id', 'name', 'job_kind']).where('id', '=', jobId).executeTakeFirst();
-        if (!job) throw notFound(`scheduled job ${jobId} not found`);
-
-        let query = store.db.selectFrom('scheduled_job_onboarding_targets').selectAll().where('job_id', '=', jobId);
-        if (runId !== undefined) query = query.where('run_id', '=', runId);
-        const targets = await query.orderBy('run_id', 'desc').orderBy('id').limit(limit).execute();
-
-        const ids = targets.map((t) => t.id);
-        const events = new Map<number, unknown[]>();
-        for (let i = 0; i < ids.length; i += CHUNK) {
-          const rows = await store.db
-            .selectFrom('scheduled_job_onboarding_target_events')
-            .selectAll()
-            .where('target_row_id', 'in', ids.slice(i, i + CHUNK))
-            .orderBy('target_row_id')
-            .orderBy('created_at')
-            .orderBy('id')
-            .execute();
-          for (const e of rows) {
-            const list = events.get(e.target_row_id);
-            if (list) list.push(e);
-            else events.set(e.target_row_id, [e]);
-          }
-        }
-
-        const refs = [...new Set(targets.map((t) => t.approval_reference).filter((r): r is string => r !== null && r !== ''))];
-        const approvals = new Map<string, unknown>();
-        for (let i = 0; i < refs.length; i += CHUNK) {
-          const rows = await store.db
-            .selectFrom('device_approvals')
-            .select(APPROVAL_FIELDS)
-            .where('approval_reference', 'in', refs.slice(i, i + CHUNK))
-            .execute();
-          for (const a of rows) approvals.set(a.approval_reference, a);
-        }
-
-        return {
-          status: 200,
-          json: {
-            job,
-            limit,
-            truncated: targets.length === limit,
-            targets: targets.map((t) => ({
-              ...t,
-              approval_status: t.approval_reference ? ((approvals.get(t.approval_reference) as { status?: string } | undefined)?.status ?? null) : null,
-              approval: t.approval_reference ? (approvals.get(t.approval_reference) ?? null) : null,
-              events: events.get(t.id) ?? [],
-            })),
-          },
-        };
+        const found = await readOnboardingTimelines(store, jobId, { runId, limit });
+        if (!found) throw notFound(`scheduled job ${jobId} not found`);
+        return { status: 200, json: { job: found.job, limit, truncated: found.truncated, targets: found.targets } };
       },
     },
   ];

@@ -5,6 +5,7 @@
  * GET /api/server/services — the rows of job_scheduler_service_snapshots.
  */
 import { listRecentWorkers } from '../../fleet/worker-rows.js';
+import { listServiceSnapshots } from '../../services/snapshots.js';
 import { QueryParams } from '../params.js';
 import type { Route } from '../router.js';
 
@@ -29,11 +30,7 @@ export function serverRoutes(): Route[] {
       path: '/api/server/services',
       async handler({ store, clock, url }) {
         new QueryParams(url.searchParams, []);
-        const services = await store.db
-          .selectFrom('job_scheduler_service_snapshots')
-          .select(['service_key', 'payload_json', 'updated_at'])
-          .orderBy('service_key')
-          .execute();
+        const services = await listServiceSnapshots(store);
         return { status: 200, json: { generated_at: clock(), services } };
       },
     },
