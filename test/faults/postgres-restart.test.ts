@@ -212,12 +212,15 @@ describe('PostgreSQL restarted mid-drain (pg_ctlcluster restart) [PostgreSQL onl
     // The scheduler keeps ticking: /healthz (fresh ticks) answers 200 again, and new occurrences
     // are written after the restart.
     let healthyAt = 0;
+    const unhealthy = new Set<string>();
     await waitUntil(
       async () => {
         everyone();
-        const ok = (await fetch(`${url}/healthz`).then((r) => r.status, () => 0)) === 200;
-        if (ok) healthyAt = Date.now();
-        return ok;
+        const res = await fetch(`${url}/healthz`).catch(() => undefined);
+        const body = (await res?.json().catch(() => ({}))) as { reasons?: string[] } | undefined;
+        for (const r of body?.reasons ?? []) unhealthy.add(r.replace(/\d+ ms/g, 'N ms'));
+        if (res?.status === 200) healthyAt = Date.now();
+        return res?.status === 200;
       },
       20_000,
       () => '/healthz never answered 200 after the restart',
@@ -293,6 +296,7 @@ describe('PostgreSQL restarted mid-drain (pg_ctlcluster restart) [PostgreSQL onl
         first_tick_ms: tickRecovered === undefined ? null : tickRecovered - readyAt,
         first_run_written_ms: firstRun - readyAt,
         healthz_200_ms: healthyAt - readyAt,
+        healthz_503_reasons: [...unhealthy],
         items: TOTAL,
         done_before_restart: doneBefore,
         runs: runs.length,
