@@ -167,7 +167,8 @@ const QUEUE_ENQUEUER = fileURLToPath(new URL('../fixtures/queue-enqueuer.mjs', i
 
 /** See test/fixtures/queue-consumer.mjs; unset fields take the defaults shown. */
 export interface ConsumerOptions {
-  siteId: number;
+  /** null: site-less items. */
+  siteId: number | null;
   kind: string;
   /** The file it appends "start <id>", "done <id>" and "settled <id> <outcome>" lines to. */
   log: string;
