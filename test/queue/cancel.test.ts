@@ -11,13 +11,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log.js';
 import { cancelWorkItem, enqueueWorkItems, runQueue } from '../../src/queue/index.js';
+import { CHECK_GAP_MS, LeaseKeeper } from '../../src/queue/lease-keeper.js';
 import { BackendContext, describeBackends } from '../helpers/backends.js';
 import { runJobyard } from '../helpers/cli.js';
 import {
   killChildProcessesAfterEach,
   killLiveProcesses,
   readConsumerLog,
+  sleep,
   spawnConsumer,
   stopGracefully,
   waitUntil,
@@ -72,7 +75,7 @@ describeBackends('cancelling a running item', (ctx) => {
     });
     await consumer.waitFor('ready');
     const id = await enqueueOne(ctx);
-    await waitUntil(() => existsSync(pidFile), 20_000, () => `no pid file; consumer log: ${readFileSync(log, 'utf8')}`);
+    await waitUntil(() => existsSync(pidFile), 20_000, () => `no pid file; consumer stderr: ${consumer.stderr}`);
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     expect(alive(pid)).toBe(true);
 
@@ -127,4 +130,34 @@ describeBackends('cancelling a running item', (ctx) => {
       await runtime.stop();
     }
   }, 30_000);
+
+  it('a storm of revocation notices makes at most one lease read per CHECK_GAP_MS', async () => {
+    let reads = 0;
+    const lost: number[] = [];
+    const gone = { id: 2_000_000_001, claim_count: 1 }; // no such row: its lease is lost
+    const keeper = new LeaseKeeper({
+      store: ctx.store,
+      owner: 'storm-test',
+      leaseSeconds: 60,
+      intervalMs: 50_000,
+      logger: silentLogger,
+      heldItems: () => [gone],
+      checkedItems: () => (reads++, [gone]),
+      onLost: (id) => lost.push(id),
+    });
+    const stormMs = 1_000;
+    const until = Date.now() + stormMs;
+    try {
+      while (Date.now() < until) {
+        keeper.checkSoon('*'); // as a busy SQLite database or many cancels would
+        await sleep(5);
+      }
+    } finally {
+      keeper.stop();
+    }
+    expect(reads).toBeGreaterThanOrEqual(1);
+    expect(reads).toBeLessThanOrEqual(Math.ceil(stormMs / CHECK_GAP_MS) + 1);
+    expect(lost.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(lost)).toEqual(new Set([gone.id]));
+  });
 });
