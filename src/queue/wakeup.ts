@@ -118,8 +118,9 @@ class WakeupSource {
   onRevoked(listener: (ids: RevokedSet) => void): RevocationWatch {
     this.#revocationListeners.add(listener);
     let holding = false;
+    let disposed = false;
     const hold = (on: boolean) => {
-      if (on === holding) return;
+      if (on === holding || (on && disposed)) return;
       holding = on;
       this.#holders += on ? 1 : -1;
       this.#transport?.leaseWatchers(this.#holders);
@@ -128,6 +129,7 @@ class WakeupSource {
       holding: hold,
       dispose: () => {
         hold(false);
+        disposed = true;
         this.#revocationListeners.delete(listener);
       },
     };
