@@ -38,6 +38,9 @@ export type Backend = 'sqlite' | 'postgres';
 /** The LISTEN/NOTIFY channel for work-item wake-ups (PostgreSQL). */
 export const WORK_CHANNEL = 'jobyard_work_items';
 
+/** The LISTEN/NOTIFY channel that tells lease holders some of their items were taken away (PostgreSQL). */
+export const LEASE_CHANNEL = 'jobyard_leases';
+
 /** What a backend can do. Code checks these flags, never the backend's name. */
 export interface Capabilities {
   /** Row locks that concurrent claimers skip (FOR UPDATE SKIP LOCKED). */
@@ -103,6 +106,12 @@ export interface Dialect {
   removeWorkNotify(db: Kysely<any>): Promise<void>;
   /** Tells listeners in other processes that items of these sites became claimable. */
   notifyWork(db: Kysely<any>, siteIds: ReadonlyArray<number | null>): Promise<void>;
+  /**
+   * Tells lease holders in other processes that these items' leases were revoked (an operator
+   * cancelled them), so their handlers stop now rather than at the next heartbeat. PostgreSQL: a
+   * NOTIFY on LEASE_CHANNEL listing the ids. SQLite: nothing; holders watch `PRAGMA data_version`.
+   */
+  notifyLeasesRevoked(db: Kysely<any>, ids: readonly number[]): Promise<void>;
   /** True when a table of that name exists where unqualified names resolve (search_path on PostgreSQL). */
   tableExists(db: Kysely<any>, table: string): Promise<boolean>;
   /** The schema unqualified names resolve to (PostgreSQL), or undefined where schemas do not exist. */
@@ -140,6 +149,7 @@ const sqliteDialect: Dialect = {
   installWorkNotify: async () => {},
   removeWorkNotify: async () => {},
   notifyWork: async () => {},
+  notifyLeasesRevoked: async () => {},
   async tableExists(db, table) {
     const r = await sql<{ n: number }>`select count(*) as n from sqlite_master where type = 'table' and name = ${table}`.execute(db);
     return (r.rows[0]?.n ?? 0) > 0;
@@ -210,6 +220,11 @@ const postgresDialect: Dialect = {
     if (siteIds.length === 0) return;
     const payload = [...new Set(siteIds.map((s) => (s === null ? '-' : String(s))))].join(',');
     await sql`select pg_notify(${WORK_CHANNEL}, ${payload.length > 7000 ? '*' : payload})`.execute(db);
+  },
+  async notifyLeasesRevoked(db, ids) {
+    if (ids.length === 0) return;
+    const payload = [...new Set(ids)].join(',');
+    await sql`select pg_notify(${LEASE_CHANNEL}, ${payload.length > 7000 ? '*' : payload})`.execute(db);
   },
   async tableExists(db, table) {
     const r = await sql<{ found: string | null }>`select to_regclass(${table})::text as found`.execute(db);

@@ -7,11 +7,15 @@
  * is slow (100 ms for 10 s after the last activity, then 1 s); without one it is every 2 ms for a
  * second, then every 20 ms, then every 50 ms. The pragma is cheap but each timer wake-up is not,
  * so a long-idle consumer uses ~0% CPU.
+ *
+ * Lease holders are told of revocations (a cancelled item) the same way: while some consumer holds
+ * leases, data_version is read every LEASE_WATCH_MS, and any other connection's commit since the
+ * last read reports that any lease may have been revoked (the holder then reads its items' rows).
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { Logger } from '../log.js';
-import type { WakeupHooks, WakeupTransport } from './wakeup-transport.js';
+import { LEASE_WATCH_MS, type WakeupHooks, type WakeupTransport } from './wakeup-transport.js';
 
 /** SQLite data_version poll interval by time since the last activity, when no file watch works. */
 export function sqlitePollMs(quietMs: number): number {
@@ -37,6 +41,7 @@ export function openSqliteWakeups(
   let pollTimer: NodeJS.Timeout | undefined;
   let lastActivity = Date.now();
   let watcher: FSWatcher | undefined;
+  let leaseTimer: NodeJS.Timeout | undefined;
 
   const pollMs = () => (pollSchedule ?? (watcher ? sqliteWatchedPollMs : sqlitePollMs))(Date.now() - lastActivity);
 
@@ -90,6 +95,21 @@ export function openSqliteWakeups(
         pollTimer = undefined;
       }
     },
+    leaseWatchers(count) {
+      if (count > 0 && !leaseTimer) {
+        let seen = dataVersion();
+        leaseTimer = setInterval(() => {
+          const v = dataVersion();
+          if (v === seen) return;
+          seen = v;
+          hooks.revoked('*');
+        }, LEASE_WATCH_MS);
+        leaseTimer.unref();
+      } else if (count === 0 && leaseTimer) {
+        clearInterval(leaseTimer);
+        leaseTimer = undefined;
+      }
+    },
     activity() {
       lastActivity = Date.now();
     },
@@ -98,6 +118,8 @@ export function openSqliteWakeups(
       watcher = undefined;
       if (pollTimer) clearTimeout(pollTimer);
       pollTimer = undefined;
+      if (leaseTimer) clearInterval(leaseTimer);
+      leaseTimer = undefined;
     },
   };
 }

@@ -6,6 +6,10 @@
  *   trigger and `dialect.notifyWork` send, and names the sites it concerns.
  * - SQLite (wakeup-sqlite.ts): nothing is announced; each ticket records `PRAGMA data_version`
  *   when taken, and a folder watch plus a safety-net poll wake the tickets it has moved past.
+ *
+ * The same transport tells lease holders that leases may have been revoked (an operator cancelled
+ * a running item): PostgreSQL names the items (dialect.notifyLeasesRevoked); SQLite reports any
+ * commit by another connection, checked every LEASE_WATCH_MS while someone holds leases.
  */
 import type { Logger } from '../log.js';
 import type { Store } from './open.js';
@@ -26,7 +30,15 @@ export interface WakeupHooks {
   wake(sites: SiteSet): void;
   /** Wakes the tickets whose mark `changed` reports as outdated; true when one was woken. */
   wakeChanged(changed: (mark: number) => boolean): boolean;
+  /** Leases of these items (or of any, '*') may have been revoked by another process. */
+  revoked(ids: RevokedSet): void;
 }
+
+/** Item ids whose leases may have been revoked, or '*' when any may have been. */
+export type RevokedSet = ReadonlySet<number> | '*';
+
+/** SQLite: how often data_version is read while someone holds leases (a few microseconds each). */
+export const LEASE_WATCH_MS = 250;
 
 export interface WakeupTransport {
   /**
@@ -38,6 +50,8 @@ export interface WakeupTransport {
   changedSince(mark: number | undefined): boolean;
   /** How many consumers are blocked waiting (SQLite polls only while someone waits). */
   waiters(count: number): void;
+  /** How many consumers hold leases and want `revoked` (SQLite watches only while some do). */
+  leaseWatchers(count: number): void;
   /** Work was signalled here: a poll after activity is faster than an idle one. */
   activity(): void;
   close(): void;

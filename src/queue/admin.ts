@@ -2,7 +2,7 @@
 import type { Store } from '../db/open.js';
 import type { WorkItem } from '../db/schema.js';
 import { FINISHED_STATUSES } from './kinds.js';
-import { signalLocalWork } from './wakeup.js';
+import { signalLocalRevocation, signalLocalWork } from './wakeup.js';
 
 export interface WorkItemFilter {
   /** Only items in one of these statuses (default: every status). */
@@ -29,18 +29,24 @@ export async function getWorkItem(store: Store, id: number): Promise<WorkItem | 
 }
 
 /**
- * Cancels a queued or running item. A running item's worker finds out at its next heartbeat or
- * completion (lease_lost) and its result is discarded.
+ * Cancels a queued or running item. A running item's worker is told at once (a lease revocation
+ * notice, see wakeup.ts), checks its lease, aborts the handler and discards its result; its next
+ * heartbeat or completion (lease_lost) would find out too, should the notice be lost.
  */
 export async function cancelWorkItem(store: Store, id: number, options: { now?: number } = {}): Promise<WorkItem | undefined> {
   const now = options.now ?? Date.now();
-  return store.db
+  const cancelled = await store.db
     .updateTable('job_scheduler_work_items')
     .set({ status: 'cancelled', finished_at: now, updated_at: now, lease_owner: null, lease_expires_at: null, error: 'cancelled by operator' })
     .where('id', '=', id)
     .where('status', 'in', ['queued', 'running'])
     .returningAll()
     .executeTakeFirst();
+  if (cancelled) {
+    signalLocalRevocation(store, [id]);
+    await store.dialect.notifyLeasesRevoked(store.db, [id]);
+  }
+  return cancelled;
 }
 
 /**

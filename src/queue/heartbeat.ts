@@ -38,3 +38,23 @@ export async function heartbeatWorkItems(
   const held = new Set(rows.map((r) => r.id));
   return { held: [...held], lost: items.filter((i) => !held.has(i.id)).map((i) => i.id) };
 }
+
+/**
+ * Which of these claims this owner no longer holds, by a read alone (no lease is extended): the
+ * cheap early check a consumer runs when told a lease may have been revoked.
+ */
+export async function findLostLeases(store: Store, owner: string, items: readonly Lease[]): Promise<number[]> {
+  if (items.length === 0) return [];
+  const rows = await store.db
+    .selectFrom('job_scheduler_work_items')
+    .select(['id', 'status', 'lease_owner', 'claim_count'])
+    .where('id', 'in', items.map((i) => i.id))
+    .execute();
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return items
+    .filter((i) => {
+      const row = byId.get(i.id);
+      return !row || row.status !== 'running' || row.lease_owner !== owner || row.claim_count !== i.claim_count;
+    })
+    .map((i) => i.id);
+}

@@ -8,7 +8,8 @@
  *   claimed (lease held, buffered in its lane's p-limit queue; counted against lane capacity)
  *   → running (handler called) → settling (completion or failure being written)
  *   → done (durable; only now does the item stop being heartbeated and leave `held`).
- * A lost lease (heartbeat says so) aborts the handler's signal and discards its outcome.
+ * A lost lease (heartbeat says so) aborts the handler's signal and discards its outcome. A
+ * cancel is noticed sooner: the queue's revocation notices trigger an early lease check.
  *
  * Self-healing: every consumer also returns expired leases in its own scope (site, kinds, lanes)
  * to the queue, on a jittered interval of about a quarter of the lease (at most 5 s), the same
@@ -135,6 +136,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
     if (h.settled) return;
     h.settled = true;
     if (held.get(h.item.id) === h) held.delete(h.item.id); // not a newer claim of the same item
+    revocations.holding(held.size > 0);
     leaveLane(h);
     if (outcome === 'completed') counts.completed++;
     else if (outcome !== 'released' && outcome !== 'lease_lost') counts.failed++;
@@ -203,6 +205,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
     const stale = held.get(item.id); // claimed again after its lease expired here: that claim is lost
     if (stale) loseLease(stale);
     held.set(item.id, h);
+    revocations.holding(true);
     void limits.get(lane)!(() => runHandler(h))
       .then((verdict) => record(h, verdict))
       .catch((err: unknown) => logger.error({ err: describeError(err), itemId: item.id, kind: item.kind, siteId: item.site_id, workerGuid }, 'item bookkeeping crashed'));
@@ -238,11 +241,14 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
     intervalMs: heartbeatMs,
     logger,
     heldItems: () => [...held.values()].map((h) => h.item),
+    checkedItems: () => [...held.values()].filter((h) => h.occupying && !h.lost).map((h) => h.item),
     onLost: (id) => {
       const h = held.get(id);
       if (h) loseLease(h);
     },
   });
+
+  const revocations = wakeups.onRevoked((ids) => leaseKeeper.checkSoon(ids));
 
   // Self-healing: return the expired leases of dead consumers in this consumer's scope.
   const reclaimer = new LeaseReclaimer(
@@ -279,6 +285,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
         }
       }
       leaseKeeper.stop();
+      revocations.dispose();
       await reclaimer.stop();
       wakeups.release();
       process.off('SIGTERM', onSignal);

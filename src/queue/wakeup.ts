@@ -5,6 +5,10 @@
  * - Other processes: the store's wake-up transport (src/db/wakeup-transport.ts) reports their
  *   work, one per store and process, shared by every consumer on it.
  *
+ * - Lease revocations (an operator cancelled a running item): `onRevoked` listeners hear of them
+ *   from this process (`signalLocalRevocation`) and from others (the transport), so a consumer
+ *   stops a cancelled item's handler within a second instead of at its next heartbeat.
+ *
  * A consumer takes a ticket BEFORE it claims and waits on it after an empty claim, so a wake-up
  * that arrives between the claim and the wait is never lost.
  */
@@ -12,6 +16,7 @@ import type { Store } from '../db/open.js';
 import {
   openWakeupTransport,
   workSiteKey,
+  type RevokedSet,
   type SiteSet,
   type WakeupTransport,
   type WakeupTransportOptions,
@@ -74,8 +79,17 @@ class Ticket implements WakeupTicket {
   }
 }
 
+/** A consumer's interest in lease revocations; it watches only while it holds leases. */
+export interface RevocationWatch {
+  /** Holding leases (true) or none (false); SQLite watches for revocations only while someone holds. */
+  holding(on: boolean): void;
+  dispose(): void;
+}
+
 class WakeupSource {
   readonly tickets = new Set<Ticket>();
+  readonly #revocationListeners = new Set<(ids: RevokedSet) => void>();
+  #holders = 0;
   #users = 0;
   #waiting = 0;
   #transport: WakeupTransport | undefined;
@@ -97,6 +111,30 @@ class WakeupSource {
     for (const t of this.tickets) if (t.matches(sites)) t.wake();
   }
 
+  revoked(ids: RevokedSet): void {
+    for (const listener of this.#revocationListeners) listener(ids);
+  }
+
+  onRevoked(listener: (ids: RevokedSet) => void): RevocationWatch {
+    this.#revocationListeners.add(listener);
+    let holding = false;
+    let disposed = false;
+    const hold = (on: boolean) => {
+      if (on === holding || (on && disposed)) return;
+      holding = on;
+      this.#holders += on ? 1 : -1;
+      this.#transport?.leaseWatchers(this.#holders);
+    };
+    return {
+      holding: hold,
+      dispose: () => {
+        hold(false);
+        disposed = true;
+        this.#revocationListeners.delete(listener);
+      },
+    };
+  }
+
   acquire(): void {
     this.#users++;
     if (this.#users !== 1) return;
@@ -104,6 +142,7 @@ class WakeupSource {
       this.store,
       {
         wake: (sites) => this.wake(sites),
+        revoked: (ids) => this.revoked(ids),
         wakeChanged: (changed) => {
           let woke = false;
           for (const t of this.tickets) {
@@ -118,6 +157,7 @@ class WakeupSource {
       this.logger,
       this.options,
     );
+    if (this.#holders > 0) this.#transport.leaseWatchers(this.#holders);
   }
 
   release(): void {
@@ -147,7 +187,12 @@ export function acquireWakeups(
   store: Store,
   logger: Logger = silentLogger,
   options: WakeupOptions = {},
-): { ticket(siteId: number | null | undefined): WakeupTicket; release(): void } {
+): {
+  ticket(siteId: number | null | undefined): WakeupTicket;
+  /** Calls `listener` when leases may have been revoked (see RevocationWatch). */
+  onRevoked(listener: (ids: RevokedSet) => void): RevocationWatch;
+  release(): void;
+} {
   let source = sources.get(store);
   if (!source) {
     // Options apply to the store's first user, which creates the shared source.
@@ -159,6 +204,7 @@ export function acquireWakeups(
   let released = false;
   return {
     ticket: (siteId) => s.ticket(siteId),
+    onRevoked: (listener) => s.onRevoked(listener),
     release: () => {
       if (released) return;
       released = true;
@@ -170,4 +216,9 @@ export function acquireWakeups(
 /** Wakes this process's consumers waiting for these sites (after an enqueue or a requeue). */
 export function signalLocalWork(store: Store, siteIds: ReadonlyArray<number | null>): void {
   sources.get(store)?.wake(new Set(siteIds.map(workSiteKey)));
+}
+
+/** Tells this process's consumers that these items' leases were revoked (after a cancel). */
+export function signalLocalRevocation(store: Store, ids: readonly number[]): void {
+  if (ids.length > 0) sources.get(store)?.revoked(new Set(ids));
 }

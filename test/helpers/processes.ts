@@ -180,6 +180,8 @@ export interface ConsumerOptions {
   graceMs?: number; // 5,000
   reclaimMs?: number; // off
   pollMs?: number; // 200
+  /** An argv the handler runs as a command component (instead of the delay); see the fixture. */
+  command?: string[];
 }
 
 /** A queue consumer process; it prints "ready" (with its lease `owner`) once it consumes. */
@@ -198,6 +200,7 @@ export function spawnConsumer(url: string, name: string, o: ConsumerOptions): Ch
     JY_GRACE_MS: String(o.graceMs ?? 5_000),
     JY_POLL_MS: String(o.pollMs ?? 200),
     ...(o.reclaimMs ? { JY_RECLAIM_MS: String(o.reclaimMs) } : {}),
+    ...(o.command ? { JY_COMMAND: JSON.stringify(o.command) } : {}),
   });
 }
 
