@@ -262,6 +262,7 @@ export interface WorkItemRow {
   attempt_count: number;
   lease_owner: string | null;
   lease_expires_at: number | null;
+  heartbeat_at: number | null;
   started_at: number | null;
   finished_at: number | null;
   error: string | null;
@@ -272,7 +273,7 @@ export interface WorkItemRow {
 export async function workItemRows(store: Store, siteId: number): Promise<WorkItemRow[]> {
   return (await store.db
     .selectFrom('job_scheduler_work_items')
-    .select(['id', 'status', 'attempt_count', 'lease_owner', 'lease_expires_at', 'started_at', 'finished_at', 'error', 'result_json'])
+    .select(['id', 'status', 'attempt_count', 'lease_owner', 'lease_expires_at', 'heartbeat_at', 'started_at', 'finished_at', 'error', 'result_json'])
     .where('site_id', '=', siteId)
     .orderBy('id')
     .execute()) as WorkItemRow[];

@@ -316,16 +316,17 @@ describe('queue consumers survive pg_terminate_backend of all their sessions [Po
     return r.rows.map((row) => row.application_name);
   }
 
-  it('2 consumers draining 3,000 items reconnect after 3 rounds of terminated backends and finish every item', async () => {
+  it('2 consumers draining 3,000 items reconnect after 3 rounds of terminated backends, complete every item once, and are woken by new items again', async () => {
     const TOTAL = 3_000;
     const logs = [0, 1].map((i) => join(dir, `consumer-${i}.log`));
     // Reclaim on: a claim whose commit happened just before its session was killed never
-    // reaches the consumer, so only lease expiry can return those items.
+    // reaches the consumer, so only lease expiry can return those items. Idle polling every 60 s:
+    // within this test, only the LISTEN sessions can wake an idle consumer.
     const consumers = logs.map((log, i) =>
-      startConsumer(ctx.url, `pg-consumer-${i}`, { log, concurrency: 10, delayMs: 15, leaseSeconds: 4, heartbeatSeconds: 1, reclaimMs: 500 }),
+      startConsumer(ctx.url, `pg-consumer-${i}`, { log, concurrency: 10, delayMs: 15, leaseSeconds: 4, heartbeatSeconds: 1, reclaimMs: 500, pollMs: 60_000 }),
     );
     await Promise.all(consumers.map((c) => c.waitFor('ready')));
-    await enqueue(monitor, TOTAL);
+    const ids = await enqueue(monitor, TOTAL);
 
     const rounds: string[][] = [];
     for (const threshold of [TOTAL * 0.2, TOTAL * 0.45, TOTAL * 0.7]) {
@@ -349,16 +350,31 @@ describe('queue consumers survive pg_terminate_backend of all their sessions [Po
       45_000,
       async () => JSON.stringify(await statusCounts(monitor)),
     );
+
+    // The listeners are back: items enqueued to the idle consumers start long before their 60 s poll.
+    const t0 = Date.now();
+    const later = await enqueue(monitor, 20);
+    await waitUntil(
+      async () => (assertAlive(consumers), (await statusCounts(monitor)).succeeded === TOTAL + 20),
+      20_000,
+      async () => JSON.stringify(await statusCounts(monitor)),
+    );
+    expect(Date.now() - t0, 'new items after the terminations woke an idle consumer').toBeLessThan(15_000);
+
     const all = await rows(monitor);
-    expect(all).toHaveLength(TOTAL);
-    expect(histogram(all.map((r) => r.status))).toEqual(new Map([['succeeded', TOTAL]]));
-    const pids = new Set(consumers.map((c) => c.pid));
-    expect(all.filter((r) => !pids.has(byOf(r)!))).toEqual([]);
+    expect(all.map((r) => r.id)).toEqual([...ids, ...later]);
+    expect(histogram(all.map((r) => r.status))).toEqual(new Map([['succeeded', TOTAL + 20]]));
     for (const c of consumers) expect(c.stderr, `${c.name} noticed its listener die`).toContain('work listener lost');
 
+    // Each item was completed by a consumer whose handler ran it, and settled as completed once.
+    const parsed = logs.map(readLog);
+    const doneBy = new Map(consumers.map((c, i) => [c.pid, parsed[i]!.done]));
+    expect(all.filter((r) => !doneBy.get(byOf(r)!)?.has(r.id))).toEqual([]);
+    const completions = histogram(parsed.flatMap((l) => l.settled.filter((x) => x.outcome === 'completed').map((x) => x.id)));
+    expect([...completions].filter(([, n]) => n > 1)).toEqual([]);
     // Nothing executed twice except what a lost claim/lease forced (then at most twice).
-    const dones = sumCounts(logs.map(readLog), 'done');
-    expect(dones.size).toBe(TOTAL);
+    const dones = sumCounts(parsed, 'done');
+    expect(dones.size).toBe(TOTAL + 20);
     expect([...dones.values()].filter((n) => n > 2)).toEqual([]);
 
     // They are still healthy: a graceful stop works after all that.
