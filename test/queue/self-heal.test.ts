@@ -6,18 +6,24 @@
  * Real processes (test/fixtures/queue-consumer.mjs, the compiled code), both backends. Every
  * child is SIGKILLed in afterEach if still running.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import type { Store } from '../../src/db/open.js';
 import { claimWorkItems, enqueueWorkItems, hasExpiredLeases, reclaimExpiredLeases } from '../../src/queue/index.js';
 import { describeBackends } from '../helpers/backends.js';
+import {
+  histogram,
+  killChildProcessesAfterEach,
+  killLiveProcesses,
+  readConsumerLog,
+  spawnConsumer,
+  waitUntil,
+  workItemStatusCounts,
+  type ChildProc,
+} from '../helpers/processes.js';
 
-const CONSUMER = fileURLToPath(new URL('../fixtures/queue-consumer.mjs', import.meta.url));
 const SITE = 11;
 const KIND = 'heal_test';
 const LEASE_SECONDS = 2;
@@ -26,88 +32,24 @@ const LEASE_SECONDS = 2;
  * reclaim pass comes every 0.25–0.75 s here; the rest is room for a loaded 2-core machine.
  */
 const HEAL_SLACK_MS = 6_000;
-/** Small pools: other test files share the PostgreSQL server. */
-const CHILD_POOL = { DB_POOL_SIZE: '3', DB_MAX_OVERFLOW: '1' };
 
-interface Consumer {
-  name: string;
-  child: ChildProcessWithoutNullStreams;
-  log: string;
-  stderr: string;
-  ready?: boolean;
-  /** The runtime's lease owner, once it printed "ready". */
-  owner: Promise<string>;
-  exited: Promise<void>;
-}
+killChildProcessesAfterEach();
 
-const live = new Set<Consumer>();
-
-function spawnConsumer(url: string, dir: string, name: string): Consumer {
-  const log = join(dir, `${name}.log`);
-  const child = spawn(process.execPath, [CONSUMER], {
-    env: {
-      ...process.env,
-      ...CHILD_POOL,
-      DATABASE_URL: url,
-      JY_SITE_ID: String(SITE),
-      JY_KIND: KIND,
-      JY_LOG_FILE: log,
-      JY_LOG_LEVEL: 'warn',
-      JY_CONCURRENCY: '5',
-      JY_PREFETCH: '5',
-      JY_DELAY_MS: '20',
-      JY_LEASE_SECONDS: String(LEASE_SECONDS),
-      JY_HEARTBEAT_SECONDS: '0.5',
-      JY_POLL_MS: '200',
-      // No JY_RECLAIM_MS: the runtime's own default reclaim is what is under test.
-    },
-    stdio: ['pipe', 'pipe', 'pipe'],
+/** A consumer whose reclaim pass is the runtime's default one: that is what is under test. */
+const startConsumer = (url: string, dir: string, name: string): ChildProc =>
+  spawnConsumer(url, name, {
+    siteId: SITE,
+    kind: KIND,
+    log: join(dir, `${name}.log`),
+    concurrency: 5,
+    prefetch: 5,
+    delayMs: 20,
+    leaseSeconds: LEASE_SECONDS,
+    heartbeatSeconds: 0.5,
+    pollMs: 200,
   });
-  const c: Consumer = {
-    name,
-    child,
-    log,
-    stderr: '',
-    owner: new Promise((resolve, reject) => {
-      createInterface({ input: child.stdout }).on('line', (line) => {
-        const event = JSON.parse(line) as { event: string; owner?: string };
-        if (event.event === 'ready') { c.ready = true; resolve(event.owner!); }
-      });
-      child.on('exit', () => reject(new Error(`${name} exited before "ready"; stderr:\n${c.stderr.slice(-3000)}`)));
-    }),
-    exited: new Promise((resolve) => child.on('exit', () => resolve())),
-  };
-  c.owner.catch(() => {}); // awaited where it matters
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (c.stderr += chunk));
-  live.add(c);
-  void c.exited.then(() => live.delete(c));
-  return c;
-}
 
-async function killLeftovers(): Promise<void> {
-  const all = [...live];
-  for (const c of all) c.child.kill('SIGKILL');
-  await Promise.all(all.map((c) => c.exited));
-}
-afterAll(killLeftovers);
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, describe: () => Promise<string>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${await describe()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function statusCounts(store: Store): Promise<Record<string, number>> {
-  const rows = await store.db
-    .selectFrom('job_scheduler_work_items')
-    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('site_id', '=', SITE)
-    .groupBy('status')
-    .execute();
-  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-}
+const statusCounts = (store: Store) => workItemStatusCounts(store, SITE);
 
 /** Throws when an item is still `running` more than HEAL_SLACK_MS after its lease expired. */
 async function assertNoStaleLease(store: Store, stderr = ''): Promise<void> {
@@ -123,19 +65,6 @@ async function assertNoStaleLease(store: Store, stderr = ''): Promise<void> {
   }
 }
 
-/** id → how many times a consumer's log says it settled the item as completed. */
-function completions(logs: string[]): Map<number, string[]> {
-  const byId = new Map<number, string[]>();
-  for (const log of logs) {
-    if (!existsSync(log)) continue;
-    for (const line of readFileSync(log, 'utf8').split('\n')) {
-      const [what, id, outcome] = line.split(' ');
-      if (what === 'settled' && outcome === 'completed') byId.set(Number(id), [...(byId.get(Number(id)) ?? []), log]);
-    }
-  }
-  return byId;
-}
-
 describeBackends('consumers heal the queue without a scheduler', (ctx) => {
   let dir: string;
   beforeEach(async () => {
@@ -143,20 +72,22 @@ describeBackends('consumers heal the queue without a scheduler', (ctx) => {
     await ctx.truncateAll();
   });
   afterEach(async () => {
-    await killLeftovers();
+    await killLiveProcesses();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('6 kill -9s mid-drain among 4 consumers: every orphaned item is back within lease + a few seconds, all end succeeded, each completed once', async () => {
     const TOTAL = 600;
     let serial = 0;
-    const consumers = Array.from({ length: 4 }, () => spawnConsumer(ctx.url, dir, `consumer-${serial++}`));
-    await Promise.all(consumers.map((c) => c.owner));
+    const consumers = Array.from({ length: 4 }, () => startConsumer(ctx.url, dir, `consumer-${serial++}`));
+    const owners = new Map<ChildProc, string>();
+    const ready = async (c: ChildProc) => owners.set(c, (await c.waitFor('ready')).owner as string);
+    await Promise.all(consumers.map(ready));
     const ids = (
       await enqueueWorkItems(ctx.store, Array.from({ length: TOTAL }, (_, n) => ({ kind: KIND, siteId: SITE, payload: { n }, maxAttempts: 10 })))
     ).map((r) => r.item.id);
 
-    const stderr = () => [...live].map((c) => `${c.name} ready=${c.ready}: ${c.stderr.slice(-1500)}`).join('\n');
+    const stderr = () => consumers.map((c) => `${c.name} ready=${owners.has(c)}: ${c.stderr.slice(-1500)}`).join('\n');
     const describe = async () => `${JSON.stringify(await statusCounts(ctx.store))}; stderr: ${consumers.map((c) => c.stderr.slice(-500)).join('\n')}`;
     let orphaned = 0;
     for (const [round, threshold] of [50, 130, 210, 290, 370, 450].entries()) {
@@ -166,7 +97,7 @@ describeBackends('consumers heal the queue without a scheduler', (ctx) => {
         describe,
       );
       const victim = consumers[round % consumers.length]!;
-      const owner = await victim.owner;
+      const owner = owners.get(victim)!;
       victim.child.kill('SIGKILL');
       await victim.exited;
       await new Promise((r) => setTimeout(r, 100)); // let a statement the server already had finish
@@ -180,11 +111,11 @@ describeBackends('consumers heal the queue without a scheduler', (ctx) => {
             .executeTakeFirstOrThrow()
         ).n,
       );
-      const respawned = spawnConsumer(ctx.url, dir, `consumer-${serial++}`);
+      const respawned = startConsumer(ctx.url, dir, `consumer-${serial++}`);
       consumers[round % consumers.length] = respawned;
       // Ready before the next kill: four consumers stay up, so the next victim's items have
       // survivors to heal them (a slow start must not leave none).
-      await respawned.owner;
+      await ready(respawned);
     }
     expect(orphaned, 'the killed consumers died holding items').toBeGreaterThan(0);
 
@@ -206,9 +137,9 @@ describeBackends('consumers heal the queue without a scheduler', (ctx) => {
     expect(rows.filter((r) => r.attempt_count > 1).length).toBeGreaterThan(0);
     // Completed once: no item was settled as completed by two consumers. (A consumer killed right
     // after its completion committed may not have logged it, hence at most one log line.)
-    const logs = [...Array(serial).keys()].map((i) => join(dir, `consumer-${i}.log`));
-    const twice = [...completions(logs)].filter(([, by]) => by.length > 1);
-    expect(twice).toEqual([]);
+    const logs = [...Array(serial).keys()].map((i) => readConsumerLog(join(dir, `consumer-${i}.log`)));
+    const completions = histogram(logs.flatMap((l) => l.settled.filter((x) => x.outcome === 'completed').map((x) => x.id)));
+    expect([...completions].filter(([, n]) => n > 1)).toEqual([]);
   }, 120_000);
 });
 
