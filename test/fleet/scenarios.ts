@@ -26,6 +26,14 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | n
   }
 }
 
+/** Stops every worker of the launcher still running (1 s grace) and removes them all. */
+export async function stopAndRemoveWorkers(launcher: WorkerLauncher): Promise<void> {
+  for (const w of await launcher.list()) {
+    if (w.running) await launcher.stop(w.workerGuid, { graceMs: 1_000 });
+    await launcher.remove(w.workerGuid);
+  }
+}
+
 export interface FleetScenarioOptions {
   ctx: BackendContext;
   /** The launcher under test (called once per scenario). */
@@ -219,10 +227,7 @@ export function fleetScenarios(o: FleetScenarioOptions): void {
   });
 
   async function cleanUp(launcher: WorkerLauncher): Promise<void> {
-    for (const w of await launcher.list()) {
-      if (w.running) await launcher.stop(w.workerGuid, { graceMs: 1_000 });
-      await launcher.remove(w.workerGuid);
-    }
+    await stopAndRemoveWorkers(launcher);
     await launcher.close();
     await ctx.truncateAll();
   }

@@ -19,7 +19,7 @@ import { tick } from '../../src/schedule/ticker.js';
 import { siteWithDevices } from '../fixtures/executors/executor-helpers.js';
 import { insertJob } from '../helpers/jobs.js';
 import { describeBackends } from '../helpers/backends.js';
-import { until } from './scenarios.js';
+import { stopAndRemoveWorkers, until } from './scenarios.js';
 
 /**
  * Each attempt: `effect`, then `start <pid> <grandchild pid>`, then `overlap <pid>` for every
@@ -116,10 +116,7 @@ describeBackends('a worker\'s death ends its commands (process launcher)', (ctx)
       const secondAt = log.indexOf(starts[1]!) - 1; // its `effect` line
       expect(log.slice(secondAt).filter((l) => l.endsWith(` ${commandPid}`))).toEqual([]);
     } finally {
-      for (const w of await launcher.list()) {
-        await launcher.stop(w.workerGuid, { graceMs: 1_000 });
-        await launcher.remove(w.workerGuid);
-      }
+      await stopAndRemoveWorkers(launcher);
       await ctx.truncateAll();
     }
   }, 150_000);

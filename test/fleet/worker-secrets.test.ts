@@ -13,6 +13,7 @@ import { jobyardEntrypoint } from '../../src/fleet/select-launcher.js';
 import { silentLogger } from '../../src/log.js';
 import { expectNothingFound, runProbe, testSecrets, urlWithPassword } from '../fixtures/secret-probe.js';
 import { describeBackends, type BackendContext } from '../helpers/backends.js';
+import { stopAndRemoveWorkers } from './scenarios.js';
 
 describeBackends('no secret reaches a command (process launcher)', (ctx) => {
   it('the worker gets DATABASE_URL on stdin, not in its environment, and its commands find no secret anywhere', async () => {
@@ -55,10 +56,7 @@ describeBackends('no secret reaches a command (process launcher)', (ctx) => {
         expect(text).not.toContain('DATABASE_URL=');
       }
     } finally {
-      for (const w of await launcher.list()) {
-        await launcher.stop(w.workerGuid, { graceMs: 1_000 });
-        await launcher.remove(w.workerGuid);
-      }
+      await stopAndRemoveWorkers(launcher);
       await ctx.truncateAll();
     }
   }, 120_000);
