@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, expect } from 'vitest';
 import type { Store } from '../../src/db/open.js';
+import { enqueueWorkItems } from '../../src/queue/index.js';
 
 /** One stdout line: the parsed JSON object, or `{ event: 'text', line }` when it is not JSON. */
 export type ChildEvent = Record<string, unknown> & { event: string };
@@ -290,6 +291,23 @@ export async function workItemStatusCounts(store: Store, siteId: number): Promis
     .execute();
   for (const { status, n } of r) out[status] = Number(n);
   return out;
+}
+
+/**
+ * The fixtures bound to one site and kind, for a test file whose items and consumers all use
+ * them: consumers, `count` enqueued items (payload `{ n }`, 5 attempts, ids in order), and
+ * reads of the site's work items.
+ */
+export function queueSite(siteId: number, kind: string) {
+  return {
+    startConsumer: (url: string, name: string, o: Omit<ConsumerOptions, 'siteId' | 'kind'>) => spawnConsumer(url, name, { siteId, kind, ...o }),
+    async enqueue(store: Store, count: number): Promise<number[]> {
+      const made = await enqueueWorkItems(store, Array.from({ length: count }, (_, n) => ({ kind, siteId, payload: { n }, maxAttempts: 5 })));
+      return made.map((r) => r.item.id);
+    },
+    rows: (store: Store) => workItemRows(store, siteId),
+    statusCounts: (store: Store) => workItemStatusCounts(store, siteId),
+  };
 }
 
 /** The pid of the consumer that completed an item (its handler returns `{ by: process.pid }`). */

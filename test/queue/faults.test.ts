@@ -9,21 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { Store } from '../../src/db/open.js';
-import { enqueueWorkItems } from '../../src/queue/index.js';
 import { describeBackends } from '../helpers/backends.js';
 import {
   assertAlive,
   completedByPid as byOf,
   killChildProcessesAfterEach,
   killLiveProcesses,
+  queueSite,
   readConsumerLog as readLog,
-  spawnConsumer,
   stopGracefully,
   waitUntil,
-  workItemRows,
   type ChildProc,
-  type ConsumerOptions,
 } from '../helpers/processes.js';
 
 const SITE = 23;
@@ -31,14 +27,7 @@ const KIND = 'fault_test';
 
 killChildProcessesAfterEach();
 
-const startConsumer = (url: string, name: string, o: Omit<ConsumerOptions, 'siteId' | 'kind'>) =>
-  spawnConsumer(url, name, { siteId: SITE, kind: KIND, ...o });
-const rows = (store: Store) => workItemRows(store, SITE);
-
-async function enqueue(store: Store, count: number): Promise<number[]> {
-  const made = await enqueueWorkItems(store, Array.from({ length: count }, (_, i) => ({ kind: KIND, siteId: SITE, payload: { n: i }, maxAttempts: 5 })));
-  return made.map((r) => r.item.id);
-}
+const { startConsumer, enqueue, rows } = queueSite(SITE, KIND);
 
 describeBackends('a consumer frozen past its lease and then resumed', (ctx) => {
   let dir: string;

@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/db/open.js';
-import { enqueueWorkItems } from '../../src/queue/index.js';
 import { BackendContext, describeBackends } from '../helpers/backends.js';
 import { TEST_POSTGRES_URL } from '../helpers/env.js';
 import {
@@ -21,17 +20,14 @@ import {
   histogram,
   killChildProcessesAfterEach,
   killLiveProcesses,
+  queueSite,
   readConsumerLog as readLog,
   sleep,
-  spawnConsumer,
   spawnEnqueuer,
   stopGracefully,
   sumCounts,
   waitUntil,
   withTimeout,
-  workItemRows,
-  workItemStatusCounts,
-  type ConsumerOptions,
 } from '../helpers/processes.js';
 
 /** Items and consumers of these tests all use this site (work items have no FK on site_id). */
@@ -40,18 +36,7 @@ const KIND = 'proc_test';
 
 killChildProcessesAfterEach();
 
-const startConsumer = (url: string, name: string, o: Omit<ConsumerOptions, 'siteId' | 'kind'>) =>
-  spawnConsumer(url, name, { siteId: SITE, kind: KIND, ...o });
-const rows = (store: Store) => workItemRows(store, SITE);
-const statusCounts = (store: Store) => workItemStatusCounts(store, SITE);
-
-async function enqueue(store: Store, count: number): Promise<number[]> {
-  const results = await enqueueWorkItems(
-    store,
-    Array.from({ length: count }, (_, i) => ({ kind: KIND, siteId: SITE, payload: { n: i }, maxAttempts: 5 })),
-  );
-  return results.map((r) => r.item.id);
-}
+const { startConsumer, enqueue, rows, statusCounts } = queueSite(SITE, KIND);
 
 // ---------------------------------------------------------------------------------------------
 // Both backends

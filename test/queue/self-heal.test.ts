@@ -17,10 +17,9 @@ import {
   histogram,
   killChildProcessesAfterEach,
   killLiveProcesses,
+  queueSite,
   readConsumerLog,
-  spawnConsumer,
   waitUntil,
-  workItemStatusCounts,
   type ChildProc,
 } from '../helpers/processes.js';
 
@@ -35,11 +34,12 @@ const HEAL_SLACK_MS = 6_000;
 
 killChildProcessesAfterEach();
 
+const site = queueSite(SITE, KIND);
+const statusCounts = site.statusCounts;
+
 /** A consumer whose reclaim pass is the runtime's default one: that is what is under test. */
 const startConsumer = (url: string, dir: string, name: string): ChildProc =>
-  spawnConsumer(url, name, {
-    siteId: SITE,
-    kind: KIND,
+  site.startConsumer(url, name, {
     log: join(dir, `${name}.log`),
     concurrency: 5,
     prefetch: 5,
@@ -48,8 +48,6 @@ const startConsumer = (url: string, dir: string, name: string): ChildProc =>
     heartbeatSeconds: 0.5,
     pollMs: 200,
   });
-
-const statusCounts = (store: Store) => workItemStatusCounts(store, SITE);
 
 /** Throws when an item is still `running` more than HEAL_SLACK_MS after its lease expired. */
 async function assertNoStaleLease(store: Store, stderr = ''): Promise<void> {
