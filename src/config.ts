@@ -108,6 +108,8 @@ const schema = z.object({
   WORKER_STALE_SECONDS: number('WORKER_STALE_SECONDS', 30, 1),
   MAX_WORKERS_PER_SITE: integer('MAX_WORKERS_PER_SITE', 1, 1),
   MAX_WORKERS: integer('MAX_WORKERS', 20, 1),
+  /** Connections the fleet may use in all (PostgreSQL); unset: max_connections minus reserves. */
+  DB_CONNECTION_BUDGET: integer('DB_CONNECTION_BUDGET', 0, 1).transform((n) => (n === 0 ? undefined : n)),
   FLEET_INTERVAL_MS: integer('FLEET_INTERVAL_MS', 1000, 50),
   RECONCILE_INTERVAL_SECONDS: number('RECONCILE_INTERVAL_SECONDS', 5, 0.1),
   /** Compose services service actions may touch: `project/service`, comma-separated. */

@@ -26,10 +26,14 @@ describe('configuration', () => {
   });
 
   it('counts, sizes and intervals in milliseconds must be whole numbers', () => {
-    for (const name of ['WORKER_CONCURRENCY', 'MAX_WORKERS', 'MAX_WORKERS_PER_SITE', 'SERVICE_ACTION_CONCURRENCY', 'TICK_INTERVAL_MS', 'WORKER_MEMORY_MB']) {
+    for (const name of ['WORKER_CONCURRENCY', 'MAX_WORKERS', 'MAX_WORKERS_PER_SITE', 'SERVICE_ACTION_CONCURRENCY', 'TICK_INTERVAL_MS', 'WORKER_MEMORY_MB', 'DB_CONNECTION_BUDGET']) {
       expect(() => loadConfig({ [name]: '1000.5' }), name).toThrow(new RegExp(`^invalid configuration: ${name}: "1000\\.5" is not a whole number >= \\d+$`));
     }
     expect(loadConfig({ WORKER_CONCURRENCY: '3', MAX_WORKERS: '40' })).toMatchObject({ WORKER_CONCURRENCY: 3, MAX_WORKERS: 40 });
+    // DB_CONNECTION_BUDGET: unset means "from the server"; when set, at least 1.
+    expect(loadConfig({}).DB_CONNECTION_BUDGET).toBeUndefined();
+    expect(loadConfig({ DB_CONNECTION_BUDGET: '60' }).DB_CONNECTION_BUDGET).toBe(60);
+    expect(() => loadConfig({ DB_CONNECTION_BUDGET: '0' })).toThrow(/^invalid configuration: DB_CONNECTION_BUDGET: "0" is not a whole number >= 1$/);
   });
 
   it('checks DATABASE_URL with the rest', () => {

@@ -126,7 +126,9 @@ async function createFleet(config: Config, store: Store, logger: Logger): Promis
     return undefined;
   }
   logger.info({ launcher: choice.launcher.kind, reason: choice.reason }, 'site-worker launcher selected');
+  const connectionBudget = await fleetConnectionBudget(config, store, logger);
   return new Fleet({
+    ...(connectionBudget ? { connectionBudget } : {}),
     store,
     logger,
     launcher: choice.launcher,
@@ -142,4 +144,22 @@ async function createFleet(config: Config, store: Store, logger: Logger): Promis
     staleAfterMs: config.WORKER_STALE_SECONDS * 1000,
     historyMs: config.WORKER_HISTORY_SECONDS * 1000,
   });
+}
+
+/**
+ * What the fleet may open (PostgreSQL): each launched worker runs every lane at WORKER_CONCURRENCY,
+ * so it needs its pool plus its listener; this scheduler's pool and listener are set aside first.
+ */
+async function fleetConnectionBudget(config: Config, store: Store, logger: Logger) {
+  const { resolveConnectionBudget } = await import('../db/connection-budget.js');
+  const { LISTENER_CONNECTIONS, workerPoolMax } = await import('../db/pool-profile.js');
+  const limit = await resolveConnectionBudget(store, config.DB_CONNECTION_BUDGET);
+  if (limit === undefined) return undefined;
+  const budget = {
+    limit,
+    perWorker: workerPoolMax(config.WORKER_CONCURRENCY, 1) + LISTENER_CONNECTIONS,
+    reserved: store.pool.poolMax + LISTENER_CONNECTIONS,
+  };
+  logger.info(budget, 'connection budget for site workers');
+  return budget;
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/open.js';
+import { workerPoolMax } from '../db/pool-profile.js';
 import { UserError } from '../errors.js';
 import { createDatabaseCredentialProvider, defaultExecutorConfig, executorHandlers } from '../executors/index.js';
 import { resolveCommandUser } from '../executors/components/command-isolation.js';
@@ -52,7 +53,9 @@ Environment (default):
       const workerGuid = process.env.WORKER_GUID || randomUUID();
       const containerName = process.env.CONTAINER_NAME || `site-worker-${workerGuid}`;
       const logger = createLogger({ name: 'site-worker', level: config.LOG_LEVEL });
-      const store = openDatabase(config.DATABASE_URL, { logger, applicationName: 'jobyard-worker' });
+      // A worker's pool follows what it runs at once, not the host: the fleet budgets for it.
+      const poolMax = workerPoolMax(config.WORKER_CONCURRENCY, lanes?.length ?? 1);
+      const store = openDatabase(config.DATABASE_URL, { logger, applicationName: 'jobyard-worker', poolMax });
       try {
         // Checked before the worker's row is written: a worker of a site that does not exist is a typo.
         if (!(await findSiteById(store, siteId))) {

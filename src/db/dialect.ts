@@ -49,6 +49,8 @@ export interface Capabilities {
   listenNotify: boolean;
   /** More than one connection at a time (SQLite has one writer and one connection per process). */
   multipleConnections: boolean;
+  /** A server-wide connection limit the fleet must budget for (PostgreSQL max_connections). */
+  connectionBudget: boolean;
 }
 
 export interface Dialect {
@@ -132,7 +134,7 @@ export interface ClaimsRow {
 
 const sqliteDialect: Dialect = {
   backend: 'sqlite',
-  capabilities: { skipLocked: false, listenNotify: false, multipleConnections: false },
+  capabilities: { skipLocked: false, listenNotify: false, multipleConnections: false, connectionBudget: false },
   types: { bigint: 'integer', timestamp: 'integer', json: 'text', boolean: 'integer', blob: 'blob' },
   addIdColumn(table, name) {
     // Only INTEGER PRIMARY KEY is a rowid alias in SQLite, and it is already 64-bit.
@@ -178,7 +180,7 @@ const PG_TRANSIENT = new Set([
 
 const postgresDialect: Dialect = {
   backend: 'postgres',
-  capabilities: { skipLocked: true, listenNotify: true, multipleConnections: true },
+  capabilities: { skipLocked: true, listenNotify: true, multipleConnections: true, connectionBudget: true },
   types: { bigint: 'bigint', timestamp: 'bigint', json: 'jsonb', boolean: 'boolean', blob: 'bytea' },
   addIdColumn(table, name, size) {
     return table.addColumn(name, size === 'big' ? 'bigint' : 'integer', (c: ColumnDefinitionBuilder) =>

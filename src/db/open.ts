@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { dialectFor, type Dialect } from './dialect.js';
-import { selectPoolSettings, type PoolSettings } from './pool-profile.js';
+import { LISTENER_CONNECTIONS, selectPoolSettings, type PoolSettings } from './pool-profile.js';
 import { createPostgresPool } from './postgres-pool.js';
 import type { Database } from './schema.js';
 import { JobyardSqliteDialect, openSqliteFile, wrapSqliteDatabase } from './sqlite-driver.js';
@@ -35,6 +35,8 @@ export interface OpenOptions {
   host?: { vcpus: number; memoryBytes: number };
   /** application_name on PostgreSQL sessions; defaults to "jobyard". */
   applicationName?: string;
+  /** Pool max decided by the caller (a site worker's concurrency), instead of the host profile. */
+  poolMax?: number;
 }
 
 /**
@@ -46,7 +48,11 @@ export function openDatabase(url: string | undefined = process.env.DATABASE_URL,
   const target = parseDatabaseUrl(url);
   const env = options.env ?? process.env;
   const host = options.host ?? { vcpus: os.availableParallelism(), memoryBytes: os.totalmem() };
-  const pool = selectPoolSettings(host, { DB_POOL_SIZE: env.DB_POOL_SIZE, DB_MAX_OVERFLOW: env.DB_MAX_OVERFLOW });
+  const profiled = selectPoolSettings(host, { DB_POOL_SIZE: env.DB_POOL_SIZE, DB_MAX_OVERFLOW: env.DB_MAX_OVERFLOW });
+  const pool: PoolSettings =
+    options.poolMax === undefined
+      ? profiled
+      : { ...profiled, poolSize: options.poolMax, maxOverflow: 0, poolMax: options.poolMax, overridden: true };
   const description = describeTarget(target);
   const dialect = dialectFor(target.backend);
 
@@ -72,7 +78,9 @@ export function openDatabase(url: string | undefined = process.env.DATABASE_URL,
       profile: pool.profile,
       poolSize: pool.poolSize,
       maxOverflow: pool.maxOverflow,
-      poolMax: target.backend === 'postgres' ? pool.poolMax : 1,
+      poolMax: dialect.capabilities.multipleConnections ? pool.poolMax : 1,
+      // The most this process opens: the pool plus the wake-up listener.
+      maxConnections: dialect.capabilities.multipleConnections ? pool.poolMax + LISTENER_CONNECTIONS : 1,
       overridden: pool.overridden,
     },
     'database opened',

@@ -82,3 +82,14 @@ function parseCount(name: string, value: string | undefined, min: number): numbe
   }
   return n;
 }
+
+/** Connections a process holds outside its pool: the wake-up listener (LISTEN). */
+export const LISTENER_CONNECTIONS = 1;
+
+/**
+ * A site worker's pool: one connection per item it may run at once (concurrency per lane × lanes)
+ * plus two for its row heartbeat and claims, so it never sizes itself from the host like a scheduler.
+ */
+export function workerPoolMax(concurrency: number, laneCount: number): number {
+  return concurrency * Math.max(1, laneCount) + 2;
+}

@@ -21,7 +21,7 @@ import type { Logger } from '../log.js';
 import { releaseOwner } from '../queue/reclaim.js';
 import { sitesWithClaimableWork } from '../queue/stats.js';
 import type { ObservedWorker, WorkerLauncher } from './launcher.js';
-import { isLiveWorkerStatus, listWorkers, markWorkerLost, pruneEndedWorkers, recordWorkerExit, reserveStartingRow, type WorkerEnd } from './worker-rows.js';
+import { isLiveWorkerStatus, listWorkers, markWorkerLost, pruneEndedWorkers, recordWorkerExit, reserveStartingRow, type ConnectionBudget, type WorkerEnd } from './worker-rows.js';
 
 export interface FleetOptions {
   store: Store;
@@ -31,6 +31,8 @@ export interface FleetOptions {
   workerEnv: Record<string, string>;
   maxWorkersPerSite?: number;
   maxWorkers?: number;
+  /** The fleet's connection budget (PostgreSQL); without it only the worker caps apply. */
+  connectionBudget?: ConnectionBudget;
   /** A running worker whose row was not refreshed for this long is lost (default 30 s). */
   staleAfterMs?: number;
   /** A worker still `starting` after this long is lost (default 60 s). */
@@ -73,6 +75,10 @@ export class Fleet {
       const backoff = this.#launchBackoff.get(siteId);
       if (backoff && backoff.retryAt > now) continue;
       const spec = await this.#reserve(siteId, now);
+      if (spec === 'over-budget') {
+        this.#refuseOverBudget(siteId, now, backoff?.delayMs);
+        continue;
+      }
       if (!spec) continue;
       try {
         await this.options.launcher.launch(spec);
@@ -84,8 +90,7 @@ export class Fleet {
         const message = describeError(err);
         // A launch that fails (missing image, engine trouble) is retried for this site after a
         // growing pause (5 s doubling to 5 min), not on every loop round.
-        const delayMs = Math.min((backoff?.delayMs ?? 2_500) * 2, 300_000);
-        this.#launchBackoff.set(siteId, { retryAt: now + delayMs, delayMs });
+        const delayMs = this.#pause(siteId, now, backoff?.delayMs);
         this.options.logger.error({ workerGuid: spec.workerGuid, siteId, err: message, retryInMs: delayMs }, 'site worker launch failed');
         await markWorkerLost(store, spec.workerGuid, { docker_state: `launch failed: ${message}`.slice(0, 500), exit_code: null }, this.#clock());
       }
@@ -93,7 +98,26 @@ export class Fleet {
     return launched;
   }
 
-  /** Writes the `starting` row for a new worker of this site if the caps allow one. */
+  /** Pauses launches for this site: 5 s, doubling on each refusal in a row, up to 5 min. */
+  #pause(siteId: number, now: number, previousMs: number | undefined): number {
+    const delayMs = Math.min((previousMs ?? 2_500) * 2, 300_000);
+    this.#launchBackoff.set(siteId, { retryAt: now + delayMs, delayMs });
+    return delayMs;
+  }
+
+  /** One more worker would pass the connection budget: say why, and pause the site like a failed launch. */
+  #refuseOverBudget(siteId: number, now: number, previousMs: number | undefined): void {
+    const budget = this.options.connectionBudget!;
+    const delayMs = this.#pause(siteId, now, previousMs);
+    const fits = Math.max(0, Math.floor((budget.limit - budget.reserved) / budget.perWorker));
+    this.options.logger.error(
+      { siteId, budget: budget.limit, perWorker: budget.perWorker, reserved: budget.reserved, workersThatFit: fits, retryInMs: delayMs },
+      `site worker not launched: DB_CONNECTION_BUDGET ${budget.limit} fits ${fits} site workers of ${budget.perWorker} connections after ${budget.reserved} for schedulers; ` +
+        'raise max_connections and DB_CONNECTION_BUDGET, or lower WORKER_CONCURRENCY or MAX_WORKERS',
+    );
+  }
+
+  /** Writes the `starting` row for a new worker of this site if the caps and the budget allow one. */
   async #reserve(siteId: number, now: number) {
     const workerGuid = randomUUID();
     const containerName = `site-worker-${workerGuid}`;
@@ -104,8 +128,10 @@ export class Fleet {
       now,
       maxWorkers: this.options.maxWorkers ?? 20,
       maxPerSite: this.options.maxWorkersPerSite ?? 1,
+      budget: this.options.connectionBudget,
     });
-    if (!reserved) return undefined;
+    if (reserved === 'over-budget') return reserved;
+    if (reserved === 'skipped') return undefined;
     return {
       workerGuid,
       containerName,

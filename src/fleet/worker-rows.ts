@@ -30,29 +30,50 @@ export interface WorkerEnd {
 }
 
 /**
- * Writes the `starting` row of a new worker of this site if the caps allow one; false when they
- * do not, or when another replica is deciding for this site (PostgreSQL locks the site row and
- * skips a locked one; SQLite's single writer serialises the decision).
+ * Connections the fleet may use in all, what each site worker may open, and what is set aside
+ * for the schedulers' own pools and listeners.
+ */
+export interface ConnectionBudget {
+  limit: number;
+  perWorker: number;
+  reserved: number;
+}
+
+/**
+ * `reserved`: the `starting` row is written. `skipped`: a cap is reached, or another replica is
+ * deciding for this site. `over-budget`: one more worker would take the fleet past its
+ * connection budget (checked only where the backend has a server connection limit).
+ */
+export type ReserveOutcome = 'reserved' | 'skipped' | 'over-budget';
+
+/**
+ * Writes the `starting` row of a new worker of this site if the caps and the connection budget
+ * allow one. PostgreSQL locks the site row and skips a locked one; SQLite's single writer
+ * serialises the decision, so live workers are counted and the row inserted in one decision.
  */
 export async function reserveStartingRow(
   store: Store,
-  spec: { workerGuid: string; containerName: string; siteId: number; now: number; maxWorkers: number; maxPerSite: number },
-): Promise<boolean> {
+  spec: { workerGuid: string; containerName: string; siteId: number; now: number; maxWorkers: number; maxPerSite: number; budget?: ConnectionBudget | undefined },
+): Promise<ReserveOutcome> {
   const { siteId, now } = spec;
   return store.db.transaction().execute(async (trx) => {
     const site = await store.dialect
       .lockRowsSkipLocked(trx.selectFrom('sites').select('id').where('id', '=', siteId))
       .executeTakeFirst();
     const siteExists = await trx.selectFrom('sites').select('id').where('id', '=', siteId).executeTakeFirst();
-    if (!site && siteExists) return false;
+    if (!site && siteExists) return 'skipped';
     const live = await trx.selectFrom('job_scheduler_workers').select(['site_id']).where('status', 'in', LIVE_WORKER_STATUSES).execute();
-    if (live.length >= spec.maxWorkers) return false;
-    if (live.filter((w) => w.site_id === siteId).length >= spec.maxPerSite) return false;
+    if (live.length >= spec.maxWorkers) return 'skipped';
+    if (live.filter((w) => w.site_id === siteId).length >= spec.maxPerSite) return 'skipped';
+    const { budget } = spec;
+    if (budget && store.dialect.capabilities.connectionBudget && (live.length + 1) * budget.perWorker + budget.reserved > budget.limit) {
+      return 'over-budget';
+    }
     await trx
       .insertInto('job_scheduler_workers')
       .values({ worker_guid: spec.workerGuid, container_name: spec.containerName, site_id: siteId, status: 'starting', current_lanes_json: toJson(null), created_at: now, updated_at: now })
       .execute();
-    return true;
+    return 'reserved';
   });
 }
 
