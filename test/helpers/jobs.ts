@@ -34,6 +34,17 @@ export function jobDefinition(overrides: Record<string, unknown> = {}): Record<s
   };
 }
 
+/** The least a valid definition needs: an hourly `true` on one hostname, everything else defaulted. */
+export function minimalJobDefinition(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'm',
+    schedule_type: 'every_hour',
+    targets: { hostnames: ['a'] },
+    components: [{ kind: 'command', argv: ['true'] }],
+    ...overrides,
+  };
+}
+
 /**
  * The columns of a job row; `at` is when the job was written and is first due (created_at,
  * updated_at, start_ts and next_run_at unless given). JSON columns take `toJson(value)`.

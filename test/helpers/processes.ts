@@ -9,10 +9,12 @@
  * (`waitUntil`), never for a fixed time.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, expect } from 'vitest';
+import { afterAll, afterEach, beforeEach, expect } from 'vitest';
 import type { Store } from '../../src/db/open.js';
 import { enqueueWorkItems } from '../../src/queue/index.js';
 
@@ -126,6 +128,24 @@ export async function killLiveProcesses(): Promise<void> {
 export function killChildProcessesAfterEach(): void {
   afterEach(killLiveProcesses);
   afterAll(killLiveProcesses);
+}
+
+/**
+ * The per-test bed of a process test: before each test, empty tables and a fresh temp folder for
+ * the children's logs; after it, every child still running killed and the folder removed. Call
+ * inside a describe; the returned function gives the current test's folder.
+ */
+export function useProcessTestBed(ctx: { truncateAll(): Promise<void> }, prefix: string): () => string {
+  let dir = '';
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+    await ctx.truncateAll();
+  });
+  afterEach(async () => {
+    await killLiveProcesses();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return () => dir;
 }
 
 /** Throws at once (with its stderr) if one of these processes has exited: fail fast, not on a timeout. */

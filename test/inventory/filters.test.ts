@@ -4,6 +4,7 @@ import { CRITERIA_FIELDS, CRITERIA_OPERATORS, MAX_GROUP_DEPTH } from '../../src/
 import { validateCriteria } from '../../src/inventory/criteria-parse.js';
 import type { InventoryDevice } from '../../src/inventory/devices.js';
 import { compileFilter, describeFilter, filterMatches, validateFilter, type InventoryFilter } from '../../src/inventory/filters.js';
+import { inventoryFilter } from '../helpers/inventory.js';
 
 function device(hostname: string, extra: Partial<InventoryDevice> = {}): InventoryDevice {
   return {
@@ -25,18 +26,7 @@ function device(hostname: string, extra: Partial<InventoryDevice> = {}): Invento
 
 let nextFilterId = 1;
 function filter(extra: Partial<InventoryFilter> = {}): InventoryFilter {
-  const id = extra.id ?? nextFilterId++;
-  return {
-    id,
-    name: `filter ${id}`,
-    archived: false,
-    criteriaMode: null,
-    siteMode: null,
-    basicCriteria: { match: 'all', rules: [] },
-    advancedCriteria: null,
-    siteIds: [],
-    ...extra,
-  };
+  return inventoryFilter({ ...extra, id: extra.id ?? nextFilterId++ });
 }
 
 const basic = (rules: unknown[], match: 'all' | 'any' = 'all'): InventoryFilter => filter({ basicCriteria: { match, rules } });

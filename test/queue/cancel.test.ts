@@ -7,10 +7,9 @@
  * The consumers run with the default 15 s heartbeat and a 60 s lease, so only the notice can
  * stop the command within the few seconds these tests allow after the cancel.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { cancelWorkItem, enqueueWorkItems, runQueue } from '../../src/queue/index.js';
 import { CHECK_GAP_MS, LeaseKeeper } from '../../src/queue/lease-keeper.js';
@@ -18,13 +17,13 @@ import { BackendContext, describeBackends } from '../helpers/backends.js';
 import { runJobyard } from '../helpers/cli.js';
 import {
   killChildProcessesAfterEach,
-  killLiveProcesses,
   readConsumerLog,
   sleep,
   spawnConsumer,
   stopGracefully,
   waitUntil,
   workItemRows,
+  useProcessTestBed,
 } from '../helpers/processes.js';
 
 const SITE = 11;
@@ -49,19 +48,11 @@ async function enqueueOne(ctx: BackendContext): Promise<number> {
 }
 
 describeBackends('cancelling a running item', (ctx) => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'jobyard-cancel-'));
-    await ctx.truncateAll();
-  });
-  afterEach(async () => {
-    await killLiveProcesses();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = useProcessTestBed(ctx, 'jobyard-cancel-');
 
   it('`jobyard items cancel` kills the command of a consumer in another process within seconds; the item stays cancelled', async () => {
-    const log = join(dir, 'consumer.log');
-    const pidFile = join(dir, 'command.pid');
+    const log = join(dir(), 'consumer.log');
+    const pidFile = join(dir(), 'command.pid');
     const consumer = spawnConsumer(ctx.url, 'consumer', {
       siteId: SITE,
       kind: KIND,

@@ -4,22 +4,20 @@
  * consumer completes each item once, and its heartbeat does not bring its lease back (both
  * backends). The PostgreSQL session-termination faults live in test/queue/processes.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { describeBackends } from '../helpers/backends.js';
 import {
   assertAlive,
   completedByPid as byOf,
   killChildProcessesAfterEach,
-  killLiveProcesses,
   queueSite,
   readConsumerLog as readLog,
   stopGracefully,
   waitUntil,
   type ChildProc,
+  useProcessTestBed,
 } from '../helpers/processes.js';
 
 const SITE = 23;
@@ -30,15 +28,7 @@ killChildProcessesAfterEach();
 const { startConsumer, enqueue, rows } = queueSite(SITE, KIND);
 
 describeBackends('a consumer frozen past its lease and then resumed', (ctx) => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'jobyard-faults-'));
-    await ctx.truncateAll();
-  });
-  afterEach(async () => {
-    await killLiveProcesses();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = useProcessTestBed(ctx, 'jobyard-faults-');
 
   /**
    * SIGSTOPs the process at a moment it holds no write lock. On SQLite a process stopped inside a
@@ -63,7 +53,7 @@ describeBackends('a consumer frozen past its lease and then resumed', (ctx) => {
   it('its late completion gets lease_lost, another consumer completes each item once, and its heartbeat does not revive the lease', async () => {
     const ids = await enqueue(ctx.store, 3);
     // Handlers of 2.5 s against a 1.5 s lease: the leases run out while the process is stopped.
-    const frozenLog = join(dir, 'frozen.log');
+    const frozenLog = join(dir(), 'frozen.log');
     const frozen = startConsumer(ctx.url, 'frozen', {
       log: frozenLog,
       concurrency: 3,
@@ -80,7 +70,7 @@ describeBackends('a consumer frozen past its lease and then resumed', (ctx) => {
     expect((await rows(ctx.store)).every((r) => r.status === 'running' && r.lease_owner === owner)).toBe(true);
 
     // Another consumer reclaims the expired leases and completes the items.
-    const rescuerLog = join(dir, 'rescuer.log');
+    const rescuerLog = join(dir(), 'rescuer.log');
     const rescuer = startConsumer(ctx.url, 'rescuer', {
       log: rescuerLog,
       concurrency: 3,

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/db/open.js';
 import { BackendContext, describeBackends } from '../helpers/backends.js';
 import { TEST_POSTGRES_URL } from '../helpers/env.js';
@@ -28,6 +28,7 @@ import {
   sumCounts,
   waitUntil,
   withTimeout,
+  useProcessTestBed,
 } from '../helpers/processes.js';
 
 /** Items and consumers of these tests all use this site (work items have no FK on site_id). */
@@ -44,19 +45,11 @@ const { startConsumer, enqueue, rows, statusCounts } = queueSite(SITE, KIND);
 describeBackends(
   'queue across processes',
   (ctx) => {
-    let dir: string;
-    beforeEach(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'jobyard-proc-'));
-      await ctx.truncateAll();
-    });
-    afterEach(async () => {
-      await killLiveProcesses();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const dir = useProcessTestBed(ctx, 'jobyard-proc-');
 
     it('4 consumer processes drain 5,000 items: each succeeds once, none left queued, running or dead', async () => {
       const TOTAL = 5_000;
-      const logs = [0, 1, 2, 3].map((i) => join(dir, `consumer-${i}.log`));
+      const logs = [0, 1, 2, 3].map((i) => join(dir(), `consumer-${i}.log`));
       // Small claims (prefetch 10, not runQueue's default 500) keep all four processes contending
       // for rows throughout: with 500, three of them can drain 5,000 items on SQLite before the
       // fourth gets the write lock, and this test is about contention, not throughput.
@@ -107,7 +100,7 @@ describeBackends(
 
     it('two processes enqueuing the same 1,000 dedupe keys at once create exactly 1,000 items', async () => {
       const KEYS = 1_000;
-      const outs = [0, 1].map((i) => join(dir, `enqueuer-${i}.json`));
+      const outs = [0, 1].map((i) => join(dir(), `enqueuer-${i}.json`));
       const enqueuers = outs.map((out, i) =>
         spawnEnqueuer(ctx.url, `enqueuer-${i}`, { siteId: SITE, count: KEYS, batch: 50, outFile: out }),
       );
@@ -147,7 +140,7 @@ describeBackends(
       const TOTAL = 20;
       const GRACE = 500;
       const ids = await enqueue(ctx.store, TOTAL);
-      const log1 = join(dir, 'slow.log');
+      const log1 = join(dir(), 'slow.log');
       const slow = startConsumer(ctx.url, 'slow', { log: log1, concurrency: 5, prefetch: 5, delayMs: 10_000, graceMs: GRACE });
       const { owner } = await slow.waitFor('ready');
 
@@ -179,7 +172,7 @@ describeBackends(
       expect(histogram(slowLog.settled.map((s) => s.outcome))).toEqual(new Map([['released', 10]]));
 
       // A second, fast consumer completes all of them, each on its first counted attempt.
-      const fast = startConsumer(ctx.url, 'fast', { log: join(dir, 'fast.log'), concurrency: 5 });
+      const fast = startConsumer(ctx.url, 'fast', { log: join(dir(), 'fast.log'), concurrency: 5 });
       await fast.waitFor('ready');
       await waitUntil(
         async () => (assertAlive([fast]), (await statusCounts(ctx.store)).succeeded === TOTAL),
@@ -195,7 +188,7 @@ describeBackends(
     it('kill -9 mid-batch: the held items are reclaimed after lease expiry and succeed once each', async () => {
       const TOTAL = 60;
       await enqueue(ctx.store, TOTAL);
-      const log1 = join(dir, 'victim.log');
+      const log1 = join(dir(), 'victim.log');
       const victim = startConsumer(ctx.url, 'victim', { log: log1, concurrency: 5, delayMs: 200, leaseSeconds: 2, heartbeatSeconds: 0.5 });
       const { owner } = await victim.waitFor('ready');
       await waitUntil(
@@ -216,7 +209,7 @@ describeBackends(
       expect(doneByVictim.every((r) => byOf(r) === victim.pid)).toBe(true);
       const expiry = new Map(orphaned.map((r) => [r.id, r.lease_expires_at!]));
 
-      const log2 = join(dir, 'rescuer.log');
+      const log2 = join(dir(), 'rescuer.log');
       const rescuer = startConsumer(ctx.url, 'rescuer', {
         log: log2,
         concurrency: 5,

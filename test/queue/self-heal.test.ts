@@ -6,21 +6,19 @@
  * Real processes (test/fixtures/queue-consumer.mjs, the compiled code), both backends. Every
  * child is SIGKILLed in afterEach if still running.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import type { Store } from '../../src/db/open.js';
 import { claimWorkItems, enqueueWorkItems, hasExpiredLeases, reclaimExpiredLeases } from '../../src/queue/index.js';
 import { describeBackends } from '../helpers/backends.js';
 import {
   histogram,
   killChildProcessesAfterEach,
-  killLiveProcesses,
   queueSite,
   readConsumerLog,
   waitUntil,
   type ChildProc,
+  useProcessTestBed,
 } from '../helpers/processes.js';
 
 const SITE = 11;
@@ -64,20 +62,12 @@ async function assertNoStaleLease(store: Store, stderr = ''): Promise<void> {
 }
 
 describeBackends('consumers heal the queue without a scheduler', (ctx) => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'jobyard-heal-'));
-    await ctx.truncateAll();
-  });
-  afterEach(async () => {
-    await killLiveProcesses();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = useProcessTestBed(ctx, 'jobyard-heal-');
 
   it('6 kill -9s mid-drain among 4 consumers: every orphaned item is back within lease + a few seconds, all end succeeded, each completed once', async () => {
     const TOTAL = 600;
     let serial = 0;
-    const consumers = Array.from({ length: 4 }, () => startConsumer(ctx.url, dir, `consumer-${serial++}`));
+    const consumers = Array.from({ length: 4 }, () => startConsumer(ctx.url, dir(), `consumer-${serial++}`));
     const owners = new Map<ChildProc, string>();
     const ready = async (c: ChildProc) => owners.set(c, (await c.waitFor('ready')).owner as string);
     await Promise.all(consumers.map(ready));
@@ -109,7 +99,7 @@ describeBackends('consumers heal the queue without a scheduler', (ctx) => {
             .executeTakeFirstOrThrow()
         ).n,
       );
-      const respawned = startConsumer(ctx.url, dir, `consumer-${serial++}`);
+      const respawned = startConsumer(ctx.url, dir(), `consumer-${serial++}`);
       consumers[round % consumers.length] = respawned;
       // Ready before the next kill: four consumers stay up, so the next victim's items have
       // survivors to heal them (a slow start must not leave none).
@@ -135,7 +125,7 @@ describeBackends('consumers heal the queue without a scheduler', (ctx) => {
     expect(rows.filter((r) => r.attempt_count > 1).length).toBeGreaterThan(0);
     // Completed once: no item was settled as completed by two consumers. (A consumer killed right
     // after its completion committed may not have logged it, hence at most one log line.)
-    const logs = [...Array(serial).keys()].map((i) => readConsumerLog(join(dir, `consumer-${i}.log`)));
+    const logs = [...Array(serial).keys()].map((i) => readConsumerLog(join(dir(), `consumer-${i}.log`)));
     const completions = histogram(logs.flatMap((l) => l.settled.filter((x) => x.outcome === 'completed').map((x) => x.id)));
     expect([...completions].filter(([, n]) => n > 1)).toEqual([]);
   }, 120_000);

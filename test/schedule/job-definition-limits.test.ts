@@ -5,15 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { JOB_LIMITS, validateJobDefinition } from '../../src/schedule/job-definition.js';
+import { minimalJobDefinition } from '../helpers/jobs.js';
 
 const NOW = Date.UTC(2050, 0, 1);
-const job = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
-  name: 'm',
-  schedule_type: 'every_hour',
-  targets: { hostnames: ['a'] },
-  components: [{ kind: 'command', argv: ['true'] }],
-  ...overrides,
-});
+const job = minimalJobDefinition;
 
 function problems(input: unknown, options: { pluginKinds?: string[] } = {}): string[] {
   const r = validateJobDefinition(input, { now: NOW, ...options });

@@ -1,19 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseIsoInstant, validateJobDefinition, type JobDefinitionResult } from '../../src/schedule/job-definition.js';
-import { jobDefinition } from '../helpers/jobs.js';
+import { jobDefinition, minimalJobDefinition } from '../helpers/jobs.js';
 
 const NOW = Date.UTC(2026, 10, 20, 12, 0, 0); // 2026-11-20T12:00:00Z
 
 /** The operator's example definition (job.json), starting 2026-12-01T02:30Z, after NOW. */
 const example = (overrides: Record<string, unknown> = {}) => jobDefinition({ start_ts: '2026-12-01T02:30:00Z', ...overrides });
 
-const minimal = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
-  name: 'm',
-  schedule_type: 'every_hour',
-  targets: { hostnames: ['a'] },
-  components: [{ kind: 'command', argv: ['true'] }],
-  ...overrides,
-});
+const minimal = minimalJobDefinition;
 
 function valid(input: unknown, now = NOW) {
   const r = validateJobDefinition(input, { now });

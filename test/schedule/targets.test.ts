@@ -11,6 +11,7 @@ import {
   type FrozenTarget,
   type TargetSpec,
 } from '../../src/schedule/targets.js';
+import { inventoryFilter } from '../helpers/inventory.js';
 
 const MIN = 60_000;
 const NOW = Date.UTC(2026, 10, 23, 10, 30, 0);
@@ -47,15 +48,7 @@ function inventory(spec: Build): InventorySnapshot {
   }
   const filters = new Map<number, InventoryFilter>();
   for (const f of spec.filters ?? []) {
-    filters.set(f.id, {
-      archived: false,
-      criteriaMode: null,
-      siteMode: null,
-      basicCriteria: { match: 'all', rules: [] },
-      advancedCriteria: null,
-      siteIds: [],
-      ...f,
-    });
+    filters.set(f.id, inventoryFilter(f));
   }
   return { takenAt: NOW, devices, byHostnameLower, bySite, filters, siteIds: new Set(spec.sites ?? [1, 2, 3]) };
 }
