@@ -25,3 +25,36 @@ export function describeError(err: unknown): string {
     return `non-Error thrown: ${String(err)}`;
   }
 }
+
+/**
+ * Bad input with one or more problems, each naming a field and what it accepts. The CLI prints
+ * them joined on one line (exit 2); the HTTP API answers 400 with `problems` listing each one.
+ */
+export class ValidationError extends UserError {
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(problems.join('; '));
+    this.name = 'ValidationError';
+    this.problems = problems;
+  }
+}
+
+/** The named object does not exist. CLI: exit 2; HTTP: 404. */
+export class NotFoundError extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
+
+/**
+ * The request is well-formed but conflicts with the current state (a duplicate name, a site still
+ * referenced by work, a dedupe key in use). CLI: exit 2; HTTP: 409. Nothing was written.
+ */
+export class ConflictError extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConflictError';
+  }
+}

@@ -7,6 +7,7 @@
  * latest and compares the live columns (and their nullability) with the interfaces below.
  */
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { OperatorTables } from './schema-operator.js';
 
 /** A `*_json` column: read as T, written as JSON text. */
 export type Json<T = unknown> = ColumnType<T, string, string>;
@@ -15,7 +16,7 @@ export type NullableJson<T = unknown> = ColumnType<T | null, string | null | und
 /** Epoch milliseconds. */
 export type Timestamp = number;
 
-export interface Database {
+export interface Database extends OperatorTables {
   activity_history: ActivityHistoryTable;
   credentials: CredentialsTable;
   device_approvals: DeviceApprovalsTable;

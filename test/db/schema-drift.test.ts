@@ -16,32 +16,42 @@ interface DeclaredColumn {
   generated: boolean;
 }
 
-/** table → column → declaration, from `interface Database` and the interfaces it names. */
+/**
+ * table → column → declaration, from `interface Database` and the interfaces it names, including
+ * those of `OperatorTables` in schema-operator.ts, which Database extends.
+ */
 function declaredSchema(): Map<string, Map<string, DeclaredColumn>> {
-  const path = join(import.meta.dirname, '..', '..', 'src', 'db', 'schema.ts');
-  const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.ES2022, true);
-  const interfaces = new Map<string, ts.InterfaceDeclaration>();
-  source.forEachChild((node) => {
-    if (ts.isInterfaceDeclaration(node)) interfaces.set(node.name.text, node);
+  const interfaces = new Map<string, { node: ts.InterfaceDeclaration; source: ts.SourceFile }>();
+  for (const file of ['schema.ts', 'schema-operator.ts']) {
+    const path = join(import.meta.dirname, '..', '..', 'src', 'db', file);
+    const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.ES2022, true);
+    source.forEachChild((node) => {
+      if (ts.isInterfaceDeclaration(node)) interfaces.set(node.name.text, { node, source });
+    });
+  }
+  const roots = ['Database', 'OperatorTables'].map((name) => {
+    const found = interfaces.get(name);
+    if (!found) throw new Error(`src/db has no interface ${name}`);
+    return found;
   });
-  const database = interfaces.get('Database');
-  if (!database) throw new Error('schema.ts has no interface Database');
   const tables = new Map<string, Map<string, DeclaredColumn>>();
-  for (const member of database.members) {
-    if (!ts.isPropertySignature(member) || !member.type) continue;
-    const tableName = (member.name as ts.Identifier).text;
-    const iface = interfaces.get(member.type.getText(source));
-    if (!iface) throw new Error(`schema.ts: no interface ${member.type.getText(source)} for ${tableName}`);
-    const columns = new Map<string, DeclaredColumn>();
-    for (const col of iface.members) {
-      if (!ts.isPropertySignature(col) || !col.type) continue;
-      const text = col.type.getText(source);
-      columns.set((col.name as ts.Identifier).text, {
-        nullable: /\bnull\b/.test(text) || text.startsWith('NullableJson'),
-        generated: text.startsWith('Generated<'),
-      });
+  for (const { node: database, source } of roots) {
+    for (const member of database.members) {
+      if (!ts.isPropertySignature(member) || !member.type) continue;
+      const tableName = (member.name as ts.Identifier).text;
+      const found = interfaces.get(member.type.getText(source));
+      if (!found) throw new Error(`src/db: no interface ${member.type.getText(source)} for ${tableName}`);
+      const columns = new Map<string, DeclaredColumn>();
+      for (const col of found.node.members) {
+        if (!ts.isPropertySignature(col) || !col.type) continue;
+        const text = col.type.getText(found.source);
+        columns.set((col.name as ts.Identifier).text, {
+          nullable: /\bnull\b/.test(text) || text.startsWith('NullableJson'),
+          generated: text.startsWith('Generated<'),
+        });
+      }
+      tables.set(tableName, columns);
     }
-    tables.set(tableName, columns);
   }
   return tables;
 }
