@@ -181,7 +181,7 @@ export async function deleteSite(
       const usage = await check(trx, site.id);
       if (usage.count > 0) uses.push(usage);
     }
-    if (devices > 0 && !options.unassignDevices) uses.push({ what: 'assigned devices (unassign them, or delete with unassign-devices)', count: devices });
+    if (devices > 0 && !options.unassignDevices) uses.push({ what: 'assigned devices (delete with --unassign-devices, or unassign_devices=true in the API, to unassign them)', count: devices });
     if (uses.length > 0) {
       const list = uses.map((u) => `${u.count} ${u.what}${u.ids && u.ids.length > 0 ? ` (${u.ids.slice(0, 10).map((i) => `#${i}`).join(', ')}${u.ids.length > 10 ? ', …' : ''})` : ''}`);
       throw new ConflictError(`site ${site.id} (${JSON.stringify(site.name)}) is still in use: ${list.join(', ')}; nothing was deleted`);
