@@ -15,12 +15,15 @@ import { errorResponse, handleError, validationHook } from './errors.js';
 import { registerHealthRoute } from './health.js';
 import type { JobyardMetrics } from './metrics.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerDeviceRoutes } from './routes/devices.js';
+import { registerFilterRoutes } from './routes/filters.js';
 import { registerJobActionRoutes } from './routes/job-actions.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerOnboardingRoutes } from './routes/onboarding.js';
 import { registerRunReadRoutes } from './routes/runs.js';
 import { registerServerRoutes } from './routes/server.js';
 import { registerServiceRoutes } from './routes/services.js';
+import { registerSiteRoutes } from './routes/sites.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerWorkItemActionRoutes } from './routes/work-item-actions.js';
 import { registerWorkItemReadRoutes } from './routes/work-items.js';
@@ -36,6 +39,8 @@ export interface AppDeps {
   store: Store;
   logger: Logger;
   clock: () => number;
+  /** When a device counts as offline (ms since last seen); default 10 min, as the scheduler's. */
+  offlineAfterMs?: number;
   status: TickStatusSource;
   metrics: JobyardMetrics;
   /** HTTP_TOKEN (bootstrap admin token), or undefined. */
@@ -57,6 +62,9 @@ const ROUTE_MODULES: ReadonlyArray<(app: ApiApp) => void> = [
   registerServiceRoutes,
   registerTokenRoutes,
   registerAuditRoutes,
+  registerSiteRoutes,
+  registerDeviceRoutes,
+  registerFilterRoutes,
 ];
 
 export function createApp(deps: AppDeps): ApiApp {
@@ -67,6 +75,7 @@ export function createApp(deps: AppDeps): ApiApp {
     c.set('store', deps.store);
     c.set('logger', deps.logger);
     c.set('clock', deps.clock);
+    c.set('offlineAfterMs', deps.offlineAfterMs ?? 600_000);
     c.header('Cache-Control', 'no-store');
     c.header('X-Content-Type-Options', 'nosniff');
     await next();

@@ -14,6 +14,8 @@ export interface ApiVariables {
   logger: Logger;
   /** Epoch ms; tests pass a fake clock. */
   clock: () => number;
+  /** OFFLINE_AFTER_SECONDS in ms (device online/offline, as the scheduler judges it). */
+  offlineAfterMs: number;
   /** `token:<name>`, `token:bootstrap` (HTTP_TOKEN) or `http:local` (loopback, no token configured). */
   actor: Actor;
   role: Role;

@@ -34,6 +34,8 @@ export interface HttpServerOptions {
   metrics?: JobyardMetrics;
   /** Epoch ms; tests pass a fake clock. */
   clock?: () => number;
+  /** OFFLINE_AFTER_SECONDS in ms: when devices show as offline, as the scheduler judges them (default 10 min). */
+  offlineAfterMs?: number;
   /** /healthz gives the database this long to answer (default 2000 ms). */
   healthDbTimeoutMs?: number;
   /** Request bodies over this many bytes are refused with 413 (default 1 MiB). */
@@ -75,6 +77,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     store,
     logger,
     clock,
+    ...(options.offlineAfterMs !== undefined ? { offlineAfterMs: options.offlineAfterMs } : {}),
     status: options.status,
     metrics,
     bootstrapToken: token,
