@@ -47,10 +47,10 @@ export function registerDevicesCommand(program: Command): Command {
     .command('add')
     .description('add a device')
     .argument('<hostname>', 'its hostname (unique, regardless of case)')
-    .option('--site <site>', 'assign it to this site (id or name)')
+    .option('--site <site>', 'assign it to this site (id or name) (default: no site)')
     .option('--guid <guid>', 'its guid (default: a new UUID)');
-  for (const [flags, field] of FIELD_OPTIONS) add.option(flags, `sets ${field}`);
-  add.option('--json', 'print the device as JSON').action(async (hostname: string, options: Record<string, unknown>) => {
+  for (const [flags, field] of FIELD_OPTIONS) add.option(flags, `sets ${field} (default: unchanged; "" clears it)`);
+  add.option('--json', 'print the device as JSON (default: one line)').action(async (hostname: string, options: Record<string, unknown>) => {
     const raw = { hostname, ...fieldsFrom(options), ...(options.guid !== undefined ? { guid: options.guid } : {}) };
     await withStore(async (store) => {
       const { addDevice } = await import('../inventory/device-admin.js');
@@ -63,10 +63,10 @@ export function registerDevicesCommand(program: Command): Command {
     .command('update')
     .description('change a device\'s fields ("" clears a field)')
     .argument('<device>', 'hostname or guid')
-    .option('--hostname <hostname>', 'rename it (its site assignment follows)')
-    .option('--site <site>', 'move it to this site (id or name), or "none" to unassign it');
-  for (const [flags, field] of FIELD_OPTIONS) update.option(flags, `sets ${field}`);
-  update.option('--json', 'print the device as JSON').action(async (ref: string, options: Record<string, unknown>) => {
+    .option('--hostname <hostname>', 'rename it (its site assignment follows) (default: unchanged)')
+    .option('--site <site>', 'move it to this site (id or name), or "none" to unassign it (default: unchanged)');
+  for (const [flags, field] of FIELD_OPTIONS) update.option(flags, `sets ${field} (default: unchanged; "" clears it)`);
+  update.option('--json', 'print the device as JSON (default: one line)').action(async (ref: string, options: Record<string, unknown>) => {
     const raw = { ...fieldsFrom(options), ...(options.hostname !== undefined ? { hostname: options.hostname } : {}) };
     if (Object.keys(raw).length === 0) throw new ValidationError([`devices update: nothing to change; give at least one of --hostname, --site, ${FIELD_OPTIONS.map(([f]) => f.split(' ')[0]).join(', ')}`]);
     await withStore(async (store) => {
@@ -80,7 +80,7 @@ export function registerDevicesCommand(program: Command): Command {
     .command('remove')
     .description('remove a device and its site assignment')
     .argument('<device>', 'hostname or guid')
-    .option('--json', 'print the removed device as JSON')
+    .option('--json', 'print the removed device as JSON (default: one line)')
     .action(async (ref: string, options: { json?: boolean }) => {
       await withStore(async (store) => {
         const { removeDevice } = await import('../inventory/device-admin.js');
@@ -92,12 +92,12 @@ export function registerDevicesCommand(program: Command): Command {
   devices
     .command('list')
     .description('list or search devices, by hostname')
-    .option('--hostname <text>', 'hostname contains this text (case-insensitive)')
-    .option('--site <site>', 'only devices of this site (id or name), or "none" for unassigned ones')
-    .option('--state <state>', `only ${DEVICE_STATES.join(' or ')} devices (as the scheduler judges them: OFFLINE_AFTER_SECONDS)`)
+    .option('--hostname <text>', 'hostname contains this text (case-insensitive) (default: any hostname)')
+    .option('--site <site>', 'only devices of this site (id or name), or "none" for unassigned ones (default: every site)')
+    .option('--state <state>', `only ${DEVICE_STATES.join(' or ')} devices (as the scheduler judges them: OFFLINE_AFTER_SECONDS) (default: both)`)
     .option('--limit <n>', 'at most this many devices (1–1000)', '50')
-    .option('--cursor <cursor>', 'the next page (the cursor a previous page printed)')
-    .option('--json', 'print { items, next_cursor } as JSON')
+    .option('--cursor <cursor>', 'the next page (the cursor a previous page printed) (default: the first page)')
+    .option('--json', 'print { items, next_cursor } as JSON (default: a table)')
     .action(async (options: { hostname?: string; site?: string; state?: string; limit: string; cursor?: string; json?: boolean }) => {
       const state = options.state === undefined ? undefined : parseChoice<DeviceState>(options.state, 'devices list: --state', DEVICE_STATES);
       const limit = parsePositiveInt(options.limit, 'devices list: --limit', 1000);
@@ -125,7 +125,7 @@ export function registerDevicesCommand(program: Command): Command {
     .command('show')
     .description('show one device')
     .argument('<device>', 'hostname or guid')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON (default: a table)')
     .action(async (ref: string, options: { json?: boolean }) => {
       await withStore(async (store) => {
         const { getDevice } = await import('../inventory/device-admin.js');
@@ -143,8 +143,8 @@ export function registerDevicesCommand(program: Command): Command {
     .description('add and change devices from a CSV or JSON file, all or nothing (keyed by hostname)')
     .argument('<file>', 'a .csv (header row: hostname, site, …) or .json (array of objects) file; - for stdin')
     .option('--format <format>', `${DEVICE_FILE_FORMATS.join(' or ')} (default: from the file name)`)
-    .option('--dry-run', 'print what would be added, changed or refused, and write nothing')
-    .option('--json', 'print the report as JSON')
+    .option('--dry-run', 'print what would be added, changed or refused, and write nothing (default: apply)')
+    .option('--json', 'print the report as JSON (default: one line per record)')
     .action(async (file: string, options: { format?: string; dryRun?: boolean; json?: boolean }) => {
       const format = fileFormat(file, options.format, 'devices import');
       const text = await readInputFile(file, 'devices import');
@@ -171,11 +171,11 @@ export function registerDevicesCommand(program: Command): Command {
     .description('report devices seen now (or --at): updates last_seen and addresses; unknown hostnames are reported, not created')
     .argument('[hostname]', 'one device (or use --file for many)')
     .option('--at <time>', 'when it was seen: epoch ms or ISO-8601 with Z or an offset (default: now)')
-    .option('--internal-ip <address>', 'its internal address now')
-    .option('--external-ip <address>', 'its external address now')
-    .option('--file <file>', 'many reports: CSV (hostname, last_seen, internal_ip, external_ip) or a JSON array; - for stdin')
+    .option('--internal-ip <address>', 'its internal address now (default: unchanged)')
+    .option('--external-ip <address>', 'its external address now (default: unchanged)')
+    .option('--file <file>', 'many reports: CSV (hostname, last_seen, internal_ip, external_ip) or a JSON array; - for stdin (default: the one hostname given)')
     .option('--format <format>', `${DEVICE_FILE_FORMATS.join(' or ')} (default: from the file name)`)
-    .option('--json', 'print { updated, unknown } as JSON')
+    .option('--json', 'print { updated, unknown } as JSON (default: one line per device)')
     .action(async (hostname: string | undefined, options: { at?: string; internalIp?: string; externalIp?: string; file?: string; format?: string; json?: boolean }) => {
       const { checkSeenReports, recordSeen } = await import('../inventory/device-seen.js');
       let raws: Array<{ where?: string; raw: Record<string, unknown> | null }>;

@@ -13,8 +13,8 @@ export function registerFiltersCommand(program: Command): Command {
   filters
     .command('create')
     .description('create a filter from a JSON file (name, criteria, and optionally description, criteria_mode, site_mode, sites, archived)')
-    .requiredOption('--file <path>', 'the filter definition (JSON); - for stdin')
-    .option('--json', 'print the filter as JSON')
+    .requiredOption('--file <path>', 'the filter definition (JSON); - for stdin (required)')
+    .option('--json', 'print the filter as JSON (default: one line)')
     .action(async (options: { file: string; json?: boolean }) => {
       const definition = await readJsonFile(options.file, 'filters create: --file');
       await withStore(async (store) => {
@@ -28,8 +28,8 @@ export function registerFiltersCommand(program: Command): Command {
     .command('update')
     .description('replace a filter\'s definition with a JSON file (as for create)')
     .argument('<id>', 'filter id')
-    .requiredOption('--file <path>', 'the filter definition (JSON); - for stdin')
-    .option('--json', 'print the filter as JSON')
+    .requiredOption('--file <path>', 'the filter definition (JSON); - for stdin (required)')
+    .option('--json', 'print the filter as JSON (default: one line)')
     .action(async (idText: string, options: { file: string; json?: boolean }) => {
       const id = parseId(idText, 'filters update: id');
       const definition = await readJsonFile(options.file, 'filters update: --file');
@@ -44,8 +44,8 @@ export function registerFiltersCommand(program: Command): Command {
     .command('list')
     .description('list filters by id')
     .option('--limit <n>', 'at most this many filters (1–1000)', '50')
-    .option('--cursor <cursor>', 'the next page (the cursor a previous page printed)')
-    .option('--json', 'print { items, next_cursor } as JSON')
+    .option('--cursor <cursor>', 'the next page (the cursor a previous page printed) (default: the first page)')
+    .option('--json', 'print { items, next_cursor } as JSON (default: a table)')
     .action(async (options: { limit: string; cursor?: string; json?: boolean }) => {
       const limit = parsePositiveInt(options.limit, 'filters list: --limit', 1000);
       await withStore(async (store) => {
@@ -65,8 +65,8 @@ export function registerFiltersCommand(program: Command): Command {
     .command('show')
     .description('show a filter')
     .argument('<id>', 'filter id')
-    .option('--json', 'print JSON')
-    .option('--definition', 'print only the definition, as create and update accept it')
+    .option('--json', 'print JSON (default: a table)')
+    .option('--definition', 'print only the definition, as create and update accept it (default: every field)')
     .action(async (idText: string, options: { json?: boolean; definition?: boolean }) => {
       const id = parseId(idText, 'filters show: id');
       await withStore(async (store) => {
@@ -100,7 +100,7 @@ export function registerFiltersCommand(program: Command): Command {
     .command('delete')
     .description('delete a filter; refused while scheduled jobs use it')
     .argument('<id>', 'filter id')
-    .option('--json', 'print the result as JSON')
+    .option('--json', 'print the result as JSON (default: one line)')
     .action(async (idText: string, options: { json?: boolean }) => {
       const id = parseId(idText, 'filters delete: id');
       await withStore(async (store) => {
@@ -115,7 +115,7 @@ export function registerFiltersCommand(program: Command): Command {
     .command('test')
     .description('which devices the filter matches now, and why (with near misses)')
     .argument('<id>', 'filter id')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON (default: a table)')
     .action(async (idText: string, options: { json?: boolean }) => {
       const id = parseId(idText, 'filters test: id');
       const offlineAfterMs = loadConfig().OFFLINE_AFTER_SECONDS * 1000;

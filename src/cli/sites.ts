@@ -11,8 +11,8 @@ export function registerSitesCommand(program: Command): Command {
     .command('create')
     .description('create a site')
     .argument('<name>', 'the site name (unique, regardless of case)')
-    .option('--description <text>', 'what the site is')
-    .option('--json', 'print the new site as JSON')
+    .option('--description <text>', 'what the site is (default: none)')
+    .option('--json', 'print the new site as JSON (default: one line)')
     .action(async (name: string, options: { description?: string; json?: boolean }) => {
       await withStore(async (store) => {
         const { addSite } = await import('../inventory/site-admin.js');
@@ -25,8 +25,8 @@ export function registerSitesCommand(program: Command): Command {
     .command('list')
     .description('list sites by id')
     .option('--limit <n>', 'at most this many sites (1–1000)', '50')
-    .option('--cursor <cursor>', 'the next page (the cursor a previous page printed)')
-    .option('--json', 'print { items, next_cursor } as JSON')
+    .option('--cursor <cursor>', 'the next page (the cursor a previous page printed) (default: the first page)')
+    .option('--json', 'print { items, next_cursor } as JSON (default: a table)')
     .action(async (options: { limit: string; cursor?: string; json?: boolean }) => {
       const limit = parsePositiveInt(options.limit, 'sites list: --limit', 1000);
       await withStore(async (store) => {
@@ -43,7 +43,7 @@ export function registerSitesCommand(program: Command): Command {
     .command('show')
     .description('show a site and everything that uses it')
     .argument('<site>', 'site id or name')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON (default: a table)')
     .action(async (ref: string, options: { json?: boolean }) => {
       await withStore(async (store) => {
         const { getSiteDetail } = await import('../inventory/site-admin.js');
@@ -69,7 +69,7 @@ export function registerSitesCommand(program: Command): Command {
     .description('rename a site')
     .argument('<site>', 'site id or name')
     .argument('<new-name>', 'the new name')
-    .option('--json', 'print the site as JSON')
+    .option('--json', 'print the site as JSON (default: one line)')
     .action(async (ref: string, name: string, options: { json?: boolean }) => {
       await withStore(async (store) => {
         const { changeSiteName } = await import('../inventory/site-admin.js');
@@ -82,8 +82,8 @@ export function registerSitesCommand(program: Command): Command {
     .command('delete')
     .description('delete a site; refused while work items, live workers, jobs, filters, credentials or devices use it')
     .argument('<site>', 'site id or name')
-    .option('--unassign-devices', 'delete even when devices are assigned to it; they become unassigned')
-    .option('--json', 'print the result as JSON')
+    .option('--unassign-devices', 'delete even when devices are assigned to it; they become unassigned (default: refuse)')
+    .option('--json', 'print the result as JSON (default: one line)')
     .action(async (ref: string, options: { unassignDevices?: boolean; json?: boolean }) => {
       await withStore(async (store) => {
         const { deleteSite } = await import('../inventory/site-admin.js');

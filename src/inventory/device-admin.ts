@@ -18,6 +18,7 @@ import { checkDeviceFields, type DeviceChanges } from './device-fields.js';
 import type { Device } from './devices.js';
 import { deviceState, onlineSince, type DeviceState } from './presence.js';
 import { resolveSite } from './site-admin.js';
+import { conflictOnDuplicate } from './unique.js';
 
 /** A device as operators see it. */
 export interface DeviceView {
@@ -58,12 +59,12 @@ export interface DeviceQuery {
 export async function addDevice(store: Store, raw: Record<string, unknown>, options: { actor: Actor } & PresenceClock): Promise<DeviceView> {
   const { changes, problems } = checkDeviceFields(raw, { requireHostname: true });
   if (problems.length > 0) throw new ValidationError(problems);
-  const guid = await store.db.transaction().execute(async (trx) => {
+  const guid = await conflictOnDuplicate(store, 'hostname', () => store.db.transaction().execute(async (trx) => {
     const siteId = changes.site === undefined ? undefined : changes.site === null ? null : (await resolveSite(trx, changes.site)).id;
     const written = await writeDevice(trx, undefined, changes, siteId, options.now);
     await recordAudit(trx, { actor: options.actor, action: 'device.create', objectType: 'device', objectId: written.guid, summary: auditSummary(written.hostname, changes, siteId), at: options.now });
     return written.guid;
-  });
+  }));
   return getDevice(store, guid, options);
 }
 
@@ -76,7 +77,7 @@ export async function updateDevice(
   const { changes, problems } = checkDeviceFields(raw, { requireHostname: false });
   if (changes.guid !== undefined) problems.push('guid: cannot be changed; remove the device and add it again');
   if (problems.length > 0) throw new ValidationError(problems);
-  const guid = await store.db.transaction().execute(async (trx) => {
+  const guid = await conflictOnDuplicate(store, 'hostname', () => store.db.transaction().execute(async (trx) => {
     const existing = await findDevice(trx, ref);
     const siteId = changes.site === undefined ? undefined : changes.site === null ? null : (await resolveSite(trx, changes.site)).id;
     const written = await writeDevice(trx, existing, changes, siteId, options.now);
@@ -89,7 +90,7 @@ export async function updateDevice(
       at: options.now,
     });
     return written.guid;
-  });
+  }));
   return getDevice(store, guid, options);
 }
 

@@ -17,6 +17,7 @@ import { checkDeviceFields, type DeviceChanges } from './device-fields.js';
 import type { DeviceRecord } from './device-file.js';
 import { writeDevice } from './device-admin.js';
 import type { Device } from './devices.js';
+import { conflictOnDuplicate } from './unique.js';
 
 export type ImportOutcome = 'add' | 'change' | 'unchanged' | 'refuse';
 
@@ -58,7 +59,7 @@ interface Planned {
 
 export async function importDevices(store: Store, records: DeviceRecord[], options: { actor: Actor; dryRun: boolean; now: number }): Promise<ImportReport> {
   const checked = records.map((r) => ({ where: r.where, ...(r.raw === null ? { changes: undefined, problems: ['expected an object of device fields'] } : checkDeviceFields(r.raw, { requireHostname: true })) }));
-  return store.db.transaction().execute(async (trx) => {
+  return conflictOnDuplicate(store, 'hostname', () => store.db.transaction().execute(async (trx) => {
     const plan = planImport(checked, await loadContext(trx, checked.flatMap((c) => (c.changes?.hostname ? [c.changes.hostname] : [])), checked.flatMap((c) => (c.changes?.guid ? [c.changes.guid] : []))));
     const report = summarise(plan, options.dryRun);
     if (options.dryRun || report.refused > 0) return report;
@@ -74,7 +75,7 @@ export async function importDevices(store: Store, records: DeviceRecord[], optio
       at: options.now,
     });
     return { ...report, applied: true };
-  });
+  }));
 }
 
 /** The plan for each record, in file order (pure). */

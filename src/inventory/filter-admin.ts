@@ -20,6 +20,7 @@ import { explainFilter, type FilterExplanation } from './filter-explain.js';
 import { listFilters } from './filter-store.js';
 import { validateFilter, type InventoryFilter } from './filters.js';
 import type { SiteUsage } from './site-admin.js';
+import { conflictOnDuplicate } from './unique.js';
 
 export interface FilterView extends FilterInput {
   id: number;
@@ -35,7 +36,7 @@ export type FilterReferenceCheck = (db: Kysely<Database>, filterId: number) => P
 
 export async function createFilter(store: Store, raw: unknown, options: { actor: Actor; now: number }): Promise<FilterView> {
   const definition = checked(raw);
-  const id = await store.db.transaction().execute(async (trx) => {
+  const id = await conflictOnDuplicate(store, 'name', () => store.db.transaction().execute(async (trx) => {
     await checkNameAndSites(trx, definition, null);
     const row = await trx
       .insertInto('device_filters')
@@ -45,20 +46,20 @@ export async function createFilter(store: Store, raw: unknown, options: { actor:
     await writeSites(trx, row.id, definition.sites);
     await recordAudit(trx, { actor: options.actor, action: 'filter.create', objectType: 'filter', objectId: row.id, summary: { ...definition }, at: options.now });
     return row.id;
-  });
+  }));
   return getFilter(store, id);
 }
 
 export async function updateFilter(store: Store, id: number, raw: unknown, options: { actor: Actor; now: number }): Promise<FilterView> {
   const definition = checked(raw);
-  await store.db.transaction().execute(async (trx) => {
+  await conflictOnDuplicate(store, 'name', () => store.db.transaction().execute(async (trx) => {
     const before = await findFilterRow(trx, id);
     await checkNameAndSites(trx, definition, id);
     await trx.updateTable('device_filters').set({ ...columns(definition, options.actor), updated_at: options.now }).where('id', '=', id).execute();
     await trx.deleteFrom('device_filter_sites').where('filter_id', '=', id).execute();
     await writeSites(trx, id, definition.sites);
     await recordAudit(trx, { actor: options.actor, action: 'filter.update', objectType: 'filter', objectId: id, summary: { previous_name: before.name, ...definition }, at: options.now });
-  });
+  }));
   return getFilter(store, id);
 }
 

@@ -16,6 +16,7 @@ import type { Database } from '../db/schema.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { decodeCursor, isIdKey, pageLimit, toPage, type Page } from '../pagination.js';
 import type { Site } from './sites.js';
+import { conflictOnDuplicate } from './unique.js';
 
 export const MAX_SITE_NAME = 200;
 export const MAX_DESCRIPTION = 2000;
@@ -69,7 +70,7 @@ export async function addSite(
   const problems = [...checkSiteName(input.name), ...checkDescription(input.description)];
   if (problems.length > 0) throw new ValidationError(problems);
   const now = options.now ?? Date.now();
-  const site = await store.db.transaction().execute(async (trx) => {
+  const site = await conflictOnDuplicate(store, 'name', () => store.db.transaction().execute(async (trx) => {
     await refuseTakenName(trx, input.name, null);
     const row = await trx
       .insertInto('sites')
@@ -85,7 +86,7 @@ export async function addSite(
       at: now,
     });
     return row;
-  });
+  }));
   return { ...view(site), devices: 0 };
 }
 
@@ -134,7 +135,7 @@ export async function changeSiteName(
 ): Promise<SiteView> {
   const problems = checkSiteName(name);
   if (problems.length > 0) throw new ValidationError(problems);
-  return store.db.transaction().execute(async (trx) => {
+  return conflictOnDuplicate(store, 'name', () => store.db.transaction().execute(async (trx) => {
     const site = await resolveSite(trx, ref);
     await refuseTakenName(trx, name, site.id);
     const row = await trx
@@ -152,7 +153,7 @@ export async function changeSiteName(
       at: options.now ?? Date.now(),
     });
     return { ...view(row), devices: await countDevices(trx, site.id) };
-  });
+  }));
 }
 
 export interface SiteDeleted {

@@ -6,12 +6,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
 import { afterAll, beforeEach, expect, it } from 'vitest';
 import { registerDevicesCommand } from '../../src/cli/devices.js';
 import { registerFiltersCommand } from '../../src/cli/filters.js';
 import { registerSitesCommand } from '../../src/cli/sites.js';
 import { toJson } from '../../src/db/dialect.js';
-import { UserError } from '../../src/errors.js';
+import { ConflictError, UserError } from '../../src/errors.js';
+import { conflictOnDuplicate } from '../../src/inventory/unique.js';
 import { enqueueWorkItem } from '../../src/queue/index.js';
 import { describeBackends } from '../helpers/backends.js';
 import { cliRunner, useDatabaseUrl } from '../helpers/cli.js';
@@ -78,6 +80,12 @@ describeBackends('jobyard sites / devices / filters', (ctx) => {
     expect(rows.map((r) => r.action)).toEqual(['site.create', 'site.create', 'site.rename']);
     expect(rows[0]!.actor).toMatch(/^cli:/);
     expect(rows[2]).toMatchObject({ object_type: 'site', object_id: String(paris.id), summary_json: { from: 'paris', to: 'Paris-HQ' } });
+  });
+
+  it('a writer that loses a race for a unique name gets the same conflict as a pre-check would give', async () => {
+    const insert = () => ctx.db.insertInto('sites').values({ name: 'twin', name_lower: 'twin', created_at: 1 }).execute();
+    await insert();
+    await expect(conflictOnDuplicate(ctx.store, 'name', insert)).rejects.toThrow(new ConflictError('name: already taken (another write took it at the same moment); nothing was written'));
   });
 
   it('sites: bad input is one line naming the field, and writes nothing', async () => {
@@ -305,4 +313,24 @@ describeBackends('jobyard sites / devices / filters', (ctx) => {
       .executeTakeFirstOrThrow();
     expect(await writesNothing(['filters', 'delete', String(created.id)])).toBe(`filter ${created.id} ("all") is still in use: 1 scheduled jobs (#${job.id}); nothing was deleted`);
   });
+});
+
+it('every inventory subcommand\'s --help lists every option, each naming its default (or that it is required)', async () => {
+  const program = new Command('jobyard');
+  for (const register of [registerSitesCommand, registerDevicesCommand, registerFiltersCommand]) register(program);
+  const leaves: Command[] = [];
+  const walk = (c: Command) => (c.commands.length === 0 ? leaves.push(c) : c.commands.forEach(walk));
+  walk(program);
+  expect(leaves.map((c) => `${c.parent!.name()} ${c.name()}`).sort()).toEqual([
+    'devices add', 'devices import', 'devices list', 'devices remove', 'devices seen', 'devices show', 'devices update',
+    'filters create', 'filters delete', 'filters list', 'filters show', 'filters test', 'filters update',
+    'sites create', 'sites delete', 'sites list', 'sites rename', 'sites show',
+  ]);
+  for (const cmd of leaves) {
+    const { stdout, error } = await jobyard([cmd.parent!.name(), cmd.name(), '--help']);
+    expect((error as CommanderError).exitCode).toBe(0);
+    const optionLines = stdout.split('\n').filter((l) => /^\s+-/.test(l) && !l.includes('--help'));
+    expect(optionLines).toHaveLength(cmd.options.length);
+    for (const line of optionLines) expect(line, `${cmd.name()}: ${line}`).toMatch(/\(default: |\(required\)/);
+  }
 });
