@@ -9,7 +9,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError, UserError } from '../errors.js';
+import { registerDevicesCommand } from './devices.js';
 import { registerEnqueueCommand } from './enqueue.js';
+import { registerFiltersCommand } from './filters.js';
 import { registerItemsCommand } from './items.js';
 import { registerJobsCommand } from './jobs.js';
 import { registerMigrateCommand } from './migrate.js';
@@ -18,6 +20,7 @@ import { registerRunNowCommand } from './run-now.js';
 import { registerRunsCommand } from './runs.js';
 import { registerSchedulerCommand } from './scheduler.js';
 import { registerServicesCommand } from './services.js';
+import { registerSitesCommand } from './sites.js';
 import { registerStatusCommand } from './status.js';
 import { registerWorkerCommand } from './worker.js';
 import { registerWorkersCommand } from './workers.js';
@@ -50,6 +53,9 @@ The scheduler and worker commands list their own settings: jobyard scheduler --h
   registerItemsCommand(program);
   registerWorkersCommand(program);
   registerEnqueueCommand(program);
+  registerSitesCommand(program);
+  registerDevicesCommand(program);
+  registerFiltersCommand(program);
 
   try {
     await program.parseAsync(argv);

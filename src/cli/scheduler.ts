@@ -87,7 +87,7 @@ Environment (default):
         let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
         try {
           // startHttpServer logs the address it listens on.
-          http = await startHttpServer({ store, logger, host: config.HTTP_HOST, port: config.HTTP_PORT, token: config.HTTP_TOKEN, status, metrics });
+          http = await startHttpServer({ store, logger, host: config.HTTP_HOST, port: config.HTTP_PORT, token: config.HTTP_TOKEN, status, metrics, offlineAfterMs: config.OFFLINE_AFTER_SECONDS * 1000 });
         } catch (err) {
           await scheduler.stop();
           throw new UserError(`cannot serve HTTP on ${config.HTTP_HOST}:${config.HTTP_PORT}: ${describeError(err)} (set HTTP_PORT or HTTP_HOST)`);

@@ -7,9 +7,10 @@
  * Status changes out of a live status are compare-and-set on the status, so a row the scheduler
  * declared lost is never revived by a late heartbeat.
  */
+import type { Kysely } from 'kysely';
 import { toJson } from '../db/dialect.js';
 import type { Store } from '../db/open.js';
-import type { Worker } from '../db/schema.js';
+import type { Database, Worker } from '../db/schema.js';
 
 /** Statuses of a worker that holds (or may claim) work. */
 export const LIVE_WORKER_STATUSES = ['starting', 'running', 'idle'] as const;
@@ -237,4 +238,15 @@ export async function countWorkersByStatus(store: Store): Promise<Record<string,
   const counts: Record<string, number> = Object.fromEntries(WORKER_STATUSES.map((s) => [s, 0]));
   for (const g of groups) counts[g.status] = Number(g.n);
   return counts;
+}
+
+/** Live workers (starting, running, idle) of one site; a Kysely handle so it runs inside a caller's transaction. */
+export async function countLiveWorkersOfSite(db: Kysely<Database>, siteId: number): Promise<number> {
+  const row = await db
+    .selectFrom('job_scheduler_workers')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('site_id', '=', siteId)
+    .where('status', 'in', LIVE_WORKER_STATUSES)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
 }

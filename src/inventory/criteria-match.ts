@@ -11,6 +11,11 @@ export function matchesCriteria(criteria: ParsedGroup, device: InventoryDevice):
   return criteria.match === 'all' ? criteria.rules.every(test) : criteria.rules.some(test);
 }
 
+/** A device field as the criteria read it (null reads as ""), for explanations. */
+export function fieldText(field: CriteriaField, device: InventoryDevice): string {
+  return FIELD_READERS[field](device);
+}
+
 function matchesRule(rule: Exclude<ParsedNode, ParsedGroup>, device: InventoryDevice): boolean {
   const text = FIELD_READERS[rule.field](device);
   switch (rule.operator) {

@@ -25,3 +25,4 @@ export {
 } from './filters.js';
 export { listFilters } from './filter-store.js';
 export { buildInventorySnapshot, loadInventory, type InventorySnapshot } from './snapshot.js';
+export { DEVICE_STATES, deviceState, isOffline, onlineSince, type DeviceState } from './presence.js';

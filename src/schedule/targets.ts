@@ -24,6 +24,7 @@
 import { InvalidJson } from '../db/dialect.js';
 import { UserError } from '../errors.js';
 import { compileFilter, describeFilter, type InventoryDevice, type InventorySnapshot } from '../inventory/index.js';
+import { isOffline } from '../inventory/presence.js';
 
 export interface TargetSpec {
   hostnames: string[];
@@ -172,10 +173,9 @@ export function resolveTargets(spec: TargetSpec, inventory: InventorySnapshot, o
     }
   }
 
-  const offlineBefore = options.now - options.offlineAfterMs;
   const devices = [...entries.values()].sort(compareEntries).map(({ device, routes, filterIds }): FrozenTarget => {
     const via = routes.join(', ');
-    const offline = device.lastSeen === null || device.lastSeen < offlineBefore;
+    const offline = isOffline(device.lastSeen, options.now, options.offlineAfterMs);
     const offlineText =
       device.lastSeen === null
         ? 'never seen'
