@@ -38,6 +38,8 @@ export interface HttpServerOptions {
   healthDbTimeoutMs?: number;
   /** Request bodies over this many bytes are refused with 413 (default 1 MiB). */
   bodyLimitBytes?: number;
+  /** SERVICE_ACTION_ALLOW: service actions for other services are refused with 400 (unset: left to the consumer). */
+  serviceAllow?: ReadonlySet<string>;
 }
 
 export interface HttpServer {
@@ -80,6 +82,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     bootstrapToken: token,
     allowLocal: loopback,
     ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
+    ...(options.serviceAllow !== undefined ? { serviceAllow: options.serviceAllow } : {}),
     ...(options.healthDbTimeoutMs !== undefined ? { healthDbTimeoutMs: options.healthDbTimeoutMs } : {}),
   });
 
