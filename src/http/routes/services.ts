@@ -10,7 +10,7 @@ import { enqueueServiceActionAsOperator } from '../../services/enqueue.js';
 import { SERVICE_ACTIONS } from '../../services/service-key.js';
 import { listServiceSnapshots } from '../../services/snapshots.js';
 import { actorOf, type ApiApp } from '../context.js';
-import { querySchema } from '../params.js';
+import { oneOf, querySchema } from '../params.js';
 import { apiJson, BODY_ERRORS, defineRoute, jsonResponse, JsonObject } from '../route.js';
 
 const listRoute = defineRoute('admin', {
@@ -34,7 +34,7 @@ const actionRoute = defineRoute('admin', {
   summary: 'Restart, stop or start a compose service (run by the scheduler)',
   request: {
     params: z.object({ name: z.string().max(300).openapi({ description: '<project>/<service>, the slash URL-encoded (%2F)' }) }),
-    body: { required: true, content: { 'application/json': { schema: z.strictObject({ action: z.enum(SERVICE_ACTIONS, { error: `must be one of ${SERVICE_ACTIONS.join(', ')}` }) }) } } },
+    body: { required: true, content: { 'application/json': { schema: z.strictObject({ action: z.enum(SERVICE_ACTIONS, oneOf(SERVICE_ACTIONS)) }) } } },
   },
   responses: { 202: jsonResponse('queued', z.object({ work_item_id: z.number(), item: JsonObject })), ...BODY_ERRORS },
 });

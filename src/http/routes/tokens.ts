@@ -7,7 +7,7 @@ import { z } from '@hono/zod-openapi';
 import { ROLES } from '../../auth/roles.js';
 import { createApiToken, listApiTokens, revokeApiToken } from '../../auth/tokens.js';
 import { actorOf, type ApiApp } from '../context.js';
-import { pageQuery, querySchema } from '../params.js';
+import { oneOf, pageQuery, querySchema } from '../params.js';
 import { apiJson, BODY_ERRORS, CONFLICT, defineRoute, jsonResponse, NOT_FOUND } from '../route.js';
 
 const TokenInfo = z
@@ -43,7 +43,7 @@ const createTokenRoute = defineRoute('admin', {
         'application/json': {
           schema: z.strictObject({
             name: z.string().openapi({ description: '1-64 letters, digits, ".", "_", "-"; unique' }),
-            role: z.enum(ROLES, { error: `must be one of ${ROLES.join(', ')}` }),
+            role: z.enum(ROLES, oneOf(ROLES)),
           }),
         },
       },

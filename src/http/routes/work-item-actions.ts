@@ -8,14 +8,14 @@ import { ConflictError } from '../../errors.js';
 import { cancelAsOperator, enqueueAsOperator, retryAsOperator } from '../../queue/operator-actions.js';
 import { WORK_KINDS } from '../../queue/kinds.js';
 import { actorOf, type ApiApp } from '../context.js';
-import { idParam, MAX_BIGINT_ID, MAX_INT_ID } from '../params.js';
+import { idParam, MAX_BIGINT_ID, MAX_INT_ID, oneOf } from '../params.js';
 import { apiJson, BODY_ERRORS, CONFLICT, defineRoute, jsonResponse, JsonObject, NOT_FOUND } from '../route.js';
 
 const INT32 = { min: -2_147_483_648, max: 2_147_483_647 };
 
 export const EnqueueBody = z
   .strictObject({
-    kind: z.enum(WORK_KINDS, { error: `must be one of ${WORK_KINDS.join(', ')}` }),
+    kind: z.enum(WORK_KINDS, oneOf(WORK_KINDS)),
     site_id: z.number().int().min(0).max(MAX_INT_ID).nullable().openapi({ description: 'the site whose workers run it; null only for service_action' }),
     payload: z.record(z.string(), z.unknown()).openapi({ description: 'a JSON object without secret-named keys (at most 1 MiB as JSON)' }),
     dedupe_key: z.string().min(1).max(500).optional().openapi({ description: 'an item already holding this key makes this a 409; nothing created' }),
