@@ -130,6 +130,8 @@ describeBackends('HTTP operator writes', (ctx) => {
         const r = await api.request(`/api/jobs/424242/${verb}`, { method: 'POST' });
         expect({ verb, status: r.status, error: r.json.error }).toEqual({ verb, status: 404, error: 'no job with id 424242' });
       }
+      expectBadRequest(await api.request('/api/jobs/0/run-now', { method: 'POST' }), [/^id: 0 is out of range/]);
+      expectBadRequest(await api.request('/api/jobs/2147483648/enable', { method: 'POST' }), [/^id: 2147483648 is out of range/]);
       expect(await audit()).toHaveLength(3);
     });
   });
