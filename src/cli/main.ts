@@ -10,6 +10,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, UserError } from '../errors.js';
 import { registerDevicesCommand } from './devices.js';
+import { registerAuditCommand } from './audit.js';
 import { registerEnqueueCommand } from './enqueue.js';
 import { registerFiltersCommand } from './filters.js';
 import { registerItemsCommand } from './items.js';
@@ -22,6 +23,7 @@ import { registerSchedulerCommand } from './scheduler.js';
 import { registerServicesCommand } from './services.js';
 import { registerSitesCommand } from './sites.js';
 import { registerStatusCommand } from './status.js';
+import { registerTokensCommand } from './tokens.js';
 import { registerWorkerCommand } from './worker.js';
 import { registerWorkersCommand } from './workers.js';
 
@@ -56,6 +58,8 @@ The scheduler and worker commands list their own settings: jobyard scheduler --h
   registerSitesCommand(program);
   registerDevicesCommand(program);
   registerFiltersCommand(program);
+  registerTokensCommand(program);
+  registerAuditCommand(program);
 
   try {
     await program.parseAsync(argv);

@@ -49,6 +49,8 @@ export interface AppDeps {
   allowLocal: boolean;
   bodyLimitBytes?: number;
   healthDbTimeoutMs?: number;
+  /** SERVICE_ACTION_ALLOW, to refuse service actions up front (the consumer checks it anyway). */
+  serviceAllow?: ReadonlySet<string>;
 }
 
 /** Route modules under /api: each registers its routes on the app. Add yours here. */
@@ -76,6 +78,7 @@ export function createApp(deps: AppDeps): ApiApp {
     c.set('logger', deps.logger);
     c.set('clock', deps.clock);
     c.set('offlineAfterMs', deps.offlineAfterMs ?? 600_000);
+    c.set('serviceAllow', deps.serviceAllow);
     c.header('Cache-Control', 'no-store');
     c.header('X-Content-Type-Options', 'nosniff');
     await next();
