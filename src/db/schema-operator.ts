@@ -8,6 +8,7 @@ import type { Json, Timestamp } from './schema.js';
 
 export interface OperatorTables {
   audit_log: AuditLogTable;
+  ssh_host_keys: SshHostKeysTable;
 }
 
 /** One write made by an operator (owned by src/audit/audit-log.ts). */
@@ -22,4 +23,21 @@ export interface AuditLogTable {
   object_id: string | null;
   /** What changed, never a secret (masked by src/secrets.ts before it is written). */
   summary_json: Json<Record<string, unknown>>;
+}
+
+/** The SSH host key pinned per remote host on first contact (owned by src/executors/ssh/host-keys.ts). */
+export interface SshHostKeysTable {
+  /** `device:<guid>` or `address:<host>:<port>` (a host reached before it is a device). */
+  subject: string;
+  hostname: string | null;
+  /** host:port the key was first seen at. */
+  address: string;
+  /** e.g. ssh-ed25519. */
+  key_type: string;
+  /** The key blob, base64 (as in known_hosts). */
+  public_key: string;
+  /** `SHA256:<base64>` as OpenSSH prints it. */
+  fingerprint: string;
+  pinned_at: Timestamp;
+  last_seen_at: Timestamp;
 }
