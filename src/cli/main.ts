@@ -10,6 +10,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, UserError } from '../errors.js';
 import { registerEnqueueCommand } from './enqueue.js';
+import { registerHostKeyCommand } from './host-keys.js';
 import { registerItemsCommand } from './items.js';
 import { registerJobsCommand } from './jobs.js';
 import { registerMigrateCommand } from './migrate.js';
@@ -50,6 +51,8 @@ The scheduler and worker commands list their own settings: jobyard scheduler --h
   registerItemsCommand(program);
   registerWorkersCommand(program);
   registerEnqueueCommand(program);
+  // After any `devices` group: it adds `devices host-key …` to it.
+  registerHostKeyCommand(program);
 
   try {
     await program.parseAsync(argv);

@@ -121,6 +121,7 @@ function classify(err: Error & { level?: string; code?: string }, where: string,
   const level = err.level ?? '';
   if (level === 'client-authentication') return { ok: false, kind: 'auth_failed', reason: `${where}: authentication refused for the job's credential (${err.message})` };
   if (level === 'client-timeout') return { ok: false, kind: 'timed_out', reason: `${where}: unreachable: no SSH handshake within the connect timeout` };
+  if (/connection lost before handshake/i.test(err.message)) return { ok: false, kind: 'unreachable', reason: `${where}: unreachable: connection lost before the SSH handshake` };
   if (level === 'client-socket' || err.code !== undefined) return { ok: false, kind: 'unreachable', reason: `${where}: unreachable: ${err.code ?? err.message}` };
   if (level === 'handshake' && /host key|no matching/i.test(err.message)) {
     // The pinned key type is no longer offered by the host: its keys were replaced.

@@ -70,10 +70,11 @@ export function buildRemoteCommand(spec: RemoteCommandSpec, markers: { pid: stri
     .join(' ');
   const cd = spec.cwd !== undefined ? `cd ${shQuote(spec.cwd)} && ` : '';
   const body = `${exports}${exports ? ' ' : ''}${cd}${command}`;
-  const head = `exec </dev/null; echo "${markers.pid}$$" >&2;`;
-  if (!spec.become) return `${head} ${body}`;
-  const inner = `trap 'trap - TERM; kill -TERM 0' TERM; ${body} & wait $!`;
-  return `${head} exec sudo -S -k -p ${shQuote(markers.prompt)} -u ${shQuote(spec.become.user)} -- /bin/sh -c ${shQuote(inner)}`;
+  const pid = `echo "${markers.pid}$$" >&2;`;
+  if (!spec.become) return `exec </dev/null; ${pid} ${body}`;
+  // sudo reads the password from the channel; only the command behind it gets /dev/null.
+  const inner = `trap 'trap - TERM; kill -TERM 0' TERM; exec </dev/null; (\n${body}\n) & wait $!`;
+  return `${pid} exec sudo -S -k -p ${shQuote(markers.prompt)} -u ${shQuote(spec.become.user)} -- /bin/sh -c ${shQuote(inner)}`;
 }
 
 /** Lines sudo prints when the user may not become the other user. */
@@ -211,7 +212,9 @@ async function confirmGone(client: SshClient, sessionPid: number | null): Promis
   return new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), 5000);
     try {
-      client.exec(`if command -v pgrep >/dev/null 2>&1; then pgrep -s ${sessionPid} >/dev/null && echo alive || echo gone; else echo unknown; fi`, (err, stream) => {
+      // Killed processes may take a moment to be reaped: look a few times over about a second.
+      const check = `if ! command -v pgrep >/dev/null 2>&1; then echo unknown; exit; fi; for i in 1 2 3 4 5 6 7 8 9 10; do pgrep -s ${sessionPid} >/dev/null || { echo gone; exit; }; sleep 0.1; done; echo alive`;
+      client.exec(check, (err, stream) => {
         if (err) {
           clearTimeout(timer);
           return resolve(false);
