@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
 import { toJson } from '../../src/db/dialect.js';
+import { executeOnboardingRun } from '../../src/executors/onboarding/index.js';
 import { executeScheduledRun } from '../../src/executors/scheduled-run.js';
 import { hostKeysOfDevice, repinHostKey } from '../../src/executors/ssh/host-keys.js';
 import { upsertDevice, assignDeviceToSite } from '../../src/inventory/devices.js';
@@ -244,6 +245,46 @@ describeBackends('ssh execution on real hosts', (ctx: BackendContext) => {
     await executeScheduledRun(executorContext(ctx, o3.item, sshConfig()));
     expect((await targets(o3.runId)).map((t) => [t.status, t.detail])).toEqual([['Success', 'command: exit code 0']]);
     expect((await hostKeysOfDevice(ctx.store, 'guid-edge-1'))[0]!.fingerprint).toBe(newFingerprint);
+  });
+  it('onboarding over SSH: the install step reaches the discovered address with the job credential, each step in the timeline', async () => {
+    const T = Date.now();
+    const s = await createSite(ctx.store, { name: `lab-${T}` }, T);
+    const cred = await credential(users.plain, 'password', T);
+    await insertJob(ctx.db, {
+      at: T,
+      name: 'onboard over ssh',
+      job_kind: 'onboarding',
+      execution_context: 'ssh',
+      credential_id: cred.id,
+      targets_json: toJson({ onboarding_scope: { site_id: s.id, entries: [healthy.address, refusing.address], exclusions: [], ports: [22] } }),
+      components_json: toJson([
+        { kind: 'device_onboarding', probe_timeout_seconds: 1, approval_timeout_seconds: 1, install: { kind: 'script', script: 'echo "install $JOBYARD_APPROVAL_REFERENCE as $(id -un) pw=$JOBYARD_CREDENTIAL_PASSWORD"' } },
+      ]),
+    });
+    await tick(ctx.store, { now: T });
+    const item = await claimOne(ctx, s.id, T + 1);
+    const logs = capturingLogger();
+    await executeOnboardingRun(executorContext(ctx, item, { ...sshConfig(), logger: logs.logger }));
+    const rows = await ctx.db.selectFrom('scheduled_job_onboarding_targets').selectAll().where('run_id', '=', item.run_id!).orderBy('id').execute();
+    const events = async (rowId: number) =>
+      (await ctx.db.selectFrom('scheduled_job_onboarding_target_events').selectAll().where('target_row_id', '=', rowId).orderBy('id').execute()).map((e) => [e.task, e.status, e.detail]);
+    const good = rows.find((r) => r.target_address === healthy.address)!;
+    expect(good).toMatchObject({ status: 'approval_timeout', ssh_port: 22 });
+    expect(good.stdout_snippet).toBe(`install ${good.approval_reference} as ${users.plain.name} pw=\n`);
+    expect(await events(good.id)).toEqual([
+      ['probe', 'completed', 'port 22 open'],
+      ['ssh_connect', 'completed', `connected as ${users.plain.name}; host key ${await healthy.fingerprint()} (pinned on first contact)`],
+      ['install', 'completed', 'installed (exit code 0)'],
+      ['await_approval', 'failed', expect.stringMatching(/approval/)],
+    ]);
+    const bad = rows.find((r) => r.target_address === refusing.address)!;
+    expect(bad.status).toBe('install_failed');
+    expect(bad.detail).toMatch(/^install failed: .*authentication refused for the job's credential/);
+    expect((await events(bad.id)).map((e) => e.slice(0, 2))).toEqual([['probe', 'completed'], ['ssh_connect', 'failed']]);
+    expect(await ctx.db.selectFrom('ssh_host_keys').select('subject').execute()).toEqual(
+      expect.arrayContaining([{ subject: `address:${healthy.address}:22` }, { subject: `address:${refusing.address}:22` }]),
+    );
+    await expectNoSecretAnywhere(ctx, [users.plain.password], logs.text());
   });
 });
 
