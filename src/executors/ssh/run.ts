@@ -21,6 +21,7 @@
  * password is written to sudo's stdin on its prompt only; no credential value reaches a command
  * line, the remote environment, a row or a log line (outputs are masked with its values).
  */
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import type { Client as SshClient } from 'ssh2';
 import { PermanentError } from '../../queue/runtime.js';
@@ -83,6 +84,8 @@ export async function runSshTargets(
   const settings = sshSettings(ctx.config.ssh);
   const addresses = await deviceAddresses(ctx.store, targets.map((t) => t.device_guid).filter((g): g is string => g !== null));
   const jobLimit = pLimit(concurrency);
+  // Every running target listens for the abort (connect, exec): lift the default warning at 10.
+  setMaxListeners(Math.max(10, concurrency * 2 + 10), ctx.signal);
   const site = siteLimit(refs.siteId, settings.siteConcurrency);
   const result: SshRunResult = { targets: 0, succeeded: 0, failed: 0, cancelled: 0 };
   let infraError: unknown;
