@@ -16,7 +16,7 @@ export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
   const t = dialect.types;
   await db.schema
     .createTable('ssh_host_keys')
-    .addColumn('subject', 'text', (c) => c.primaryKey())
+    .addColumn('subject', 'text', (c) => c.primaryKey().notNull())
     .addColumn('hostname', 'text')
     .addColumn('address', 'text', (c) => c.notNull())
     .addColumn('key_type', 'text', (c) => c.notNull())
