@@ -58,6 +58,8 @@ async function setUp() {
     const addr = `10.232.${slot}.2`;
     const out = `jyb${slot}o`;
     const inn = `jyb${slot}i`;
+    const host = { ns, out, addr, child: null };
+    hosts.push(host); // before anything is made, so tearDown removes what a failure left
     for (const a of [['netns', 'add', ns], ['link', 'add', out, 'type', 'veth', 'peer', 'name', inn], ['link', 'set', inn, 'netns', ns], ['addr', 'add', `${gw}/30`, 'dev', out], ['link', 'set', out, 'up'], ['-n', ns, 'addr', 'add', `${addr}/30`, 'dev', inn], ['-n', ns, 'link', 'set', inn, 'up'], ['-n', ns, 'link', 'set', 'lo', 'up']]) {
       await run('ip', a);
     }
@@ -75,13 +77,13 @@ async function setUp() {
       child.once('exit', () => reject(new Error(`sshd exited: ${log}`)));
     });
     child.stderr.resume();
-    hosts.push({ ns, out, addr, child });
+    host.child = child;
   }
 }
 
 async function tearDown() {
   for (const h of hosts) {
-    h.child.kill('SIGTERM');
+    h.child?.kill('SIGTERM');
     await run('ip', ['link', 'del', h.out]).catch(() => {});
     await run('ip', ['netns', 'del', h.ns]).catch(() => {});
   }
