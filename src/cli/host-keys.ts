@@ -5,7 +5,7 @@
  * (created here when no other module has registered it yet).
  */
 import type { Command } from 'commander';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import { iso, print, printTable } from './output.js';
 import { withStore } from './store.js';
 
@@ -33,12 +33,23 @@ export function registerHostKeyCommand(program: Command): Command {
   hostKey
     .command('repin')
     .description("forget a device's pinned SSH host key: the next contact pins the key the host then presents (audited)")
-    .argument('<hostname>', 'the device')
-    .action(async (hostname: string) => {
+    .argument('[hostname]', 'the device')
+    .option('--address <host:port>', 'an address pinned by onboarding before it became a device (port 22 when left out)')
+    .action(async (hostname: string | undefined, options: { address?: string }) => {
+      if ((hostname === undefined) === (options.address === undefined)) {
+        throw new ValidationError(['devices host-key repin: give a hostname or --address host[:port], not both']);
+      }
       await withStore(async (store) => {
-        const device = await findDevice(store, hostname);
-        const [{ repinHostKey }, { cliActor }] = await Promise.all([import('../executors/ssh/host-keys.js'), import('../audit/audit-log.js')]);
-        const removed = await repinHostKey(store, device, cliActor());
+        const [keys, { cliActor }] = await Promise.all([import('../executors/ssh/host-keys.js'), import('../audit/audit-log.js')]);
+        if (options.address !== undefined) {
+          const { parseEndpoint } = await import('../executors/ssh/endpoint.js');
+          const at = parseEndpoint(options.address);
+          if (!at) throw new ValidationError([`devices host-key repin: --address must be host, host:port or [v6]:port, got ${JSON.stringify(options.address)}`]);
+          const removed = await keys.repinAddressHostKey(store, at.host, at.port, cliActor());
+          return print(`address ${at.host}:${at.port}: removed pinned ${removed.key_type} ${removed.fingerprint}; the next SSH contact pins the key it is shown`);
+        }
+        const device = await findDevice(store, hostname!);
+        const removed = await keys.repinHostKey(store, device, cliActor());
         print(`device ${device.hostname}: removed pinned ${removed.key_type} ${removed.fingerprint}; the next SSH contact pins the key it is shown`);
       });
     });

@@ -6,7 +6,7 @@
 import { beforeEach, expect, it } from 'vitest';
 import { registerHostKeyCommand } from '../../src/cli/host-keys.js';
 import { UserError } from '../../src/errors.js';
-import { checkHostKey, deviceSubject } from '../../src/executors/ssh/host-keys.js';
+import { addressSubject, checkHostKey, deviceSubject } from '../../src/executors/ssh/host-keys.js';
 import { upsertDevice } from '../../src/inventory/devices.js';
 import { describeBackends } from '../helpers/backends.js';
 import { cliRunner, useDatabaseUrl } from '../helpers/cli.js';
@@ -50,6 +50,29 @@ describeBackends('jobyard devices host-key', (ctx) => {
     expect(check.reason).toMatch(/^host key changed: pinned ssh-ed25519 SHA256:\S+, host presented ssh-ed25519 SHA256:\S+ \(re-pin with: jobyard devices host-key repin db-2\)$/);
     const [pin] = await ctx.db.selectFrom('ssh_host_keys').selectAll().execute();
     expect(pin!.public_key).toBe(KEY.toString('base64'));
+  });
+
+  it('re-pins an address pinned by onboarding, and refuses a bad or ambiguous request', async () => {
+    await checkHostKey(ctx.store, addressSubject('10.1.2.3', 22), KEY, { hostname: null, address: '10.1.2.3:22' }, T);
+    const other = Buffer.from(KEY);
+    other[other.length - 1] = 9;
+    const refused = await checkHostKey(ctx.store, addressSubject('10.1.2.3', 22), other, { hostname: null, address: '10.1.2.3:22' }, T + 1);
+    expect(refused.reason).toMatch(/\(re-pin with: jobyard devices host-key repin --address 10\.1\.2\.3:22\)$/);
+    const r = await jobyard(['devices', 'host-key', 'repin', '--address', '10.1.2.3']);
+    expect(r.error).toBeUndefined();
+    expect(r.stdout).toMatch(/^address 10\.1\.2\.3:22: removed pinned ssh-ed25519 SHA256:/);
+    expect(await ctx.db.selectFrom('audit_log').select(['action', 'object_type', 'object_id']).execute()).toEqual([
+      { action: 'ssh_address.host_key_repin', object_type: 'ssh_address', object_id: '10.1.2.3:22' },
+    ]);
+    for (const [args, message] of [
+      [['devices', 'host-key', 'repin'], 'devices host-key repin: give a hostname or --address host[:port], not both'],
+      [['devices', 'host-key', 'repin', 'x', '--address', '10.1.2.3'], 'devices host-key repin: give a hostname or --address host[:port], not both'],
+      [['devices', 'host-key', 'repin', '--address', 'http://x'], 'devices host-key repin: --address must be host, host:port or [v6]:port, got "http://x"'],
+    ] as const) {
+      const bad = await jobyard([...args]);
+      expect((bad.error as UserError).message).toBe(message);
+      expect((bad.error as UserError).exitCode).toBe(2);
+    }
   });
 
   it('unknown devices and missing pins are one-line errors that write nothing', async () => {

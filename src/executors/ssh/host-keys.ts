@@ -79,7 +79,7 @@ export async function checkHostKey(
       ok: false,
       pinned: false,
       fingerprint,
-      reason: `host key changed: pinned ${pin.key_type} ${pin.fingerprint}, host presented ${keyTypeOf(presented)} ${fingerprint} (re-pin with: jobyard devices host-key repin ${pin.hostname ?? subject})`,
+      reason: `host key changed: pinned ${pin.key_type} ${pin.fingerprint}, host presented ${keyTypeOf(presented)} ${fingerprint} (re-pin with: jobyard devices host-key repin ${pin.hostname ?? subject.replace(/^address:/, '--address ')})`,
     };
   }
   if (!pinned) await store.db.updateTable('ssh_host_keys').set({ last_seen_at: now }).where('subject', '=', subject).execute();
@@ -96,15 +96,25 @@ export async function hostKeysOfDevice(store: Store, guid: string): Promise<Host
  * same transaction. NotFoundError when nothing is pinned.
  */
 export async function repinHostKey(store: Store, device: { guid: string; hostname: string }, actor: Actor, now = Date.now()): Promise<HostKeyRow> {
+  return removePin(store, deviceSubject(device.guid), { objectType: 'device', objectId: device.hostname, what: `device ${device.hostname}` }, actor, now);
+}
+
+/** The same for an address pinned before it was a device (onboarding): `host[:port]`, port 22 by default. */
+export async function repinAddressHostKey(store: Store, host: string, port: number, actor: Actor, now = Date.now()): Promise<HostKeyRow> {
+  const subject = addressSubject(host, port);
+  return removePin(store, subject, { objectType: 'ssh_address', objectId: `${host}:${port}`, what: `address ${host}:${port}` }, actor, now);
+}
+
+async function removePin(store: Store, subject: string, label: { objectType: string; objectId: string; what: string }, actor: Actor, now: number): Promise<HostKeyRow> {
   return store.db.transaction().execute(async (trx) => {
-    const pin = await loadPin(trx, deviceSubject(device.guid));
-    if (!pin) throw new NotFoundError(`device ${device.hostname}: no SSH host key is pinned (the next contact pins one)`);
+    const pin = await loadPin(trx, subject);
+    if (!pin) throw new NotFoundError(`${label.what}: no SSH host key is pinned (the next contact pins one)`);
     await trx.deleteFrom('ssh_host_keys').where('subject', '=', pin.subject).execute();
     await recordAudit(trx, {
       actor,
-      action: 'device.host_key_repin',
-      objectType: 'device',
-      objectId: device.hostname,
+      action: `${label.objectType}.host_key_repin`,
+      objectType: label.objectType,
+      objectId: label.objectId,
       summary: { removed_fingerprint: pin.fingerprint, key_type: pin.key_type, pinned_at: pin.pinned_at },
       at: now,
     });
