@@ -3,6 +3,7 @@
 # apt-get run for all of them):
 #   iproute2        network namespaces for test hosts (ip netns, veth)
 #   openssh-server  sshd on those hosts (remote execution tests)
+#   sudo            become on those hosts (remote execution tests)
 #   ansible-core    ansible-playbook (the playbook component's tests)
 #   pgbouncer       a real pooler in front of the test PostgreSQL (transaction-mode tests)
 #   faketime        libfaketime, to run one process with a shifted clock (one-clock tests)
@@ -14,6 +15,7 @@ log() { printf '[test-packages] %s\n' "$*"; }
 declare -A probe=(
   [iproute2]="command -v ip"
   [openssh-server]="test -x /usr/sbin/sshd"
+  [sudo]="command -v sudo"
   [ansible-core]="command -v ansible-playbook"
   [pgbouncer]="test -x /usr/sbin/pgbouncer"
   [faketime]="command -v faketime"

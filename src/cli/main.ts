@@ -13,6 +13,7 @@ import { registerDevicesCommand } from './devices.js';
 import { registerAuditCommand } from './audit.js';
 import { registerEnqueueCommand } from './enqueue.js';
 import { registerFiltersCommand } from './filters.js';
+import { registerHostKeyCommand } from './host-keys.js';
 import { registerItemsCommand } from './items.js';
 import { registerJobsCommand } from './jobs.js';
 import { registerMigrateCommand } from './migrate.js';
@@ -60,6 +61,8 @@ The scheduler and worker commands list their own settings: jobyard scheduler --h
   registerFiltersCommand(program);
   registerTokensCommand(program);
   registerAuditCommand(program);
+  // After any `devices` group: it adds `devices host-key …` to it.
+  registerHostKeyCommand(program);
 
   try {
     await program.parseAsync(argv);

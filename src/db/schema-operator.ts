@@ -9,6 +9,7 @@ import type { Json, Timestamp } from './schema.js';
 export interface OperatorTables {
   audit_log: AuditLogTable;
   api_tokens: ApiTokensTable;
+  ssh_host_keys: SshHostKeysTable;
 }
 
 /** One write made by an operator (owned by src/audit/audit-log.ts). */
@@ -40,4 +41,21 @@ export interface ApiTokensTable {
   /** Updated at most once a minute. */
   last_used_at: Timestamp | null;
   revoked_at: Timestamp | null;
+}
+
+/** The SSH host key pinned per remote host on first contact (owned by src/executors/ssh/host-keys.ts). */
+export interface SshHostKeysTable {
+  /** `device:<guid>` or `address:<host>:<port>` (a host reached before it is a device). */
+  subject: string;
+  hostname: string | null;
+  /** host:port the key was first seen at. */
+  address: string;
+  /** e.g. ssh-ed25519. */
+  key_type: string;
+  /** The key blob, base64 (as in known_hosts). */
+  public_key: string;
+  /** `SHA256:<base64>` as OpenSSH prints it. */
+  fingerprint: string;
+  pinned_at: Timestamp;
+  last_seen_at: Timestamp;
 }

@@ -225,6 +225,11 @@ export interface ScheduledJobRunTargetsTable {
   /** This target's outcome for the occurrence: Pending, Success, Failed, Expired, Skipped. */
   status: string | null;
   finished_at: Timestamp | null;
+  /** One line: why the target failed (remote runs), or how it ended. */
+  detail: string | null;
+  /** Exit code of the last component run on the target over SSH. */
+  exit_code: number | null;
+  duration_ms: number | null;
 }
 
 export interface ScheduledJobOnboardingTargetsTable {

@@ -16,7 +16,7 @@ export interface ItemRefs {
   siteId: number;
 }
 
-export type JobRow = Pick<Selectable<ScheduledJobsTable>, 'id' | 'name' | 'job_kind' | 'components_json' | 'targets_json' | 'credential_id'>;
+export type JobRow = Pick<Selectable<ScheduledJobsTable>, 'id' | 'name' | 'job_kind' | 'components_json' | 'targets_json' | 'credential_id' | 'execution_context'>;
 export type RunRow = Pick<Selectable<ScheduledJobRunsTable>, 'id' | 'job_id' | 'scheduled_ts' | 'status'>;
 
 /** The item's job, run and site: its columns first, the payload as a fallback. */
@@ -34,7 +34,7 @@ export function itemRefs(ctx: ExecutorContext): ItemRefs {
 export async function loadJobAndRun(ctx: ExecutorContext, refs: ItemRefs): Promise<{ job: JobRow; run: RunRow }> {
   const job = await ctx.store.db
     .selectFrom('scheduled_jobs')
-    .select(['id', 'name', 'job_kind', 'components_json', 'targets_json', 'credential_id'])
+    .select(['id', 'name', 'job_kind', 'components_json', 'targets_json', 'credential_id', 'execution_context'])
     .where('id', '=', refs.jobId)
     .executeTakeFirst();
   if (!job) throw new PermanentError(`scheduled job ${refs.jobId} no longer exists`);

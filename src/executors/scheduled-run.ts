@@ -21,6 +21,10 @@
  * the job's components declares (the most restrictive component wins), DEFAULT_TARGET_CONCURRENCY
  * (5) when none does, at most MAX_TARGET_CONCURRENCY (50).
  *
+ * Jobs whose execution_context is `ssh` run their command/script components on the targets
+ * themselves, over SSH (ssh/run.ts: one connection per target, host keys pinned, per-target
+ * detail, exit code and duration, Cancelled targets when stopped).
+ *
  * Outcome: the item succeeds once every target has an outcome, even when targets failed (the run
  * rolls up to Failed/Partial). It throws a PermanentError when the job, run, components or
  * credential are missing, and rethrows database errors (retried; finished targets are not rerun).
@@ -30,7 +34,9 @@
  */
 import pLimit from 'p-limit';
 import { PermanentError } from '../queue/runtime.js';
-import { runComponent, type ComponentOutcome } from './components/index.js';
+import { recordActivity } from './activity.js';
+import { runComponent } from './components/index.js';
+import { runSshTargets } from './ssh/run.js';
 import { abortError, itemRefs, jobComponents, jobCredential, loadJobAndRun, type ItemRefs } from './run-context.js';
 import type { Executor, ExecutorContext } from './types.js';
 
@@ -74,9 +80,13 @@ export function createScheduledRunExecutor(kind: string): Executor {
       .execute();
     const result: ScheduledRunResult = { targets: 0, succeeded: 0, failed: 0 };
     if (targets.length === 0) return result;
+    const concurrency = targetConcurrency(components);
+    if (job.execution_context === 'ssh') {
+      const r = await runSshTargets(ctx, refs, job, targets, components, concurrency, logger);
+      return { targets: r.targets, succeeded: r.succeeded, failed: r.failed + r.cancelled };
+    }
     const credential = await jobCredential(ctx, job);
 
-    const concurrency = targetConcurrency(components);
     const limit = pLimit(concurrency);
     logger.info({ targets: targets.length, components: components.length, concurrency }, 'running components on targets');
     let infraError: unknown;
@@ -150,38 +160,6 @@ async function runTarget(
     .where('status', '=', 'Pending')
     .execute();
   return status;
-}
-
-async function recordActivity(ctx: ExecutorContext, runId: number, target: Target, outcome: ComponentOutcome, ranAt: number): Promise<void> {
-  const now = ctx.now();
-  await ctx.store.db.transaction().execute(async (trx) => {
-    const activity = await trx
-      .insertInto('activity_history')
-      .values({
-        hostname: target.hostname,
-        script_path: outcome.path,
-        script_name: outcome.name ?? outcome.kind,
-        script_type: outcome.kind,
-        ran_at: ranAt,
-        status: outcome.ok ? 'Success' : 'Failed',
-        stdout: outcome.stdout,
-        stderr: outcome.stderr,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await trx
-      .insertInto('scheduled_job_run_activity')
-      .values({
-        run_id: runId,
-        activity_id: activity.id,
-        component_kind: outcome.kind,
-        script_type: outcome.kind,
-        component_path: outcome.path,
-        component_name: outcome.name,
-        created_at: now,
-      })
-      .execute();
-  });
 }
 
 export const executeScheduledRun: Executor = createScheduledRunExecutor('scheduled_run');

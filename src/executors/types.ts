@@ -9,6 +9,7 @@ import type { Store } from '../db/open.js';
 import type { WorkItem } from '../db/schema.js';
 import type { Logger } from '../log.js';
 import type { CommandIsolation } from './components/command-isolation.js';
+import type { SshSettings } from './ssh/settings.js';
 
 /** Fetches credential material by id while executing; nothing it returns is stored or logged. */
 export interface CredentialProvider {
@@ -36,6 +37,8 @@ export interface ExecutorConfig {
   defaultTimeoutMs: number;
   /** Who runs command components and what they inherit (a site worker sets it). */
   commandIsolation?: CommandIsolation;
+  /** Remote execution over SSH (jobs whose execution_context is `ssh`); defaults in ssh/settings.ts. */
+  ssh?: Partial<SshSettings>;
 }
 
 export interface ExecutorContext {

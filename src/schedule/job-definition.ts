@@ -69,6 +69,18 @@ const BUILTIN_COMPONENTS: Record<string, z.ZodType> = {
     cwd: z.string().optional(),
     env: z.record(z.string(), z.string({ error: (iss) => `must be a string, got ${typeName(iss.input)}` })).optional(),
     shell: z.boolean().optional(),
+    // Remote (execution_context ssh) only: run it through sudo.
+    become: z.boolean().optional(),
+    become_user: z.string().regex(/^[a-z_][a-z0-9_.-]*\$?$/i, { error: 'must be a user name' }).optional(),
+  }),
+  // Shell text run on the target (execution_context ssh); locally through /bin/sh -c.
+  script: z.looseObject({
+    script: z.string().trim().min(1),
+    timeout_seconds: z.number().positive().optional(),
+    cwd: z.string().optional(),
+    env: z.record(z.string(), z.string({ error: (iss) => `must be a string, got ${typeName(iss.input)}` })).optional(),
+    become: z.boolean().optional(),
+    become_user: z.string().regex(/^[a-z_][a-z0-9_.-]*\$?$/i, { error: 'must be a user name' }).optional(),
   }),
   http: z.looseObject({
     url: z.url({ protocol: /^https?$/, error: (iss) => (iss.input === undefined ? 'required' : 'must be an http:// or https:// URL') }),
@@ -78,7 +90,7 @@ const BUILTIN_COMPONENTS: Record<string, z.ZodType> = {
   }),
 };
 /** Kinds the executors know without a plug-in (device_onboarding only in onboarding jobs). */
-const BUILTIN_KINDS = ['command', 'http', 'device_onboarding'];
+const BUILTIN_KINDS = ['command', 'script', 'http', 'device_onboarding'];
 
 /** Built-in kinds are checked here; other kinds need a plug-in (checked in validateJobDefinition). */
 const component = z.looseObject({ kind: line(), name: line().optional() }).superRefine((c, ctx) => {
@@ -250,6 +262,15 @@ function crossFieldProblems(d: Partial<JobDefinition>, raw: Record<string, unkno
       if ((c as { kind?: unknown } | null)?.kind === 'device_onboarding') {
         problems.push(`components.${i}.kind: "device_onboarding" is only for onboarding jobs`);
       }
+    });
+  }
+  if (d.execution_context === 'ssh' && d.credential_id == null) {
+    problems.push('credential_id: an ssh job logs in with a credential (a username with a password or private key); name one');
+  }
+  if (d.execution_context !== 'ssh') {
+    (Array.isArray(raw.components) ? (raw.components as unknown[]) : []).forEach((c, i) => {
+      const comp = c as { kind?: unknown; become?: unknown; become_user?: unknown } | null;
+      if (comp?.become !== undefined || comp?.become_user !== undefined) problems.push(`components.${i}.become: only for jobs whose execution_context is ssh`);
     });
   }
   if (d.schedule_type !== undefined && d.schedule_type !== 'cron' && d.cron_expression != null) {

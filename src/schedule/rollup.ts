@@ -5,6 +5,7 @@
  * - no target succeeded and some failed → Failed (error: the first failed item's last error);
  * - some succeeded and others failed or were offline (Expired) → Partial;
  * - only offline targets → Expired.
+ * A Cancelled target (a remote command stopped by a cancel or drain) counts as failed.
  * A target an executor left Pending takes its site item's outcome (succeeded → Success, anything
  * else → Failed), so a run whose item went dead is Failed with that item's error.
  * While items run, a Pending run becomes Running with started_ts set.
@@ -68,7 +69,7 @@ export function rollUpRun(
   if (outcomes.length === 0) for (const i of items) outcomes.push(i.status === 'succeeded' ? 'Success' : 'Failed');
 
   const success = outcomes.filter((s) => s === 'Success').length;
-  const failed = outcomes.filter((s) => s === 'Failed').length;
+  const failed = outcomes.filter((s) => s === 'Failed' || s === 'Cancelled').length;
   const expired = outcomes.filter((s) => s === 'Expired').length;
   const failedItem = items.find((i) => i.status !== 'succeeded');
   let status: RunStatus;

@@ -28,7 +28,7 @@ describe('validateJobDefinition: bad input', () => {
 
   it('refuses a component kind with no executor unless a plug-in of that kind is configured', () => {
     expect(problems(job({ components: [{ kind: 'ansible_playbook' }] }))).toEqual([
-      'components.0.kind: unknown kind "ansible_playbook"; expected one of command, http, device_onboarding (other kinds need a plug-in; none is configured)',
+      'components.0.kind: unknown kind "ansible_playbook"; expected one of command, script, http, device_onboarding (other kinds need a plug-in; none is configured)',
     ]);
     expect(validateJobDefinition(job({ components: [{ kind: 'ansible_playbook' }] }), { now: NOW, pluginKinds: ['ansible_playbook'] }).ok).toBe(true);
   });

@@ -70,6 +70,15 @@ export async function runComponent(component: unknown, options: RunComponentOpti
   const name = typeof c.name === 'string' && c.name.length > 0 ? c.name : null;
   const displayPath = (raw: string | null) => (raw === null ? null : snippet(maskSecrets(raw, secrets), PATH_CAP));
 
+  if (kind === 'script') {
+    // Shell text; runs on the target for ssh jobs (ssh/remote-component.ts), here through /bin/sh -c.
+    if (typeof c.script !== 'string' || c.script.trim() === '') {
+      const detail = 'invalid script component: script must be non-empty shell text';
+      return outcome({ ok: false, kind, name, detail, stderr: detail });
+    }
+    return { ...(await runComponent({ ...c, kind: 'command', argv: [c.script], shell: true }, options)), kind, name };
+  }
+
   if (kind === 'command') {
     const path = Array.isArray(c.argv) ? displayPath(c.argv.map((a) => shellQuote(String(a))).join(' ')) : null;
     const problems = commandProblems(c);

@@ -27,6 +27,9 @@
  *   another kind) with JOBYARD_TARGET_ADDRESS, JOBYARD_TARGET_PORT, JOBYARD_APPROVAL_REFERENCE,
  *   JOBYARD_SITE_ID, JOBYARD_RUN_ID, JOBYARD_JOB_ID and the job credential's
  *   JOBYARD_CREDENTIAL_* variables; failure → 'install_failed' with masked, capped snippets.
+ *   Jobs whose execution_context is `ssh` run it ON the address instead (remote-install.ts):
+ *   an `ssh_connect` task (the job's credential; host key pinned per address), then `install`
+ *   over that connection, without the JOBYARD_CREDENTIAL_* variables.
  * - await_approval: polls `device_approvals` every APPROVAL_POLL_MS (250 ms) for the row with
  *   this approval_reference (or, failing that, one whose onboarding_run_id/onboarding_target name
  *   this run and address) up to `approval_timeout_seconds` (default 600): approved/completed →

@@ -1,8 +1,9 @@
 /** Onboarding one address: probe, install, await approval, recording each task as it goes. */
 import { randomUUID } from 'node:crypto';
-import { runComponent } from '../components/index.js';
+import { runComponent, type ComponentOutcome } from '../components/index.js';
 import { APPROVAL_OUTCOMES, awaitApproval } from './approval.js';
 import { probePorts } from './probe.js';
+import { installOverSsh } from './remote-install.js';
 import { finishTask, startTask, updateRow } from './rows.js';
 import type { Env, Row } from './settings.js';
 
@@ -26,8 +27,7 @@ export async function onboardTarget(env: Env, row: Row): Promise<void> {
   await finishTask(env, event, 'completed', probe.detail);
   await updateRow(env, row.id, { status: 'installing', ssh_port: probe.port, detail: probe.detail });
 
-  // install
-  event = await startTask(env, row.id, 'install');
+  // install (over SSH for ssh jobs: remote-install.ts)
   const vars: Record<string, string> = {
     JOBYARD_TARGET_ADDRESS: address,
     JOBYARD_TARGET_PORT: String(probe.port),
@@ -37,14 +37,27 @@ export async function onboardTarget(env: Env, row: Row): Promise<void> {
     JOBYARD_JOB_ID: String(refs.jobId),
     ...env.credential.env,
   };
-  const install = await runComponent(settings.install, {
-    config: ctx.config,
-    env: vars,
-    target: { hostname: null, guid: null, siteId: refs.siteId, runId: refs.runId, jobId: refs.jobId, address, env: vars },
-    signal: ctx.signal,
-    logger: log,
-    secrets: env.credential.secrets,
-  });
+  let install: ComponentOutcome;
+  if (env.job.execution_context === 'ssh') {
+    const remote = await installOverSsh(env, row.id, address, probe.port, vars);
+    if (remote === null) return;
+    if ('failure' in remote) {
+      await updateRow(env, row.id, { status: 'install_failed', detail: remote.failure }, true);
+      log.info({ detail: remote.failure }, 'onboarding install failed');
+      return;
+    }
+    ({ event, install } = remote);
+  } else {
+    event = await startTask(env, row.id, 'install');
+    install = await runComponent(settings.install, {
+      config: ctx.config,
+      env: vars,
+      target: { hostname: null, guid: null, siteId: refs.siteId, runId: refs.runId, jobId: refs.jobId, address, env: vars },
+      signal: ctx.signal,
+      logger: log,
+      secrets: env.credential.secrets,
+    });
+  }
   if (install.aborted || ctx.signal.aborted) return;
   const snippets = { stdout_snippet: install.stdout, stderr_snippet: install.stderr };
   if (!install.ok) {
