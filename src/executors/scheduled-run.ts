@@ -179,6 +179,9 @@ async function recordActivity(ctx: ExecutorContext, runId: number, target: Targe
         component_path: outcome.path,
         component_name: outcome.name,
         created_at: now,
+        exit_code: outcome.exitCode ?? null,
+        duration_ms: outcome.durationMs,
+        detail: outcome.detail,
       })
       .execute();
   });

@@ -25,3 +25,4 @@ export {
 } from './filters.js';
 export { listFilters } from './filter-store.js';
 export { buildInventorySnapshot, loadInventory, type InventorySnapshot } from './snapshot.js';
+export { existingFilterIds, existingSiteIds, knownHostnames, sitesOfFilters, sitesOfHostnames } from './lookups.js';

@@ -1,6 +1,7 @@
 /** Operator reads and actions on items: list, show, cancel, retry now, and pruning of old finished items. */
 import type { Store } from '../db/open.js';
-import type { WorkItem } from '../db/schema.js';
+import type { Kysely } from 'kysely';
+import type { Database, WorkItem } from '../db/schema.js';
 import { FINISHED_STATUSES } from './kinds.js';
 import { signalLocalRevocation, signalLocalWork } from './wakeup.js';
 
@@ -105,4 +106,32 @@ export async function pruneFinishedWorkItems(
     total += n;
     if (n < batchSize) return total;
   }
+}
+
+/**
+ * Cancels every queued or running item of a job inside the caller's transaction (a forced job
+ * delete) and returns their ids. PostgreSQL delivers the revocation NOTIFY at commit; the caller
+ * calls `announceCancelled` after its commit for this process's own consumers.
+ */
+export async function cancelJobItemsIn(
+  trx: Kysely<Database>,
+  store: Store,
+  jobId: number,
+  options: { now: number; reason: string },
+): Promise<number[]> {
+  const rows = await trx
+    .updateTable('job_scheduler_work_items')
+    .set({ status: 'cancelled', finished_at: options.now, updated_at: options.now, lease_owner: null, lease_expires_at: null, error: options.reason })
+    .where('job_id', '=', jobId)
+    .where('status', 'in', ['queued', 'running'])
+    .returning('id')
+    .execute();
+  const ids = rows.map((r) => r.id);
+  if (ids.length > 0) await store.dialect.notifyLeasesRevoked(trx, ids);
+  return ids;
+}
+
+/** Tells this process's lease holders that these items were cancelled (after the commit). */
+export function announceCancelled(store: Store, ids: readonly number[]): void {
+  if (ids.length > 0) signalLocalRevocation(store, [...ids]);
 }
