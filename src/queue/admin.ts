@@ -12,6 +12,8 @@ export interface WorkItemFilter {
   kinds?: readonly string[];
   /** Only this site's items; null for site-less items (default: every site). */
   siteId?: number | null;
+  /** Only items with a smaller id (keyset pagination: the last id of the previous page). */
+  beforeId?: number;
   limit: number;
 }
 
@@ -22,6 +24,7 @@ export async function listWorkItems(store: Store, filter: WorkItemFilter): Promi
   if (filter.kinds) q = q.where('kind', 'in', filter.kinds);
   if (filter.siteId === null) q = q.where('site_id', 'is', null);
   else if (filter.siteId !== undefined) q = q.where('site_id', '=', filter.siteId);
+  if (filter.beforeId !== undefined) q = q.where('id', '<', filter.beforeId);
   return q.orderBy('id', 'desc').limit(filter.limit).execute();
 }
 

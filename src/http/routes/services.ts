@@ -1,0 +1,3 @@
+import type { ApiApp } from '../context.js';
+
+export function registerServiceRoutes(_app: ApiApp): void {}
