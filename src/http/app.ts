@@ -16,6 +16,7 @@ import { registerHealthRoute } from './health.js';
 import type { JobyardMetrics } from './metrics.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerJobActionRoutes } from './routes/job-actions.js';
+import { registerJobRoutes } from './routes/jobs.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerOnboardingRoutes } from './routes/onboarding.js';
 import { registerRunReadRoutes } from './routes/runs.js';
@@ -54,6 +55,7 @@ const ROUTE_MODULES: ReadonlyArray<(app: ApiApp) => void> = [
   registerRunReadRoutes,
   registerOnboardingRoutes,
   registerJobActionRoutes,
+  registerJobRoutes,
   registerServiceRoutes,
   registerTokenRoutes,
   registerAuditRoutes,
