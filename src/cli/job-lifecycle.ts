@@ -14,12 +14,12 @@ export function printWarnings(warnings: readonly string[]): void {
   for (const w of warnings) process.stderr.write(`jobyard: warning: ${escapeControl(w)}\n`);
 }
 
-/** NotFoundError messages from the domain say "no job with id N"; the CLI prefixes the command. */
+/** NotFound and Conflict messages from the domain ("no job with id N") get the command as prefix. */
 async function named<T>(command: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof UserError && err.name === 'NotFoundError') err.message = `${command}: ${err.message}`;
+    if (err instanceof UserError && (err.name === 'NotFoundError' || err.name === 'ConflictError')) err.message = `${command}: ${err.message}`;
     throw err;
   }
 }
