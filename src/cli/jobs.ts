@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ScheduledJob } from '../db/schema.js';
-import { UserError } from '../errors.js';
+import { cliActor } from '../audit/audit-log.js';
+import { prefixError } from '../errors.js';
 import { readDefinitionFile } from './job-file.js';
 import { registerJobLifecycleCommands, printWarnings } from './job-lifecycle.js';
 import { iso, parseId, parsePositiveInt, print, printTable } from './output.js';
@@ -19,7 +20,6 @@ export function registerJobsCommand(program: Command): Command {
       const definition = await readDefinitionFile(options.file, 'jobs create');
       // Checked before the database is opened: a bad file needs no database to be reported.
       const { checkDefinition, createJob } = await import('../schedule/job-lifecycle.js');
-      const { cliActor } = await import('../audit/audit-log.js');
       checkDefinition(definition, { now: Date.now() });
       await withStore(async (store) => {
         const { job, warnings } = await createJob(store, definition, { actor: cliActor(), now: Date.now() });
@@ -38,7 +38,9 @@ export function registerJobsCommand(program: Command): Command {
       const limit = parsePositiveInt(options.limit, 'jobs list: --limit', 1000);
       await withStore(async (store) => {
         const { listJobsPage } = await import('../schedule/job-detail.js');
-        const page = await listJobsPage(store, { limit, ...(options.cursor !== undefined ? { cursor: options.cursor } : {}) });
+        const page = await listJobsPage(store, { limit, ...(options.cursor !== undefined ? { cursor: options.cursor } : {}) }).catch((err: unknown) => {
+          throw prefixError(err, 'jobs list');
+        });
         if (options.json) return print(JSON.stringify(page));
         if (page.items.length === 0) return print('no jobs');
         printTable(
@@ -57,9 +59,10 @@ export function registerJobsCommand(program: Command): Command {
       .action(async (idText: string) => {
         const id = parseId(idText, `jobs ${verb}: id`);
         await withStore(async (store) => {
-          const { setJobEnabled } = await import('../schedule/jobs.js');
-          const job = await setJobEnabled(store, id, enabled, { now: Date.now() });
-          if (!job) throw new UserError(`jobs ${verb}: no job with id ${id}`);
+          const { setEnabledAsOperator } = await import('../schedule/operator-actions.js');
+          const job = await setEnabledAsOperator(store, id, enabled, cliActor(), { now: Date.now() }).catch((err: unknown) => {
+            throw prefixError(err, `jobs ${verb}`);
+          });
           print(`job ${id} ${verb}d${enabled ? `; next run ${iso(job.next_run_at)}` : ''}`);
         });
       });

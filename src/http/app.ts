@@ -45,6 +45,8 @@ export interface AppDeps {
   allowLocal: boolean;
   bodyLimitBytes?: number;
   healthDbTimeoutMs?: number;
+  /** SERVICE_ACTION_ALLOW, to refuse service actions up front (the consumer checks it anyway). */
+  serviceAllow?: ReadonlySet<string>;
 }
 
 /** Route modules under /api: each registers its routes on the app. Add yours here. */
@@ -69,6 +71,7 @@ export function createApp(deps: AppDeps): ApiApp {
     c.set('store', deps.store);
     c.set('logger', deps.logger);
     c.set('clock', deps.clock);
+    c.set('serviceAllow', deps.serviceAllow);
     c.header('Cache-Control', 'no-store');
     c.header('X-Content-Type-Options', 'nosniff');
     await next();

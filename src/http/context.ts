@@ -19,6 +19,8 @@ export interface ApiVariables {
   role: Role;
   /** The api_tokens name, or null for the bootstrap token and for local access. */
   tokenName: string | null;
+  /** SERVICE_ACTION_ALLOW when the server knows it (the scheduler); undefined: the consumer decides. */
+  serviceAllow: ReadonlySet<string> | undefined;
 }
 
 export interface AppEnv {

@@ -111,3 +111,8 @@ export const pageQuery = {
   limit: intQuery({ min: 1, max: 1000, default: 50 }, 'page size'),
   cursor: stringQuery('the next_cursor of the previous page', { maxLength: 500 }),
 };
+
+/** The error option of a body enum: "is required" when missing, else the accepted values. */
+export const oneOf = (values: readonly string[]) => ({
+  error: (issue: { input?: unknown }) => (issue.input === undefined ? 'is required' : `must be one of ${values.join(', ')}`),
+});

@@ -38,6 +38,8 @@ export interface HttpServerOptions {
   healthDbTimeoutMs?: number;
   /** Request bodies over this many bytes are refused with 413 (default 1 MiB). */
   bodyLimitBytes?: number;
+  /** SERVICE_ACTION_ALLOW: service actions for other services are refused with 400 (unset: left to the consumer). */
+  serviceAllow?: ReadonlySet<string>;
 }
 
 export interface HttpServer {
@@ -53,6 +55,21 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
+/**
+ * Throws the refusal (a UserError) when `host` is not loopback and no token is configured;
+ * returns whether a live API token exists. The scheduler calls it before it starts anything.
+ */
+export async function checkHttpExposure(store: Store, host: string, token: string | undefined): Promise<boolean> {
+  const anyApiToken = await hasLiveApiToken(store);
+  if (token === undefined && !anyApiToken && !isLoopbackHost(host)) {
+    throw new UserError(
+      `refusing to serve HTTP on ${host}: it is not a loopback address and no token is configured, so anyone could use the API; ` +
+        'set HTTP_TOKEN, or create one with `jobyard tokens create --role admin --name <name>`, or set HTTP_HOST=127.0.0.1',
+    );
+  }
+  return anyApiToken;
+}
+
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { store, logger } = options;
   const host = options.host ?? DEFAULT_HTTP_HOST;
@@ -60,14 +77,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const token = options.token === '' ? undefined : options.token;
   const clock = options.clock ?? Date.now;
   const loopback = isLoopbackHost(host);
-  const anyApiToken = await hasLiveApiToken(store);
+  const anyApiToken = await checkHttpExposure(store, host, token);
   if (token === undefined && !anyApiToken) {
-    if (!loopback) {
-      throw new UserError(
-        `refusing to serve HTTP on ${host}: it is not a loopback address and no token is configured, so anyone could use the API; ` +
-          'set HTTP_TOKEN, or create one with `jobyard tokens create --role admin --name <name>`, or set HTTP_HOST=127.0.0.1',
-      );
-    }
     logger.warn({ host }, 'http: no token configured; requests on this loopback address are accepted without one (as http:local) until a token exists');
   }
   const metrics = options.metrics ?? createMetrics({ store, clock, status: options.status });
@@ -80,6 +91,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     bootstrapToken: token,
     allowLocal: loopback,
     ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
+    ...(options.serviceAllow !== undefined ? { serviceAllow: options.serviceAllow } : {}),
     ...(options.healthDbTimeoutMs !== undefined ? { healthDbTimeoutMs: options.healthDbTimeoutMs } : {}),
   });
 

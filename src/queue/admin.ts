@@ -1,6 +1,6 @@
 /** Operator reads and actions on items: list, show, cancel, retry now, and pruning of old finished items. */
-import type { Store } from '../db/open.js';
 import type { Kysely } from 'kysely';
+import type { Store } from '../db/open.js';
 import type { Database, WorkItem } from '../db/schema.js';
 import { FINISHED_STATUSES } from './kinds.js';
 import { signalLocalRevocation, signalLocalWork } from './wakeup.js';
@@ -37,15 +37,17 @@ export async function getWorkItem(store: Store, id: number): Promise<WorkItem | 
  * notice, see wakeup.ts), checks its lease, aborts the handler and discards its result; its next
  * heartbeat or completion (lease_lost) would find out too, should the notice be lost.
  */
-export async function cancelWorkItem(store: Store, id: number, options: { now?: number } = {}): Promise<WorkItem | undefined> {
+export async function cancelWorkItem(store: Store, id: number, options: ItemActionOptions = {}): Promise<WorkItem | undefined> {
   const now = options.now ?? Date.now();
-  const cancelled = await store.db
-    .updateTable('job_scheduler_work_items')
-    .set({ status: 'cancelled', finished_at: now, updated_at: now, lease_owner: null, lease_expires_at: null, error: 'cancelled by operator' })
-    .where('id', '=', id)
-    .where('status', 'in', ['queued', 'running'])
-    .returningAll()
-    .executeTakeFirst();
+  const cancelled = await writeItem(store, options, (db) =>
+    db
+      .updateTable('job_scheduler_work_items')
+      .set({ status: 'cancelled', finished_at: now, updated_at: now, lease_owner: null, lease_expires_at: null, error: 'cancelled by operator' })
+      .where('id', '=', id)
+      .where('status', 'in', ['queued', 'running'])
+      .returningAll()
+      .executeTakeFirst(),
+  );
   if (cancelled) {
     signalLocalRevocation(store, [id]);
     await store.dialect.notifyLeasesRevoked(store.db, [id]);
@@ -57,26 +59,49 @@ export async function cancelWorkItem(store: Store, id: number, options: { now?: 
  * Makes an item claimable now: a queued item skips its delay; a finished one (failed, dead,
  * cancelled, succeeded) gets one more attempt beyond those it used.
  */
-export async function retryWorkItemNow(store: Store, id: number, options: { now?: number } = {}): Promise<WorkItem | undefined> {
+export async function retryWorkItemNow(store: Store, id: number, options: ItemActionOptions = {}): Promise<WorkItem | undefined> {
   const now = options.now ?? Date.now();
-  const item = await store.db
-    .updateTable('job_scheduler_work_items')
-    .set((eb) => ({
-      status: 'queued',
-      available_at: now,
-      updated_at: now,
-      finished_at: null,
-      max_attempts: eb.case().when('attempt_count', '>=', eb.ref('max_attempts')).then(eb('attempt_count', '+', 1)).else(eb.ref('max_attempts')).end(),
-    }))
-    .where('id', '=', id)
-    .where('status', '!=', 'running')
-    .returningAll()
-    .executeTakeFirst();
+  const item = await writeItem(store, options, (db) =>
+    db
+      .updateTable('job_scheduler_work_items')
+      .set((eb) => ({
+        status: 'queued',
+        available_at: now,
+        updated_at: now,
+        finished_at: null,
+        max_attempts: eb.case().when('attempt_count', '>=', eb.ref('max_attempts')).then(eb('attempt_count', '+', 1)).else(eb.ref('max_attempts')).end(),
+      }))
+      .where('id', '=', id)
+      .where('status', '!=', 'running')
+      .returningAll()
+      .executeTakeFirst(),
+  );
   if (item) {
     signalLocalWork(store, [item.site_id]);
     await store.dialect.notifyWork(store.db, [item.site_id]);
   }
   return item;
+}
+
+export interface ItemActionOptions {
+  now?: number;
+  /** Runs inside the update's transaction with the changed row (an operator action records its audit row here). */
+  beforeCommit?: (trx: Kysely<Database>, item: WorkItem) => Promise<void>;
+}
+
+/** One update statement, in a transaction with the hook when there is one; wake-ups follow the commit. */
+async function writeItem(
+  store: Store,
+  options: ItemActionOptions,
+  update: (db: Kysely<Database>) => Promise<WorkItem | undefined>,
+): Promise<WorkItem | undefined> {
+  const hook = options.beforeCommit;
+  if (!hook) return update(store.db);
+  return store.db.transaction().execute(async (trx) => {
+    const item = await update(trx);
+    if (item) await hook(trx, item);
+    return item;
+  });
 }
 
 export const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;

@@ -72,9 +72,21 @@ interface RunRow {
   items: EnqueueRequest[];
 }
 
-export async function writeOccurrences(store: Store, batch: readonly JobOccurrences[], options: { now: number }): Promise<WriteSummary> {
+export async function writeOccurrences(
+  store: Store,
+  batch: readonly JobOccurrences[],
+  options: {
+    now: number;
+    /** Runs last inside the write transaction (an operator action records its audit row here). */
+    beforeCommit?: (trx: Kysely<Database>, summary: WriteSummary) => Promise<void>;
+  },
+): Promise<WriteSummary> {
   if (batch.length === 0) return { won: [], lost: [], runIds: [], items: 0, sites: [] };
-  const summary = await store.db.transaction().execute((trx) => writeOccurrencesIn(store, trx, batch, options));
+  const summary = await store.db.transaction().execute(async (trx) => {
+    const written = await writeOccurrencesIn(store, trx, batch, options);
+    await options.beforeCommit?.(trx, written);
+    return written;
+  });
   // Committed: wake this process's consumers and the fleet (other processes get the NOTIFY or
   // see SQLite's data_version change).
   if (summary.items > 0) signalLocalWork(store, summary.sites);

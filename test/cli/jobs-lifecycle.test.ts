@@ -146,7 +146,7 @@ describeBackends('jobyard jobs show/update/delete/export, runs show/rerun', (ctx
     const next = JSON.parse((await jobyard(['jobs', 'list', '--limit', '1', '--cursor', page.next_cursor, '--json'], env())).stdout);
     expect(next).toMatchObject({ items: [{ id: b }], next_cursor: null });
     expect(oneLineFailure(await jobyard(['jobs', 'list', '--cursor', 'bogus'], env()))).toBe(
-      'jobyard: cursor: not a cursor this list returned; pass the next_cursor of the previous page',
+      'jobyard: jobs list: cursor: not a cursor this list returned; pass the next_cursor of the previous page',
     );
   });
 });
