@@ -109,7 +109,7 @@ describeBackends('jobyard jobs show/update/delete/export, runs show/rerun', (ctx
     const forced = await jobyard(['jobs', 'delete', String(id), '--force'], env());
     expect(forced).toMatchObject({ code: 0, stdout: `job ${id} deleted with 1 run; 1 work item cancelled\n`, stderr: '' });
     expect(await jobRow(id)).toBeUndefined();
-    expect(await actions()).toEqual([`job.create ${actor}`, `job.delete ${actor}`]);
+    expect(await actions()).toEqual([`job.create ${actor}`, `job.run_now ${actor}`, `job.delete ${actor}`]);
     expect(oneLineFailure(await jobyard(['jobs', 'delete', String(id)], env()))).toBe(`jobyard: jobs delete: no job with id ${id}`);
   });
 
@@ -131,7 +131,7 @@ describeBackends('jobyard jobs show/update/delete/export, runs show/rerun', (ctx
     const rerun = JSON.parse((await jobyard(['runs', 'show', String(created.run_id), '--json'], env())).stdout);
     expect(rerun.run).toMatchObject({ rerun_of_run_id: runId, status: 'Pending' });
     expect(rerun.target_rows.map((t: { hostname: string }) => t.hostname)).toEqual(['ws-1']);
-    expect(await actions()).toEqual([`job.create ${actor}`, `run.rerun ${actor}`]);
+    expect(await actions()).toEqual([`job.create ${actor}`, `job.run_now ${actor}`, `run.rerun ${actor}`]);
 
     expect(oneLineFailure(await jobyard(['runs', 'show', '987654'], env()))).toBe('jobyard: runs show: no run with id 987654');
     expect(oneLineFailure(await jobyard(['runs', 'rerun', '987654'], env()))).toBe("jobyard: runs rerun: no run with id 987654 (a deleted job's runs are deleted with it)");
