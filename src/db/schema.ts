@@ -194,6 +194,8 @@ export interface ScheduledJobRunsTable {
   component_index: number | null;
   component_kind: string | null;
   component_name: string | null;
+  /** The run a rerun copied its frozen targets from; null for ticked and run-now occurrences. */
+  rerun_of_run_id: number | null;
 }
 
 export interface ScheduledJobRunActivityTable {
@@ -205,6 +207,11 @@ export interface ScheduledJobRunActivityTable {
   component_path: string | null;
   component_name: string | null;
   created_at: Timestamp;
+  /** A command's exit code (null for other kinds and for rows from before it was recorded). */
+  exit_code: number | null;
+  duration_ms: number | null;
+  /** One line: `exit code 3`, `HTTP 503 Service Unavailable`, `timed out after 5 s`. */
+  detail: string | null;
 }
 
 /** The frozen, point-in-time target list of one occurrence. */

@@ -37,6 +37,9 @@ export async function recordActivity(ctx: ExecutorContext, runId: number, target
         component_path: outcome.path,
         component_name: outcome.name,
         created_at: now,
+        exit_code: outcome.exitCode ?? null,
+        duration_ms: outcome.durationMs,
+        detail: outcome.detail,
       })
       .execute();
   });

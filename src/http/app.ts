@@ -18,6 +18,7 @@ import { registerAuditRoutes } from './routes/audit.js';
 import { registerDeviceRoutes } from './routes/devices.js';
 import { registerFilterRoutes } from './routes/filters.js';
 import { registerJobActionRoutes } from './routes/job-actions.js';
+import { registerJobRoutes } from './routes/jobs.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerOnboardingRoutes } from './routes/onboarding.js';
 import { registerRunReadRoutes } from './routes/runs.js';
@@ -61,6 +62,7 @@ const ROUTE_MODULES: ReadonlyArray<(app: ApiApp) => void> = [
   registerRunReadRoutes,
   registerOnboardingRoutes,
   registerJobActionRoutes,
+  registerJobRoutes,
   registerServiceRoutes,
   registerTokenRoutes,
   registerAuditRoutes,

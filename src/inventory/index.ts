@@ -26,3 +26,4 @@ export {
 export { listFilters } from './filter-store.js';
 export { buildInventorySnapshot, loadInventory, type InventorySnapshot } from './snapshot.js';
 export { DEVICE_STATES, deviceState, isOffline, onlineSince, type DeviceState } from './presence.js';
+export { existingFilterIds, existingSiteIds, knownHostnames, sitesOfFilters, sitesOfHostnames } from './lookups.js';

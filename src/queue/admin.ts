@@ -135,3 +135,31 @@ export async function pruneFinishedWorkItems(
     if (n < batchSize) return total;
   }
 }
+
+/**
+ * Cancels every queued or running item of a job inside the caller's transaction (a forced job
+ * delete) and returns their ids. PostgreSQL delivers the revocation NOTIFY at commit; the caller
+ * calls `announceCancelled` after its commit for this process's own consumers.
+ */
+export async function cancelJobItemsIn(
+  trx: Kysely<Database>,
+  store: Store,
+  jobId: number,
+  options: { now: number; reason: string },
+): Promise<number[]> {
+  const rows = await trx
+    .updateTable('job_scheduler_work_items')
+    .set({ status: 'cancelled', finished_at: options.now, updated_at: options.now, lease_owner: null, lease_expires_at: null, error: options.reason })
+    .where('job_id', '=', jobId)
+    .where('status', 'in', ['queued', 'running'])
+    .returning('id')
+    .execute();
+  const ids = rows.map((r) => r.id);
+  if (ids.length > 0) await store.dialect.notifyLeasesRevoked(trx, ids);
+  return ids;
+}
+
+/** Tells this process's lease holders that these items were cancelled (after the commit). */
+export function announceCancelled(store: Store, ids: readonly number[]): void {
+  if (ids.length > 0) signalLocalRevocation(store, [...ids]);
+}

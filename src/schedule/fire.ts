@@ -45,6 +45,8 @@ export interface JobOccurrences {
   expiredAt: number | null;
   /** Set when the job's own definition is unusable (bad schedule): recorded as one Failed run. */
   invalid?: string;
+  /** A rerun: the run whose frozen targets this occurrence copies (runs rerun). */
+  rerunOf?: number;
 }
 
 export interface WriteSummary {
@@ -65,6 +67,7 @@ interface RunRow {
   skip_reason: string | null;
   error: string | null;
   finished_ts: number | null;
+  rerun_of_run_id: number | null;
   targets: FrozenTarget[];
   items: EnqueueRequest[];
 }
@@ -78,21 +81,39 @@ export async function writeOccurrences(
     beforeCommit?: (trx: Kysely<Database>, summary: WriteSummary) => Promise<void>;
   },
 ): Promise<WriteSummary> {
+  if (batch.length === 0) return { won: [], lost: [], runIds: [], items: 0, sites: [] };
+  const summary = await store.db.transaction().execute(async (trx) => {
+    const written = await writeOccurrencesIn(store, trx, batch, options);
+    await options.beforeCommit?.(trx, written);
+    return written;
+  });
+  // Committed: wake this process's consumers and the fleet (other processes get the NOTIFY or
+  // see SQLite's data_version change).
+  if (summary.items > 0) signalLocalWork(store, summary.sites);
+  return summary;
+}
+
+/**
+ * The body of writeOccurrences inside the caller's transaction (a rerun writes its audit row in
+ * the same one). The caller wakes local consumers after its commit (signalLocalWork).
+ */
+export async function writeOccurrencesIn(
+  store: Store,
+  trx: Kysely<Database>,
+  batch: readonly JobOccurrences[],
+  options: { now: number },
+): Promise<WriteSummary> {
   const now = options.now;
   const summary: WriteSummary = { won: [], lost: [], runIds: [], items: 0, sites: [] };
   if (batch.length === 0) return summary;
   const planned = batch.map((b) => ({ occ: b, runs: buildRuns(b, now) }));
-
-  await store.db.transaction().execute(async (trx) => {
+  {
     const won = await advanceDueTimes(trx, batch, now);
     const winners = planned.filter((p) => won.has(p.occ.job.id));
     summary.won = winners.map((p) => p.occ.job.id);
     summary.lost = planned.filter((p) => !won.has(p.occ.job.id)).map((p) => p.occ.job.id);
     const runs = winners.flatMap((p) => p.runs);
-    if (runs.length === 0) {
-      await options.beforeCommit?.(trx as Kysely<Database>, summary);
-      return;
-    }
+    if (runs.length === 0) return summary;
 
     const ids = new Map<string, number>();
     for (let i = 0; i < runs.length; i += 500) {
@@ -107,6 +128,7 @@ export async function writeOccurrences(
             error: r.error,
             finished_ts: r.finished_ts,
             shared_execution: true,
+            rerun_of_run_id: r.rerun_of_run_id,
             created_at: now,
             updated_at: now,
           })),
@@ -142,11 +164,7 @@ export async function writeOccurrences(
     const results = await enqueueWorkItems(store, items, { now, trx: trx as Kysely<Database> });
     summary.items = results.filter((r) => r.created).length;
     summary.sites = [...new Set(results.map((r) => r.item.site_id))];
-    await options.beforeCommit?.(trx as Kysely<Database>, summary);
-  });
-  // Committed: wake this process's consumers and the fleet (other processes get the NOTIFY or
-  // see SQLite's data_version change).
-  if (summary.items > 0) signalLocalWork(store, summary.sites);
+  }
   return summary;
 }
 
@@ -182,6 +200,7 @@ export function buildRuns(occ: JobOccurrences, now: number): RunRow[] {
     skip_reason: null,
     error: null,
     finished_ts: null,
+    rerun_of_run_id: occ.rerunOf ?? null,
     targets: [],
     items: [],
     ...fields,

@@ -65,7 +65,7 @@ describeBackends('jobyard jobs / runs', (ctx) => {
 
     const list = await jobyard(['jobs', 'list', '--json'], env());
     expect(list.code).toBe(0);
-    const jobs = JSON.parse(list.stdout) as Array<{ id: number; name: string; next_run_at: number | null }>;
+    const jobs = (JSON.parse(list.stdout) as { items: Array<{ id: number; name: string; next_run_at: number | null }> }).items;
     expect(jobs.map((j) => [j.id, j.name, j.next_run_at])).toEqual([
       [id, 'nightly cleanup', Date.UTC(2099, 11, 1, 2, 30)],
       [row.id, 'second', Date.UTC(2099, 11, 1, 2, 30)],
@@ -87,11 +87,11 @@ describeBackends('jobyard jobs / runs', (ctx) => {
     expect((await ctx.db.selectFrom('scheduled_jobs').select('enabled').where('id', '=', id).executeTakeFirst())?.enabled).toBe(true);
   });
 
-  it('lists runs (an empty array for a job that has not run) and refuses an unknown job', async () => {
+  it('lists runs (an empty page for a job that has not run) and refuses an unknown job', async () => {
     const id = Number((await jobyard(['jobs', 'create', '--file', jobFile(JOB)], env())).stdout);
     const runs = await jobyard(['runs', 'list', '--job', String(id), '--json'], env());
     expect(runs.code).toBe(0);
-    expect(JSON.parse(runs.stdout)).toEqual([]);
+    expect(JSON.parse(runs.stdout)).toEqual({ items: [], next_cursor: null });
 
     await ctx.db
       .insertInto('scheduled_job_runs')

@@ -41,14 +41,14 @@ describeBackends('CLI output safety', (ctx) => {
     }
     // JSON output stays JSON: the same value parses back unchanged.
     const json = await jobyard(['jobs', 'list', '--json'], env());
-    expect(JSON.parse(json.stdout)[0].name).toBe(HOSTILE);
+    expect(JSON.parse(json.stdout).items[0].name).toBe(HOSTILE);
   });
 
   it('ends quietly with exit 0 when the reader of its output goes away', async () => {
     // Far more than a pipe buffer (64 KiB) of output, so the command is still writing when the reader leaves.
     const row = checkJobDefinition(JOB, { now: NOW });
     for (let i = 0; i < 5; i++) await ctx.db.insertInto('scheduled_jobs').values(Array.from({ length: 500 }, () => row)).execute();
-    const child = spawn(process.execPath, [JOBYARD_BIN, 'jobs', 'list'], { env: { ...process.env, ...env() } });
+    const child = spawn(process.execPath, [JOBYARD_BIN, 'jobs', 'list', '--limit', '1000'], { env: { ...process.env, ...env() } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const [first] = (await once(child.stdout, 'data')) as [Buffer];

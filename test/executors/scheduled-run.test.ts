@@ -30,7 +30,7 @@ async function activityOf(ctx: BackendContext, runId: number) {
   return ctx.db
     .selectFrom('scheduled_job_run_activity as l')
     .innerJoin('activity_history as a', 'a.id', 'l.activity_id')
-    .select(['l.run_id', 'l.component_kind', 'l.component_path', 'l.component_name', 'l.script_type as link_type', 'a.hostname', 'a.script_path', 'a.script_name', 'a.script_type', 'a.status', 'a.stdout', 'a.stderr', 'a.ran_at'])
+    .select(['l.run_id', 'l.component_kind', 'l.component_path', 'l.component_name', 'l.script_type as link_type', 'a.hostname', 'a.script_path', 'a.script_name', 'a.script_type', 'a.status', 'a.stdout', 'a.stderr', 'a.ran_at', 'l.exit_code', 'l.duration_ms', 'l.detail'])
     .where('l.run_id', '=', runId)
     .orderBy('a.id')
     .execute();
@@ -103,6 +103,10 @@ describeBackends('scheduled_run executor', (ctx) => {
     const check2 = rows.find((r) => r.hostname === 'alpha-2')!;
     expect(check2.stdout).toBe('host=alpha-2 pw=*** user=svc-deploy\n');
     expect(check2.stderr).toBe('disk full; password=***\n[jobyard] exit code 4');
+    // What runs show prints per target: the exit code, the one-line outcome, how long it took.
+    expect(check2).toMatchObject({ exit_code: 4, detail: 'exit code 4' });
+    expect(check1).toMatchObject({ exit_code: 0, detail: 'exit code 0' });
+    for (const r of rows) expect(r.duration_ms).toBeGreaterThanOrEqual(0);
     const report = rows.find((r) => r.script_name === 'command')!;
     expect(report.component_name).toBeNull();
     expect(JSON.parse(report.stdout!)).toEqual({ host: 'alpha-1', guid: 'guid-alpha-1', site: String(site.id), run: String(runId), job: String(job.id), db: null });

@@ -460,6 +460,9 @@ describeBackends('http status api', (ctx) => {
           component_path: null,
           script_type: 'command',
           created_at: T0 - 400,
+          exit_code: null,
+          duration_ms: null,
+          detail: null,
           hostname: 'ws-1',
           script_name: 'disk',
           script_path: null,
@@ -470,6 +473,10 @@ describeBackends('http status api', (ctx) => {
         },
       ]);
       expect(r.json.work_items).toEqual([expect.objectContaining({ kind: 'scheduled_run', status: 'queued', attempt_count: 0 })]);
+      expect(r.json.target_rows).toEqual([
+        expect.objectContaining({ hostname: 'ws-1', outcome: 'Success', components_run: 1, stdout_snippet: 'Filesystem 42%' }),
+        expect.objectContaining({ hostname: 'ws-2', resolution_status: 'offline', outcome: 'Expired', components_run: 0 }),
+      ]);
     });
 
     it('is 404 for an unknown run', async () => {

@@ -29,6 +29,8 @@ export interface ComponentOutcome {
   /** One line: `exit code 0`, `HTTP 503 Service Unavailable`, `timed out after 5 s; …`. */
   detail: string;
   durationMs: number;
+  /** A command's exit code; null for other kinds and for a command killed by a signal. */
+  exitCode?: number | null;
   /** Stopped by the caller's signal: the outcome says nothing about the target. */
   aborted: boolean;
 }
@@ -105,6 +107,7 @@ export async function runComponent(component: unknown, options: RunComponentOpti
       stdout: store(r.stdout, { droppedBytes: r.stdoutDroppedBytes }),
       stderr,
       durationMs: r.durationMs,
+      exitCode: r.exitCode,
       aborted: r.aborted,
     });
   }

@@ -1,13 +1,17 @@
 /**
  * GET /api/scheduled-jobs/:id/runs?limit= — a job's runs, newest occurrence first.
- * GET /api/runs/:id — one run with its frozen targets, its activity and its work items.
+ * GET /api/runs/:id — one run with its frozen targets, per-target outcomes (target_rows), its
+ *   activity, its work items and, for onboarding runs, the onboarding timelines.
+ * POST /api/runs/:id/rerun — a new occurrence with the same frozen targets (operator), deduplicated:
+ *   201 when created, 200 with created=false while an earlier rerun of the run is unfinished.
  */
 import { z } from '@hono/zod-openapi';
 import { listJobRuns, readRunDetail } from '../../schedule/run-detail.js';
-import type { ApiApp } from '../context.js';
+import { rerunRun } from '../../schedule/rerun.js';
+import { actorOf, type ApiApp } from '../context.js';
 import { notFound } from '../errors.js';
 import { idParam, intQuery, MAX_BIGINT_ID, MAX_INT_ID, querySchema } from '../params.js';
-import { apiJson, defineRoute, jsonResponse, JsonObject, NOT_FOUND } from '../route.js';
+import { apiJson, CONFLICT, defineRoute, jsonResponse, JsonObject, NOT_FOUND } from '../route.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from './work-items.js';
 
 const jobRunsRoute = defineRoute('viewer', {
@@ -34,7 +38,27 @@ const runRoute = defineRoute('viewer', {
   responses: { 200: jsonResponse('the run', JsonObject), ...NOT_FOUND },
 });
 
+const Rerun = z.object({ run_id: z.number(), created: z.boolean(), source_run_id: z.number(), job_id: z.number() });
+const rerunRoute = defineRoute('operator', {
+  method: 'post',
+  path: '/api/runs/{id}/rerun',
+  tags: ['runs'],
+  summary: "A new occurrence of the run's job with the same frozen targets, deduplicated while it is unfinished",
+  request: { params: z.object({ id: idParam(MAX_BIGINT_ID, 'run id') }), query: querySchema({}) },
+  responses: {
+    201: jsonResponse('the new run', Rerun),
+    200: jsonResponse('an unfinished rerun of the same run already existed (created=false)', Rerun),
+    ...NOT_FOUND,
+    ...CONFLICT,
+  },
+});
+
 export function registerRunReadRoutes(app: ApiApp): void {
+  app.openapi(rerunRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const r = await rerunRun(c.get('store'), id, { actor: actorOf(c), now: c.get('clock')() });
+    return c.json(apiJson(r), r.created ? 201 : 200);
+  });
   app.openapi(jobRunsRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { limit } = c.req.valid('query');
