@@ -58,7 +58,8 @@ export class SchedulerService {
 
   constructor(private readonly options: SchedulerOptions) {
     const { store, logger } = options;
-    const clock = options.clock ?? Date.now;
+    // The database's clock on PostgreSQL (src/db/clock.ts), so replicas agree on what is due.
+    const clock = options.clock ?? (() => store.clock.now());
     this.tickIntervalMs = options.tickIntervalMs ?? 1000;
     const tickLoop = new PeriodicLoop(
       'tick',

@@ -1,4 +1,5 @@
 /** Operator reads and actions on items: list, show, cancel, retry now, and pruning of old finished items. */
+import { clockNow } from '../db/clock.js';
 import type { Store } from '../db/open.js';
 import type { WorkItem } from '../db/schema.js';
 import { FINISHED_STATUSES } from './kinds.js';
@@ -34,7 +35,7 @@ export async function getWorkItem(store: Store, id: number): Promise<WorkItem | 
  * heartbeat or completion (lease_lost) would find out too, should the notice be lost.
  */
 export async function cancelWorkItem(store: Store, id: number, options: { now?: number } = {}): Promise<WorkItem | undefined> {
-  const now = options.now ?? Date.now();
+  const now = options.now ?? (await clockNow(store.clock));
   const cancelled = await store.db
     .updateTable('job_scheduler_work_items')
     .set({ status: 'cancelled', finished_at: now, updated_at: now, lease_owner: null, lease_expires_at: null, error: 'cancelled by operator' })
@@ -54,7 +55,7 @@ export async function cancelWorkItem(store: Store, id: number, options: { now?: 
  * cancelled, succeeded) gets one more attempt beyond those it used.
  */
 export async function retryWorkItemNow(store: Store, id: number, options: { now?: number } = {}): Promise<WorkItem | undefined> {
-  const now = options.now ?? Date.now();
+  const now = options.now ?? (await clockNow(store.clock));
   const item = await store.db
     .updateTable('job_scheduler_work_items')
     .set((eb) => ({
@@ -85,7 +86,7 @@ export async function pruneFinishedWorkItems(
   store: Store,
   options: { retentionMs?: number; batchSize?: number; now?: number } = {},
 ): Promise<number> {
-  const cutoff = (options.now ?? Date.now()) - (options.retentionMs ?? DEFAULT_RETENTION_MS);
+  const cutoff = (options.now ?? (await clockNow(store.clock))) - (options.retentionMs ?? DEFAULT_RETENTION_MS);
   const batchSize = options.batchSize ?? 1000;
   let total = 0;
   for (;;) {
