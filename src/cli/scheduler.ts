@@ -74,6 +74,7 @@ Environment (default):
           offlineAfterMs: config.OFFLINE_AFTER_SECONDS * 1000,
           reclaimIntervalMs: config.RECLAIM_INTERVAL_SECONDS * 1000,
           retentionMs: config.WORK_ITEM_RETENTION_DAYS * 86_400_000,
+          maintenanceJitter: config.MAINTENANCE_JITTER,
           metrics,
           services: {
             docker: new Dockerode(),
