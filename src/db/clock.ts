@@ -20,6 +20,8 @@ import type { Logger } from '../log.js';
 export const SYNC_INTERVAL_MS = 30_000;
 /** A sample whose round trip took longer is discarded (its error would be up to half of it). */
 export const MAX_SAMPLE_RTT_MS = 1_000;
+/** A sample not answered by then is abandoned (the next one is tried at the next interval). */
+export const SAMPLE_TIMEOUT_MS = 10_000;
 /** Past this, the host's own clock is reported as wrong (the corrected time is still used). */
 export const WARN_OFFSET_MS = 1_000;
 /** Default bound past which reclaim is refused (DB_MAX_CLOCK_OFFSET_SECONDS). */
@@ -98,7 +100,15 @@ export function openServerClock(db: Kysely<any>, options: ServerClockOptions): S
   async function takeSample(): Promise<void> {
     const wall0 = wall();
     const mono0 = mono();
-    const r = await sql<{ now: number | string }>`select cast(extract(epoch from clock_timestamp()) * 1000 as bigint) as now`.execute(db);
+    let timer: NodeJS.Timeout | undefined;
+    // A sample that hangs (a half-open pooled connection) must not block every later one.
+    const r = await Promise.race([
+      sql<{ now: number | string }>`select cast(extract(epoch from clock_timestamp()) * 1000 as bigint) as now`.execute(db),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('clock sample timed out')), SAMPLE_TIMEOUT_MS);
+        timer.unref();
+      }),
+    ]).finally(() => clearTimeout(timer));
     const mono1 = mono();
     const wall1 = wall();
     const s = makeSample(Number(r.rows[0]!.now), wall0, wall1, mono0, mono1);

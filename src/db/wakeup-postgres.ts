@@ -131,7 +131,8 @@ export function openPostgresWakeups(settings: WakeupSettings, hooks: WakeupHooks
       else if (!everListened) logger.debug('work listener listening');
       lostSince = undefined;
       everListened = true;
-      scheduleCheck(client);
+      // A first check at once: it also counts the listeners, which decides the wake-up jitter.
+      void check(client);
       // Anything enqueued or cancelled while we were not listening was not announced to us.
       hooks.wake('*');
       hooks.revoked('*');
