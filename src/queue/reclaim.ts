@@ -33,6 +33,7 @@ export async function reclaimExpiredLeases(
   const now = options.now ?? (await clockNow(store.clock));
   if (options.scope?.kinds?.length === 0 || options.scope?.lanes?.length === 0) return { requeued: [], dead: [] };
   // Expiry is judged against other processes' leases: only on a clock known to be right.
+  if (!store.clock.synced()) await store.clock.sync();
   const refused = store.clock.reclaimRefusal();
   if (refused) return { requeued: [], dead: [], refused };
   return returnToQueue(store, now, 'lease expired', (q) => inScope(q.where('lease_expires_at', '<', now), options.scope), false);
@@ -45,6 +46,7 @@ export async function reclaimExpiredLeases(
 export async function hasExpiredLeases(store: Store, options: { now?: number; scope?: ReclaimScope } = {}): Promise<boolean> {
   const now = options.now ?? (await clockNow(store.clock));
   if (options.scope?.kinds?.length === 0 || options.scope?.lanes?.length === 0) return false;
+  if (!store.clock.synced()) await store.clock.sync();
   if (store.clock.reclaimRefusal()) return false;
   const row = await inScope(
     store.db.selectFrom('job_scheduler_work_items').select('id').where('status', '=', 'running').where('lease_expires_at', '<', now),
