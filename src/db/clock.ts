@@ -34,7 +34,7 @@ export interface StoreClock {
   reclaimRefusal(): string | null;
   /** Host wall clock minus server clock at the last sample (0 on SQLite or before one). */
   offsetMs(): number;
-  /** True once a sample was taken (always on SQLite). */
+  /** True once the first sample was taken or tried (always on SQLite): no need to wait for it. */
   synced(): boolean;
   /** Samples now (PostgreSQL); resolves when the sample is taken or failed. */
   sync(): Promise<void>;
@@ -87,6 +87,8 @@ export function openServerClock(db: Kysely<any>, options: ServerClockOptions): S
   const logger = options.logger;
   let sample: Sample | undefined;
   let lastSyncAttemptOk = false;
+  /** The first sample was tried (even if it failed): statements stop waiting for it. */
+  let attempted = false;
   let reportedState: string | undefined;
   let closed = false;
   let inFlight: Promise<void> | undefined;
@@ -112,8 +114,9 @@ export function openServerClock(db: Kysely<any>, options: ServerClockOptions): S
     const mono1 = mono();
     const wall1 = wall();
     const s = makeSample(Number(r.rows[0]!.now), wall0, wall1, mono0, mono1);
-    if (s.rttMs > MAX_SAMPLE_RTT_MS) {
-      lastSyncAttemptOk = sample !== undefined;
+    // A slow round trip makes a rough sample: better than none (the host clock), worse than one we have.
+    if (s.rttMs > MAX_SAMPLE_RTT_MS && sample) {
+      lastSyncAttemptOk = true;
       return;
     }
     sample = s;
@@ -134,6 +137,7 @@ export function openServerClock(db: Kysely<any>, options: ServerClockOptions): S
         lastSyncAttemptOk = false;
       })
       .finally(() => {
+        attempted = true;
         inFlight = undefined;
       });
     return inFlight;
@@ -146,7 +150,7 @@ export function openServerClock(db: Kysely<any>, options: ServerClockOptions): S
   return {
     now: () => (sample ? serverTimeAt(sample, mono()) : wall()),
     offsetMs: () => sample?.offsetMs ?? 0,
-    synced: () => sample !== undefined,
+    synced: () => sample !== undefined || attempted,
     reclaimRefusal() {
       if (closed) return 'clock closed';
       if (!sample) return 'no clock sample from the database server yet';
