@@ -10,6 +10,7 @@ import * as m20261202_0001 from './20261202_0001_work_item_claim_count.js';
 import * as m20261202_0002 from './20261202_0002_audit_log.js';
 import * as m20261202_0003 from './20261202_0003_api_tokens.js';
 import * as m20261202_0006 from './20261202_0006_run_reruns_and_outcomes.js';
+import * as m20261202_0007 from './20261202_0007_maintenance_leases.js';
 import * as m20261202_0008 from './20261202_0008_ssh_host_keys.js';
 
 export const MIGRATIONS: MigrationList = [
@@ -20,5 +21,6 @@ export const MIGRATIONS: MigrationList = [
   ['20261202_0002_audit_log', m20261202_0002],
   ['20261202_0003_api_tokens', m20261202_0003],
   ['20261202_0006_run_reruns_and_outcomes', m20261202_0006],
+  ['20261202_0007_maintenance_leases', m20261202_0007],
   ['20261202_0008_ssh_host_keys', m20261202_0008],
 ];

@@ -4,6 +4,7 @@
  * first. The README's configuration table documents the same variables.
  */
 import { z } from 'zod';
+import { connectionSettingProblems } from './db/connection-settings.js';
 import { parseDatabaseUrl } from './db/url.js';
 import { UserError } from './errors.js';
 import { parseServiceAllowList } from './services/allow-list.js';
@@ -159,6 +160,27 @@ const schema = z.object({
   HTTP_TOKEN: z.string().optional().transform((v) => v || undefined),
   DB_POOL_SIZE: z.string().optional(),
   DB_MAX_OVERFLOW: z.string().optional(),
+  /** PgBouncer and the listener (checked by connectionSettingProblems, used by src/db/open.ts). */
+  DATABASE_POOL_MODE: z.string().optional(),
+  DATABASE_LISTEN_URL: z.string().optional(),
+  DB_POLL_MS: z.string().optional(),
+  DB_LISTEN_CHECK_MS: z.string().optional(),
+  DB_LISTEN_CHECK_TIMEOUT_MS: z.string().optional(),
+  DB_WAKE_JITTER_MS: z.string().optional(),
+  DB_MAX_CLOCK_OFFSET_SECONDS: number('DB_MAX_CLOCK_OFFSET_SECONDS', 300, 0),
+  /** Maintenance loops' intervals vary by ± this fraction, so replicas drift out of step. */
+  MAINTENANCE_JITTER: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return 0.2;
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0 || n > 0.9) {
+        ctx.addIssue({ code: 'custom', message: `MAINTENANCE_JITTER: "${v}" is not a number from 0 to 0.9` });
+        return z.NEVER;
+      }
+      return n;
+    }),
 });
 
 export type Config = z.output<typeof schema>;
@@ -168,7 +190,8 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = schema.safeParse(env);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => i.message);
+  const connectionProblems = connectionSettingProblems(env);
+  if (result.success && connectionProblems.length === 0) return result.data;
+  const problems = [...(result.success ? [] : result.error.issues.map((i) => i.message)), ...connectionProblems];
   throw new UserError(`invalid configuration: ${problems.join('; ')}`);
 }

@@ -77,6 +77,7 @@ Environment (default):
           reclaimIntervalMs: config.RECLAIM_INTERVAL_SECONDS * 1000,
           retentionMs: config.WORK_ITEM_RETENTION_DAYS * 86_400_000,
           auditRetentionMs: config.AUDIT_RETENTION_DAYS * 86_400_000,
+          maintenanceJitter: config.MAINTENANCE_JITTER,
           metrics,
           services: {
             docker: new Dockerode(),
@@ -152,6 +153,9 @@ async function createFleet(config: Config, store: Store, logger: Logger): Promis
       WORKER_IDLE_SECONDS: String(config.WORKER_IDLE_SECONDS),
       LOG_LEVEL: config.LOG_LEVEL,
       ...(config.COMMAND_USER ? { COMMAND_USER: config.COMMAND_USER } : {}),
+      // Workers reach the database the way the scheduler does (PgBouncer, listener, clock bound).
+      ...pickDefined(config, ['DATABASE_POOL_MODE', 'DATABASE_LISTEN_URL', 'DB_POLL_MS', 'DB_LISTEN_CHECK_MS', 'DB_LISTEN_CHECK_TIMEOUT_MS', 'DB_WAKE_JITTER_MS']),
+      DB_MAX_CLOCK_OFFSET_SECONDS: String(config.DB_MAX_CLOCK_OFFSET_SECONDS),
     },
     maxWorkersPerSite: config.MAX_WORKERS_PER_SITE,
     maxWorkers: config.MAX_WORKERS,
@@ -176,4 +180,11 @@ async function fleetConnectionBudget(config: Config, store: Store, logger: Logge
   };
   logger.info(budget, 'connection budget for site workers');
   return budget;
+}
+
+/** The named settings that are set, as strings (a worker's environment). */
+function pickDefined<K extends keyof Config>(config: Config, names: readonly K[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) if (config[name] !== undefined && config[name] !== '') out[name] = String(config[name]);
+  return out;
 }

@@ -55,7 +55,7 @@ Environment (default):
       const logger = createLogger({ name: 'site-worker', level: config.LOG_LEVEL });
       // A worker's pool follows what it runs at once, not the host: the fleet budgets for it.
       const poolMax = workerPoolMax(config.WORKER_CONCURRENCY, lanes?.length ?? 1);
-      const store = openDatabase(config.DATABASE_URL, { logger, applicationName: 'jobyard-worker', poolMax });
+      const store = openDatabase(config.DATABASE_URL, { logger, applicationName: 'jobyard-worker', poolMax, env: { ...process.env, ...secrets } });
       try {
         // Checked before the worker's row is written: a worker of a site that does not exist is a typo.
         if (!(await findSiteById(store, siteId))) {

@@ -5,6 +5,7 @@
  */
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { jittered } from './maintenance-lease.js';
 
 export class PeriodicLoop {
   #timer: NodeJS.Timeout | undefined;
@@ -20,6 +21,8 @@ export class PeriodicLoop {
     private readonly intervalMs: number,
     private readonly fn: () => Promise<void>,
     private readonly logger: Logger,
+    /** Each wait is the interval times a random factor in [1 − jitter, 1 + jitter), so replicas drift apart. */
+    private readonly jitter = 0,
   ) {}
 
   start(): this {
@@ -50,7 +53,7 @@ export class PeriodicLoop {
       this.#pokedWhileRunning = false;
       this.#running = this.#runOnce().finally(() => {
         this.#running = undefined;
-        if (!this.#stopped) this.#schedule(this.#pokedWhileRunning ? 0 : this.intervalMs);
+        if (!this.#stopped) this.#schedule(this.#pokedWhileRunning ? 0 : jittered(this.intervalMs, this.jitter));
       });
     }, delay);
   }

@@ -9,6 +9,7 @@
  * - service actions (a queue consumer of `service_action` items) and service snapshots.
  * The HTTP server is started beside it by src/cli/scheduler.ts and reads `lastTick`.
  */
+import { randomUUID } from 'node:crypto';
 import type { Store } from '../db/open.js';
 import type Dockerode from 'dockerode';
 import type { Fleet } from '../fleet/fleet.js';
@@ -24,6 +25,7 @@ import { acquireWakeups, type WakeupTicket } from '../queue/wakeup.js';
 import { applyRunRollups } from '../schedule/rollup.js';
 import { tick, type TickSummary } from '../schedule/ticker.js';
 import { PeriodicLoop } from './loop.js';
+import { takeMaintenanceTurn, turnLengthMs, type MaintenanceTask } from './maintenance-lease.js';
 
 export const DEFAULT_AUDIT_RETENTION_MS = 90 * 86_400_000;
 
@@ -55,6 +57,12 @@ export interface SchedulerOptions {
   };
   fleetIntervalMs?: number;
   reconcileIntervalMs?: number;
+  /** Maintenance intervals vary by ± this fraction (default 0.2; MAINTENANCE_JITTER). */
+  maintenanceJitter?: number;
+  /** This replica's name in maintenance_leases.holder (default: random). */
+  replicaId?: string;
+  /** Called each time this replica runs a shared maintenance task (tests count turns). */
+  onMaintenance?: (task: MaintenanceTask) => void;
 }
 
 export class SchedulerService {
@@ -64,8 +72,17 @@ export class SchedulerService {
 
   constructor(private readonly options: SchedulerOptions) {
     const { store, logger } = options;
-    const clock = options.clock ?? Date.now;
+    // The database's clock on PostgreSQL (src/db/clock.ts), so replicas agree on what is due.
+    const clock = options.clock ?? (() => store.clock.now());
     this.tickIntervalMs = options.tickIntervalMs ?? 1000;
+    const jitter = options.maintenanceJitter ?? 0.2;
+    const replica = options.replicaId ?? `scheduler-${randomUUID()}`;
+    // Shared tasks run on one replica per interval (maintenance-lease.ts); the rest skip the turn.
+    const turn = async (task: MaintenanceTask, intervalMs: number) => {
+      const mine = await takeMaintenanceTurn(store, task, turnLengthMs(intervalMs, jitter), replica, { now: clock() });
+      if (mine) options.onMaintenance?.(task);
+      return mine;
+    };
     const tickLoop = new PeriodicLoop(
       'tick',
       this.tickIntervalMs,
@@ -80,25 +97,31 @@ export class SchedulerService {
         this.lastTick = { ...summary, at: now };
         options.metrics?.observeTick(summary);
         if (summary.runs > 0 || summary.lostRaces > 0) logger.info({ ...summary }, 'tick');
+        if (!(await turn('rollup', this.tickIntervalMs))) return;
         const finalised = await applyRunRollups(store, { now: clock() });
         if (finalised > 0) logger.info({ runs: finalised }, 'runs finalised');
       },
       logger,
     );
+    const reclaimMs = options.reclaimIntervalMs ?? 5_000;
     const reclaimLoop = new PeriodicLoop(
       'reclaim',
-      options.reclaimIntervalMs ?? 5_000,
+      reclaimMs,
       async () => {
+        if (!(await turn('reclaim', reclaimMs))) return;
         const r = await reclaimExpiredLeases(store, { now: clock() });
         options.metrics?.countLeaseReclaims(r);
         if (r.requeued.length + r.dead.length > 0) logger.warn({ requeued: r.requeued, dead: r.dead }, 'expired leases reclaimed');
       },
       logger,
+      jitter,
     );
+    const pruneMs = options.pruneIntervalMs ?? 3_600_000;
     const pruneLoop = new PeriodicLoop(
       'prune',
-      options.pruneIntervalMs ?? 3_600_000,
+      pruneMs,
       async () => {
+        if (!(await turn('prune', pruneMs))) return;
         const now = clock();
         const n = await pruneFinishedWorkItems(store, { now, retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS });
         if (n > 0) logger.info({ pruned: n }, 'finished work items pruned');
@@ -106,6 +129,7 @@ export class SchedulerService {
         if (audited > 0) logger.info({ pruned: audited }, 'audit rows pruned');
       },
       logger,
+      jitter,
     );
     this.loops = [tickLoop, reclaimLoop, pruneLoop];
     const fleet = options.fleet;
@@ -119,6 +143,9 @@ export class SchedulerService {
           if (r.orphansStopped.length > 0) logger.warn({ workers: r.orphansStopped }, 'untracked workers stopped');
         },
         logger,
+        // Not a shared turn: each replica must watch the workers it launched (process launcher);
+        // its writes are compare-and-set (markWorkerLost), so a lost worker is released once.
+        jitter,
       );
       this.loops.push(launchLoop, reconcileLoop);
       this.#fleetWakeups = { launchLoop, intervalMs: options.fleetIntervalMs ?? 1000 };
@@ -127,7 +154,7 @@ export class SchedulerService {
     const snapshotMs = svc?.snapshotIntervalMs ?? 15_000;
     if (svc && snapshotMs > 0) {
       const snapshotter = createServiceSnapshotter({ store, docker: svc.docker, logger });
-      this.loops.push(new PeriodicLoop('service-snapshots', snapshotMs, async () => void (await snapshotter.run(clock())), logger));
+      this.loops.push(new PeriodicLoop('service-snapshots', snapshotMs, async () => void (await snapshotter.run(clock())), logger, jitter));
     }
   }
 

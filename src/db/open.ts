@@ -3,6 +3,8 @@ import { Kysely, PostgresDialect } from 'kysely';
 import type pg from 'pg';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
+import { DEFAULT_MAX_OFFSET_MS, hostClock, openServerClock, type StoreClock } from './clock.js';
+import { connectionSettings, DEFAULTS as CONNECTION_DEFAULTS, type PoolMode, type WakeupSettings } from './connection-settings.js';
 import { dialectFor, type Dialect } from './dialect.js';
 import { LISTENER_CONNECTIONS, selectPoolSettings, type PoolSettings } from './pool-profile.js';
 import { createPostgresPool } from './postgres-pool.js';
@@ -24,6 +26,10 @@ export interface Store {
    * commits. Read synchronously (microseconds), so an idle consumer can watch it cheaply.
    */
   readonly dataVersion?: () => number;
+  /** The one clock every lease is written and judged by (the server's on PostgreSQL; clock.ts). */
+  readonly clock: StoreClock;
+  /** How this process learns of other processes' work (PostgreSQL; see wakeup-postgres.ts). */
+  readonly wakeups: WakeupSettings;
   close(): Promise<void>;
 }
 
@@ -59,17 +65,27 @@ export function openDatabase(url: string | undefined = process.env.DATABASE_URL,
   let db: Kysely<Database>;
   let pgPool: pg.Pool | undefined;
   let dataVersion: (() => number) | undefined;
+  let clock: StoreClock = hostClock;
+  let poolMode: PoolMode = 'session';
+  let wakeups: WakeupSettings = { listenUrl: null, ...CONNECTION_DEFAULTS };
   if (target.backend === 'sqlite') {
     const file = openSqliteFile(target.path);
     dataVersion = () => file.pragma('data_version', { simple: true }) as number;
     db = new Kysely<Database>({ dialect: new JobyardSqliteDialect({ database: wrapSqliteDatabase(file) }) });
   } else {
+    ({ poolMode, wakeups } = connectionSettings(env, target.connectionString));
     pgPool = createPostgresPool({
       connectionString: target.connectionString,
+      poolMode,
       max: pool.poolMax,
       ...(options.applicationName ? { applicationName: options.applicationName } : {}),
     });
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: pgPool }) });
+    const maxOffsetSeconds = Number(env.DB_MAX_CLOCK_OFFSET_SECONDS);
+    clock = openServerClock(db, {
+      logger,
+      maxOffsetMs: env.DB_MAX_CLOCK_OFFSET_SECONDS && maxOffsetSeconds >= 0 ? maxOffsetSeconds * 1000 : DEFAULT_MAX_OFFSET_MS,
+    });
   }
   logger.info(
     {
@@ -82,6 +98,9 @@ export function openDatabase(url: string | undefined = process.env.DATABASE_URL,
       // The most this process opens: the pool plus the wake-up listener.
       maxConnections: dialect.capabilities.multipleConnections ? pool.poolMax + LISTENER_CONNECTIONS : 1,
       overridden: pool.overridden,
+      ...(target.backend === 'postgres'
+        ? { poolMode, wakeups: wakeups.listenUrl ? 'listen' : `poll every ${wakeups.pollMs} ms (${wakeups.pollReason})` }
+        : {}),
     },
     'database opened',
   );
@@ -94,7 +113,10 @@ export function openDatabase(url: string | undefined = process.env.DATABASE_URL,
     pool,
     description,
     ...(dataVersion ? { dataVersion } : {}),
+    clock,
+    wakeups,
     close() {
+      clock.close();
       closed ??= db.destroy();
       return closed;
     },

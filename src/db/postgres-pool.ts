@@ -38,6 +38,14 @@ const types = {
 export interface PostgresClientSettings {
   connectionString: string;
   applicationName?: string;
+  /**
+   * 'transaction' (behind PgBouncer in transaction mode): no idle_in_transaction_session_timeout
+   * startup parameter, which PgBouncer refuses ("unsupported startup parameter"); set it for the
+   * role on the server instead (docs/deployment.md), or use PgBouncer's idle_transaction_timeout.
+   */
+  poolMode?: 'session' | 'transaction';
+  /** TCP keepalive on the socket (the LISTEN connection), starting after this idle time. */
+  keepAliveInitialDelayMs?: number;
 }
 
 /** Settings shared by the pool and by dedicated connections (LISTEN). */
@@ -46,7 +54,10 @@ export function postgresClientConfig(settings: PostgresClientSettings): pg.Clien
     connectionString: settings.connectionString,
     application_name: settings.applicationName ?? APPLICATION_NAME,
     connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
-    idle_in_transaction_session_timeout: PG_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    ...(settings.poolMode === 'transaction' ? {} : { idle_in_transaction_session_timeout: PG_IDLE_IN_TRANSACTION_TIMEOUT_MS }),
+    ...(settings.keepAliveInitialDelayMs !== undefined
+      ? { keepAlive: true, keepAliveInitialDelayMillis: settings.keepAliveInitialDelayMs }
+      : {}),
     types,
   };
 }

@@ -10,6 +10,18 @@ export interface OperatorTables {
   audit_log: AuditLogTable;
   api_tokens: ApiTokensTable;
   ssh_host_keys: SshHostKeysTable;
+  maintenance_leases: MaintenanceLeasesTable;
+}
+
+/** One shared maintenance task's turn (owned by src/daemon/maintenance-lease.ts). */
+export interface MaintenanceLeasesTable {
+  /** `reclaim`, `prune`, `rollup`, `reconcile`, … */
+  task: string;
+  /** The task is not run again before this (epoch ms, the database's clock). */
+  next_due_at: Timestamp;
+  /** The replica that took the last turn (its owner id), for operators. */
+  holder: string | null;
+  ran_at: Timestamp | null;
 }
 
 /** One write made by an operator (owned by src/audit/audit-log.ts). */

@@ -70,7 +70,7 @@ export function openWakeupTransport(
   options: WakeupTransportOptions = {},
 ): WakeupTransport {
   const { target } = store;
-  if (target.backend === 'postgres') return openPostgresWakeups(target.connectionString, hooks, logger);
+  if (target.backend === 'postgres') return openPostgresWakeups(store.wakeups, hooks, logger);
   if (!store.dataVersion) throw new Error(`SQLite store ${store.description} has no data_version reader`);
   return openSqliteWakeups(target.path, store.dataVersion, hooks, logger, options.sqlitePollMs);
 }

@@ -57,7 +57,8 @@ export class Fleet {
   readonly #clock: () => number;
 
   constructor(private readonly options: FleetOptions) {
-    this.#clock = options.clock ?? Date.now;
+    // The database's clock on PostgreSQL: worker rows' last_seen_at come from other hosts.
+    this.#clock = options.clock ?? (() => options.store.clock.now());
   }
 
   get launcher(): WorkerLauncher {

@@ -11,6 +11,7 @@
  * items were already handed to someone else.
  */
 import { ANY_LANE, runQueue, type ItemOutcome, type WorkHandler } from '../queue/runtime.js';
+import { clockNow } from '../db/clock.js';
 import type { Store } from '../db/open.js';
 import type { WorkItem } from '../db/schema.js';
 import { describeError } from '../errors.js';
@@ -62,7 +63,7 @@ export async function runSiteWorker(options: SiteWorkerOptions): Promise<WorkerE
   let idleSince: number | null = Date.now();
   let exit: WorkerExit | undefined;
 
-  await registerRunningRow(store, { workerGuid, containerName: options.containerName, siteId, lanes, now: Date.now() });
+  await registerRunningRow(store, { workerGuid, containerName: options.containerName, siteId, lanes, now: await clockNow(store.clock) });
   logger.info({ lanes: options.lanes ?? 'all', concurrency }, 'site worker running');
 
   let stopRequested: ((reason: WorkerExit) => void) | undefined;
@@ -84,7 +85,7 @@ export async function runSiteWorker(options: SiteWorkerOptions): Promise<WorkerE
         idleSince,
         claimedCount,
         taskLinks: [...held.values()],
-        now: Date.now(),
+        now: store.clock.now(), // the database's clock: the scheduler judges staleness by it
       });
       if (!alive) {
         logger.warn('worker row is no longer live (declared lost by the scheduler); stopping');
@@ -151,7 +152,7 @@ export async function runSiteWorker(options: SiteWorkerOptions): Promise<WorkerE
   process.off('SIGINT', onSignal);
   await runtime.stop();
   await beating;
-  if (reason !== 'lost') await markWorkerStopped(store, workerGuid, { claimedCount, now: Date.now() });
+  if (reason !== 'lost') await markWorkerStopped(store, workerGuid, { claimedCount, now: store.clock.now() });
   logger.info({ reason, claimed: claimedCount }, 'site worker stopped');
   return reason;
 }

@@ -15,7 +15,7 @@ export const WORKER_SECRETS_VAR = 'WORKER_SECRETS';
 /** The fd of the launcher's liveness socket in a process-launched worker. */
 export const WORKER_LIVENESS_FD_VAR = 'WORKER_LIVENESS_FD';
 
-const SECRET_NAMES = new Set(['DATABASE_URL', 'HTTP_TOKEN', 'TEST_POSTGRES_URL', 'PGPASSWORD']);
+const SECRET_NAMES = new Set(['DATABASE_URL', 'DATABASE_LISTEN_URL', 'HTTP_TOKEN', 'TEST_POSTGRES_URL', 'PGPASSWORD']);
 const SECRET_PATTERN = /PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_?KEY|API_?KEY|ACCESS_?KEY|PASSPHRASE|CREDENTIAL/i;
 
 export function isSecretName(name: string): boolean {

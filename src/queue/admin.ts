@@ -1,5 +1,6 @@
 /** Operator reads and actions on items: list, show, cancel, retry now, and pruning of old finished items. */
 import type { Kysely } from 'kysely';
+import { clockNow } from '../db/clock.js';
 import type { Store } from '../db/open.js';
 import type { Database, WorkItem } from '../db/schema.js';
 import { FINISHED_STATUSES } from './kinds.js';
@@ -38,7 +39,7 @@ export async function getWorkItem(store: Store, id: number): Promise<WorkItem | 
  * heartbeat or completion (lease_lost) would find out too, should the notice be lost.
  */
 export async function cancelWorkItem(store: Store, id: number, options: ItemActionOptions = {}): Promise<WorkItem | undefined> {
-  const now = options.now ?? Date.now();
+  const now = options.now ?? (await clockNow(store.clock));
   const cancelled = await writeItem(store, options, (db) =>
     db
       .updateTable('job_scheduler_work_items')
@@ -60,7 +61,7 @@ export async function cancelWorkItem(store: Store, id: number, options: ItemActi
  * cancelled, succeeded) gets one more attempt beyond those it used.
  */
 export async function retryWorkItemNow(store: Store, id: number, options: ItemActionOptions = {}): Promise<WorkItem | undefined> {
-  const now = options.now ?? Date.now();
+  const now = options.now ?? (await clockNow(store.clock));
   const item = await writeItem(store, options, (db) =>
     db
       .updateTable('job_scheduler_work_items')
@@ -114,7 +115,7 @@ export async function pruneFinishedWorkItems(
   store: Store,
   options: { retentionMs?: number; batchSize?: number; now?: number } = {},
 ): Promise<number> {
-  const cutoff = (options.now ?? Date.now()) - (options.retentionMs ?? DEFAULT_RETENTION_MS);
+  const cutoff = (options.now ?? (await clockNow(store.clock))) - (options.retentionMs ?? DEFAULT_RETENTION_MS);
   const batchSize = options.batchSize ?? 1000;
   let total = 0;
   for (;;) {

@@ -12,6 +12,7 @@
  * it as well as on the owner, so a late outcome of an earlier claim — even by the same owner,
  * after its lease expired and the item was reclaimed and claimed again — changes nothing.
  */
+import { clockNow } from '../db/clock.js';
 import type { Store } from '../db/open.js';
 import type { WorkItem } from '../db/schema.js';
 
@@ -35,7 +36,7 @@ export interface ClaimOptions {
 }
 
 export async function claimWorkItems(store: Store, options: ClaimOptions): Promise<WorkItem[]> {
-  const now = options.now ?? Date.now();
+  const now = options.now ?? (await clockNow(store.clock));
   if (options.limit <= 0) return [];
   if (options.lanes?.length === 0 || options.kinds?.length === 0) return [];
   const { dialect } = store;

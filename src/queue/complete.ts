@@ -7,6 +7,7 @@
  */
 import { sql } from 'kysely';
 import { toJson } from '../db/dialect.js';
+import { clockNow } from '../db/clock.js';
 import type { Store } from '../db/open.js';
 import type { Lease } from './claim.js';
 
@@ -27,7 +28,7 @@ export async function completeWorkItems(
   options: { now?: number } = {},
 ): Promise<CompletionOutcome[]> {
   if (completions.length === 0) return [];
-  const now = options.now ?? Date.now();
+  const now = options.now ?? (await clockNow(store.clock));
   const claims = store.dialect.claimsTable(
     'v',
     completions.map((c) => c.item.id),

@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import { UserError } from '../errors.js';
+import { clockNow } from '../db/clock.js';
 import type { Store } from '../db/open.js';
 import type { Database, NewWorkItem, WorkItem } from '../db/schema.js';
 import { defaultPriority, retryPolicyFor } from './kinds.js';
@@ -52,7 +53,7 @@ export async function enqueueWorkItems(
   requests: readonly EnqueueRequest[],
   options: EnqueueOptions = {},
 ): Promise<EnqueueResult[]> {
-  const now = options.now ?? Date.now();
+  const now = options.now ?? (await clockNow(store.clock));
   // Validate everything before writing anything: one bad request fails the call, not half of it.
   const rows = requests.map((r, i) => toRow(r, now, requests.length > 1 ? `items[${i}].` : ''));
   const db = options.trx ?? store.db;

@@ -6,6 +6,7 @@
  * and the attempt count stay on the row.
  */
 import { describeError } from '../errors.js';
+import { clockNow } from '../db/clock.js';
 import type { Store } from '../db/open.js';
 import { retryDelayMs } from './backoff.js';
 import type { Lease } from './claim.js';
@@ -38,7 +39,7 @@ export async function failWorkItem(
   error: unknown,
   options: FailOptions = {},
 ): Promise<{ outcome: FailOutcome; availableAt?: number }> {
-  const now = options.now ?? Date.now();
+  const now = options.now ?? (await clockNow(store.clock));
   const { id, claim_count: claim } = item;
   const current = await store.db
     .selectFrom('job_scheduler_work_items')

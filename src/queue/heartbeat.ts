@@ -3,6 +3,7 @@
  * cancelled, released, or claimed again since), so the worker can abandon them. Fenced like
  * completion, on the owner and the claim (id, claim_count). One statement for any number of items.
  */
+import { clockNow } from '../db/clock.js';
 import type { Store } from '../db/open.js';
 import type { Lease } from './claim.js';
 
@@ -19,7 +20,7 @@ export async function heartbeatWorkItems(
   options: { leaseSeconds: number; now?: number },
 ): Promise<HeartbeatResult> {
   if (items.length === 0) return { held: [], lost: [] };
-  const now = options.now ?? Date.now();
+  const now = options.now ?? (await clockNow(store.clock));
   const claims = store.dialect.claimsTable(
     'v',
     items.map((i) => i.id),

@@ -109,7 +109,8 @@ export class LeaseKeeper {
     if (items.length === 0) return;
     // Checked before the beat: a beat that hangs (an unreachable server) must not delay it.
     this.#abandonExpiring(items);
-    const sentAt = Date.now();
+    // Lease expiries are on the store's clock (the server's on PostgreSQL), not this host's.
+    const sentAt = store.clock.now();
     try {
       const { lost } = await heartbeatWorkItems(store, owner, items, { leaseSeconds });
       const lostIds = new Set(lost);
@@ -125,7 +126,7 @@ export class LeaseKeeper {
   #abandonExpiring(items: readonly HeldLease[]): void {
     // Two beats ahead of expiry: one late timer tick still leaves a beat of room.
     const margin = Math.min(2 * this.options.intervalMs, (this.options.leaseSeconds * 1000) / 2);
-    const now = Date.now();
+    const now = this.options.store.clock.now();
     for (const item of items) {
       const expiresAt = this.#expiry.get(item) ?? item.lease_expires_at;
       if (expiresAt === null || now < expiresAt - margin) continue;

@@ -5,6 +5,7 @@
  * `error` saying whose lease ended.
  */
 import { sql } from 'kysely';
+import { clockNow } from '../db/clock.js';
 import type { Store } from '../db/open.js';
 import type { Lease } from './claim.js';
 import { signalLocalWork } from './wakeup.js';
@@ -12,6 +13,8 @@ import { signalLocalWork } from './wakeup.js';
 export interface ReclaimResult {
   requeued: number[];
   dead: number[];
+  /** Set when this process may not judge other leases expired now (see src/db/clock.ts). */
+  refused?: string;
 }
 
 /** Which items a reclaim may touch (a consumer's claim filter); every field absent: all. */
@@ -27,8 +30,12 @@ export async function reclaimExpiredLeases(
   store: Store,
   options: { now?: number; scope?: ReclaimScope } = {},
 ): Promise<ReclaimResult> {
-  const now = options.now ?? Date.now();
+  const now = options.now ?? (await clockNow(store.clock));
   if (options.scope?.kinds?.length === 0 || options.scope?.lanes?.length === 0) return { requeued: [], dead: [] };
+  // Expiry is judged against other processes' leases: only on a clock known to be right.
+  if (!store.clock.synced()) await store.clock.sync();
+  const refused = store.clock.reclaimRefusal();
+  if (refused) return { requeued: [], dead: [], refused };
   return returnToQueue(store, now, 'lease expired', (q) => inScope(q.where('lease_expires_at', '<', now), options.scope), false);
 }
 
@@ -37,8 +44,10 @@ export async function reclaimExpiredLeases(
  * so consumers can look often without taking the write lock (SQLite) or row locks.
  */
 export async function hasExpiredLeases(store: Store, options: { now?: number; scope?: ReclaimScope } = {}): Promise<boolean> {
-  const now = options.now ?? Date.now();
+  const now = options.now ?? (await clockNow(store.clock));
   if (options.scope?.kinds?.length === 0 || options.scope?.lanes?.length === 0) return false;
+  if (!store.clock.synced()) await store.clock.sync();
+  if (store.clock.reclaimRefusal()) return false;
   const row = await inScope(
     store.db.selectFrom('job_scheduler_work_items').select('id').where('status', '=', 'running').where('lease_expires_at', '<', now),
     options.scope,
@@ -54,7 +63,7 @@ export async function releaseOwner(
   owner: string,
   options: { now?: number; reason?: string } = {},
 ): Promise<ReclaimResult> {
-  const now = options.now ?? Date.now();
+  const now = options.now ?? (await clockNow(store.clock));
   return returnToQueue(store, now, options.reason ?? 'worker lost', (q) => q.where('lease_owner', '=', owner), false);
 }
 
@@ -70,7 +79,7 @@ export async function releaseWorkItems(
   options: { now?: number; reason?: string } = {},
 ): Promise<ReclaimResult> {
   if (items.length === 0) return { requeued: [], dead: [] };
-  const now = options.now ?? Date.now();
+  const now = options.now ?? (await clockNow(store.clock));
   const ids = items.map((i) => i.id);
   const claims = store.dialect.claimsTable('v', ids, items.map((i) => i.claim_count));
   return returnToQueue(

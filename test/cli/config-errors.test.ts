@@ -24,6 +24,12 @@ describe('configuration errors on the command line', () => {
     ['WORKER_CONCURRENCY', '1.5', /WORKER_CONCURRENCY: "1\.5" is not a whole number >= 1/],
     ['MAX_WORKERS', '2.5', /MAX_WORKERS: "2\.5" is not a whole number >= 1/],
     ['LOG_LEVEL', 'verbose', /LOG_LEVEL: unknown value "verbose"; expected one of fatal, error, warn, info, debug, trace, silent/],
+    ['DATABASE_POOL_MODE', 'statement', /DATABASE_POOL_MODE: unknown value "statement"; expected one of session, transaction/],
+    ['DATABASE_LISTEN_URL', 'sqlite:x.db', /DATABASE_LISTEN_URL: expected a postgres:\/\/… URL \(direct or session-mode pooler\) or "none" for poll-only/],
+    ['DB_POLL_MS', '0.5', /DB_POLL_MS: "0\.5" is not a whole number >= 10/],
+    ['DB_LISTEN_CHECK_MS', '5', /DB_LISTEN_CHECK_MS: "5" is not a whole number >= 100/],
+    ['DB_MAX_CLOCK_OFFSET_SECONDS', '-1', /DB_MAX_CLOCK_OFFSET_SECONDS: "-1" is not a number >= 0/],
+    ['MAINTENANCE_JITTER', '2', /MAINTENANCE_JITTER: "2" is not a number from 0 to 0\.9/],
   ])('%s=%s is refused before the database is opened', async (name, value, message) => {
     const r = await jobyard(['status'], { DATABASE_URL: `sqlite:${untouched}`, [name]: value });
     expectOneLineExit2(r, message);

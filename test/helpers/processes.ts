@@ -203,6 +203,8 @@ export interface ConsumerOptions {
   pollMs?: number; // 200
   /** An argv the handler runs as a command component (instead of the delay); see the fixture. */
   command?: string[];
+  /** More environment (e.g. DB_WAKE_JITTER_MS). */
+  env?: Record<string, string>;
 }
 
 /** A queue consumer process; it prints "ready" (with its lease `owner`) once it consumes. */
@@ -222,6 +224,7 @@ export function spawnConsumer(url: string, name: string, o: ConsumerOptions): Ch
     JY_POLL_MS: String(o.pollMs ?? 200),
     ...(o.reclaimMs ? { JY_RECLAIM_MS: String(o.reclaimMs) } : {}),
     ...(o.command ? { JY_COMMAND: JSON.stringify(o.command) } : {}),
+    ...o.env,
   });
 }
 
