@@ -9,6 +9,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError, UserError } from '../errors.js';
+import { registerCredentialsCommand } from './credentials.js';
 import { registerEnqueueCommand } from './enqueue.js';
 import { registerItemsCommand } from './items.js';
 import { registerJobsCommand } from './jobs.js';
@@ -50,6 +51,7 @@ The scheduler and worker commands list their own settings: jobyard scheduler --h
   registerItemsCommand(program);
   registerWorkersCommand(program);
   registerEnqueueCommand(program);
+  registerCredentialsCommand(program);
 
   try {
     await program.parseAsync(argv);

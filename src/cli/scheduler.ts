@@ -40,6 +40,8 @@ Environment (default):
   HTTP_HOST                 status API address (127.0.0.1)
   HTTP_PORT                 status API port, 0 for any free one (8787)
   HTTP_TOKEN                bearer token for every route but /healthz (unset: none)
+  CREDENTIALS_KEY_FILE      file holding the credentials unlock secret, mode 600 (unset: locked)
+  CREDENTIALS_UNLOCK_COMMAND  command printing the unlock secret, run without a shell (unset: locked)
   LOG_LEVEL                 pino level (info)`,
     )
     .action(async () => {
@@ -60,11 +62,15 @@ Environment (default):
             throw new UserError(`database has pending migrations (${pending.map((m) => m.name).join(', ')}); run jobyard migrate latest or set MIGRATE_ON_START=true`);
           }
         }
-        const fleet = await createFleet(config, store, logger);
+        const { CredentialLock, unlockAtStart, workerKeyEnv } = await import('../credentials/index.js');
+        const credentialLock = new CredentialLock();
+        // Before the fleet: the first worker launched already gets the key.
+        await unlockAtStart(store, config, credentialLock, logger);
+        const fleet = await createFleet(config, store, logger, () => workerKeyEnv(credentialLock));
         const { createMetrics, startHttpServer } = await import('../http/index.js');
         const { default: Dockerode } = await import('dockerode');
         let scheduler: InstanceType<typeof SchedulerService> | undefined;
-        const status = () => ({ lastTickAt: scheduler?.lastTick?.at ?? null, tickIntervalMs: config.TICK_INTERVAL_MS });
+        const status = () => ({ lastTickAt: scheduler?.lastTick?.at ?? null, tickIntervalMs: config.TICK_INTERVAL_MS, credentials: credentialLock.state });
         const metrics = createMetrics({ store, status });
         scheduler = new SchedulerService({
           store,
@@ -113,7 +119,7 @@ Environment (default):
 }
 
 /** The site-worker fleet, or undefined when workers are not launched from here. */
-async function createFleet(config: Config, store: Store, logger: Logger): Promise<Fleet | undefined> {
+async function createFleet(config: Config, store: Store, logger: Logger, workerEnvAtLaunch: () => Record<string, string>): Promise<Fleet | undefined> {
   const { Fleet } = await import('../fleet/fleet.js');
   const { selectLauncher } = await import('../fleet/select-launcher.js');
   if (isProcessLocal(store.target)) {
@@ -139,6 +145,7 @@ async function createFleet(config: Config, store: Store, logger: Logger): Promis
       LOG_LEVEL: config.LOG_LEVEL,
       ...(config.COMMAND_USER ? { COMMAND_USER: config.COMMAND_USER } : {}),
     },
+    workerEnvAtLaunch,
     maxWorkersPerSite: config.MAX_WORKERS_PER_SITE,
     maxWorkers: config.MAX_WORKERS,
     staleAfterMs: config.WORKER_STALE_SECONDS * 1000,

@@ -8,6 +8,7 @@ import type { Json, Timestamp } from './schema.js';
 
 export interface OperatorTables {
   audit_log: AuditLogTable;
+  credential_keyring: CredentialKeyringTable;
 }
 
 /** One write made by an operator (owned by src/audit/audit-log.ts). */
@@ -22,4 +23,20 @@ export interface AuditLogTable {
   object_id: string | null;
   /** What changed, never a secret (masked by src/secrets.ts before it is written). */
   summary_json: Json<Record<string, unknown>>;
+}
+
+/**
+ * The credentials keyring, one row (id 1) once the first unlock happened (owned by
+ * src/credentials/keyring.ts). The key is derived from the operator's secret and never stored.
+ */
+export interface CredentialKeyringTable {
+  id: number;
+  /** `scrypt`. */
+  kdf_name: string;
+  /** `{ N, r, p, salt }` (salt base64url). */
+  kdf_params_json: Json<Record<string, unknown>>;
+  /** A jy:v1 envelope of a known constant: opens only with the right key. */
+  verification_token: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
