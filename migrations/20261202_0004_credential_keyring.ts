@@ -9,9 +9,9 @@ import type { Dialect } from '../src/db/dialect.js';
 
 export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
   const t = dialect.types;
-  await db.schema
-    .createTable('credential_keyring')
-    .addColumn('id', 'integer', (c) => c.primaryKey())
+  // An identity key like every table's (one row: id 1, held by the check).
+  await dialect
+    .addIdColumn(db.schema.createTable('credential_keyring'), 'id', 'int')
     .addColumn('kdf_name', 'text', (c) => c.notNull())
     .addColumn('kdf_params_json', t.json, (c) => c.notNull())
     .addColumn('verification_token', 'text', (c) => c.notNull())

@@ -30,7 +30,8 @@ export interface AuditLogTable {
  * src/credentials/keyring.ts). The key is derived from the operator's secret and never stored.
  */
 export interface CredentialKeyringTable {
-  id: number;
+  /** Always 1 (a check constraint): one keyring. */
+  id: Generated<number>;
   /** `scrypt`. */
   kdf_name: string;
   /** `{ N, r, p, salt }` (salt base64url). */
