@@ -115,7 +115,7 @@ export async function unlockCredentials(store: Store, secret: string, options: U
         action: 'credential.keyring_init',
         objectType: 'credential_keyring',
         objectId: KEYRING_ID,
-        summary: { kdf: KDF_NAME, N: params.N, r: params.r, p: params.p, plaintext_credentials_encrypted: migrated },
+        summary: { kdf: KDF_NAME, N: params.N, r: params.r, p: params.p, plaintext_encrypted: migrated },
         at: now,
       });
       return migrated;
@@ -141,7 +141,7 @@ async function migratePlaintext(store: Store, key: CredentialKey, options: Unloc
         action: 'credential.encrypt_plaintext',
         objectType: 'credential_keyring',
         objectId: KEYRING_ID,
-        summary: { plaintext_credentials_encrypted: migrated },
+        summary: { plaintext_encrypted: migrated },
         ...(options.now !== undefined ? { at: options.now } : {}),
       });
     }
@@ -242,7 +242,7 @@ export async function rotateKey(store: Store, oldSecret: string, newSecret: stri
       action: 'credential.rotate_key',
       objectType: 'credential_keyring',
       objectId: KEYRING_ID,
-      summary: { credentials_reencrypted: count, kdf: KDF_NAME, N: params.N, r: params.r, p: params.p },
+      summary: { reencrypted: count, kdf: KDF_NAME, N: params.N, r: params.r, p: params.p },
       at: now,
     });
     return { credentials: count };
