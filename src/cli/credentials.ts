@@ -73,8 +73,9 @@ The first unlock creates the keyring and encrypts any plaintext credentials.`,
       await withStore(async (store) => {
         const c = await credentials();
         await c.checkCredentialInput(store, fields, secretPlaceholders(options), true);
-        const key = wantsSecrets(options) ? await unlock(store) : undefined;
+        // Secrets are read (and checked) before the unlock: a first unlock writes the keyring.
         const secrets = await readSecrets(options);
+        const key = wantsSecrets(options) ? await unlock(store) : undefined;
         const info = await c.addCredential(store, fields, secrets, { actor: cliActor(), ...(key ? { key } : {}) });
         print(options.json ? JSON.stringify(info) : `credential ${info.id} (${info.name}) added; secrets set: ${info.secrets_set.join(', ') || 'none'}`);
       });
@@ -130,8 +131,8 @@ The first unlock creates the keyring and encrypts any plaintext credentials.`,
         const c = await credentials();
         await c.checkCredentialInput(store, fields, { ...secretPlaceholders(options), ...cleared }, false);
         if (!(await c.showCredential(store.db, id))) throw new UserError(`credentials update: no credential with id ${id}`);
-        const key = wantsSecrets(options) ? await unlock(store) : undefined;
         const secrets = { ...cleared, ...(await readSecrets(options)) };
+        const key = wantsSecrets(options) ? await unlock(store) : undefined;
         const info = await c.updateCredential(store, id, fields, secrets, { actor: cliActor(), ...(key ? { key } : {}) });
         print(options.json ? JSON.stringify(info) : `credential ${info.id} (${info.name}) updated; secrets set: ${info.secrets_set.join(', ') || 'none'}`);
       });

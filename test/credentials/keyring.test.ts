@@ -4,7 +4,7 @@
  * transaction (a failure half-way leaves every value readable with the old key); the provider
  * refuses while locked, and a key the keyring no longer accepts counts as locked.
  */
-import { expect, it } from 'vitest';
+import { beforeEach, expect, it } from 'vitest';
 import {
   addCredential,
   CredentialLock,
@@ -26,6 +26,7 @@ const actor = 'cli:test';
 
 describeBackends('credentials keyring', (ctx) => {
   const rawRows = () => ctx.db.selectFrom('credentials').select(['id', 'password_encrypted', 'private_key_encrypted']).orderBy('id').execute();
+  beforeEach(() => ctx.truncateAll());
   const text = (v: unknown) => (v == null ? null : Buffer.from(v as Buffer).toString('utf8'));
 
   it('the first unlock creates the keyring and encrypts existing plaintext in one go; later unlocks find nothing to do', async () => {
@@ -48,7 +49,6 @@ describeBackends('credentials keyring', (ctx) => {
     const again = await unlockCredentials(ctx.store, 'operator secret', cost);
     expect(again).toMatchObject({ initialised: false, migrated: 0 });
     expect((await rawRows()).map((r) => text(r.password_encrypted))).toEqual(rows.map((r) => text(r.password_encrypted)));
-    await ctx.truncateAll();
   });
 
   it('a wrong secret is "credentials: wrong unlock secret", and nothing is decrypted or written', async () => {
@@ -63,7 +63,6 @@ describeBackends('credentials keyring', (ctx) => {
     expect((err as Error).message).toBe(WRONG_SECRET);
     expect(await rawRows()).toEqual(before);
     expect(await readKeyring(ctx.db)).toEqual(keyringBefore);
-    await ctx.truncateAll();
   });
 
   it('rotate-key re-encrypts everything atomically: a failure half-way leaves all readable with the old key', async () => {
@@ -105,7 +104,6 @@ describeBackends('credentials keyring', (ctx) => {
     expect(refused).toMatch(/the key was rotated since this command unlocked/);
     const audit = await ctx.db.selectFrom('audit_log').select(['action', 'summary_json']).where('action', '=', 'credential.rotate_key').execute();
     expect(audit).toEqual([{ action: 'credential.rotate_key', summary_json: expect.objectContaining({ reencrypted: 3 }) }]);
-    await ctx.truncateAll();
   });
 
   it('while locked a credential with secrets is refused (retryable, "credentials locked"); one without secrets is served', async () => {
@@ -118,7 +116,6 @@ describeBackends('credentials keyring', (ctx) => {
     expect(err).not.toBeInstanceOf(PermanentError);
     expect(String(err)).toMatch(/^CredentialsLockedError: credentials locked: credential \d+ \(with\) cannot be decrypted until an operator unlocks/);
     expect(await locked.get(without.id)).toEqual({ id: without.id, name: 'without', username: 'u', secrets: {} });
-    await ctx.truncateAll();
   });
 
   it('a ciphertext copied to another row does not decrypt there', async () => {
@@ -131,6 +128,5 @@ describeBackends('credentials keyring', (ctx) => {
     expect(err).toBeInstanceOf(PermanentError);
     expect(String(err)).toMatch(/credential \d+ \(b\): password does not decrypt with the current key \(authentication\)/);
     expect(String(err)).not.toContain('secret-of');
-    await ctx.truncateAll();
   });
 });
