@@ -7,6 +7,8 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { credentialAad, CredentialKey, EnvelopeError, isEnvelope, open, seal } from '../../src/credentials/envelope.js';
 import { deriveKey, isKdfParams, newKdfParams } from '../../src/credentials/kdf.js';
+import { CredentialLock, keyFromWorkerSecrets, workerKeyEnv } from '../../src/credentials/index.js';
+import { splitSecrets } from '../../src/fleet/worker-secrets.js';
 
 const key = new CredentialKey(randomBytes(32));
 const aad = credentialAad(7, 'password_encrypted');
@@ -75,5 +77,18 @@ describe('scrypt key derivation', () => {
     for (const bad of [null, {}, { ...newKdfParams(), N: 1000 }, { ...newKdfParams(), N: 2 ** 30 }, { ...newKdfParams(), salt: '' }, { ...newKdfParams(), p: 0 }]) {
       expect(isKdfParams(bad)).toBe(false);
     }
+  });
+});
+
+describe('the key on its way to a site worker', () => {
+  it('is secret-named, so both launchers send it on stdin, and nothing is sent while locked', () => {
+    const lock = new CredentialLock();
+    expect(workerKeyEnv(lock)).toEqual({});
+    lock.unlock(key);
+    const { env, secrets } = splitSecrets({ ...workerKeyEnv(lock), LOG_LEVEL: 'warn' });
+    expect(env).toEqual({ LOG_LEVEL: 'warn' });
+    expect(keyFromWorkerSecrets(secrets)!.bytes().equals(key.bytes())).toBe(true);
+    expect(keyFromWorkerSecrets({})).toBeUndefined();
+    expect(() => keyFromWorkerSecrets({ JOBYARD_CREDENTIALS_KEY: 'short' })).toThrow(/not a credentials key/);
   });
 });
