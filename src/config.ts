@@ -81,6 +81,8 @@ const schema = z.object({
   OFFLINE_AFTER_SECONDS: number('OFFLINE_AFTER_SECONDS', 600, 1),
   RECLAIM_INTERVAL_SECONDS: number('RECLAIM_INTERVAL_SECONDS', 5, 0.1),
   WORK_ITEM_RETENTION_DAYS: number('WORK_ITEM_RETENTION_DAYS', 7, 0),
+  /** Audit rows older than this are pruned by the scheduler's prune loop (the audit log's retention). */
+  AUDIT_RETENTION_DAYS: number('AUDIT_RETENTION_DAYS', 90, 1),
   WORKER_LAUNCHER: z
     .string()
     .optional()

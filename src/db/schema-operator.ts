@@ -8,6 +8,7 @@ import type { Json, Timestamp } from './schema.js';
 
 export interface OperatorTables {
   audit_log: AuditLogTable;
+  api_tokens: ApiTokensTable;
   credential_keyring: CredentialKeyringTable;
 }
 
@@ -23,6 +24,23 @@ export interface AuditLogTable {
   object_id: string | null;
   /** What changed, never a secret (masked by src/secrets.ts before it is written). */
   summary_json: Json<Record<string, unknown>>;
+}
+
+/** A bearer token of the HTTP API (owned by src/auth/tokens.ts); only its hash is stored. */
+export interface ApiTokensTable {
+  id: Generated<number>;
+  /** Unique across live and revoked tokens; the audit actor is `token:<name>`. */
+  name: string;
+  /** viewer | operator | admin */
+  role: string;
+  /** Hex SHA-256 of the token (a 256-bit random value, so no slow hash is needed). */
+  token_hash: string;
+  created_at: Timestamp;
+  /** The actor that created it. */
+  created_by: string;
+  /** Updated at most once a minute. */
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
 }
 
 /**
