@@ -105,6 +105,7 @@ Environment (default):
             status,
             metrics,
             serviceAllow: config.SERVICE_ACTION_ALLOW,
+            credentialLock,
           });
         } catch (err) {
           await scheduler.stop();

@@ -7,6 +7,7 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import type { CredentialLock } from '../credentials/lock.js';
 import type { Store } from '../db/open.js';
 import type { Logger } from '../log.js';
 import { authenticate } from './auth.js';
@@ -15,6 +16,7 @@ import { errorResponse, handleError, validationHook } from './errors.js';
 import { registerHealthRoute } from './health.js';
 import type { JobyardMetrics } from './metrics.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerCredentialRoutes } from './routes/credentials.js';
 import { registerJobActionRoutes } from './routes/job-actions.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
 import { registerOnboardingRoutes } from './routes/onboarding.js';
@@ -46,6 +48,8 @@ export interface AppDeps {
   healthDbTimeoutMs?: number;
   /** SERVICE_ACTION_ALLOW, to refuse service actions up front (the consumer checks it anyway). */
   serviceAllow?: ReadonlySet<string>;
+  /** The daemon's credentials lock, for the credentials routes (unlock, rotate-key, writes). */
+  credentialLock?: CredentialLock;
 }
 
 /** Route modules under /api: each registers its routes on the app. Add yours here. */
@@ -59,6 +63,7 @@ const ROUTE_MODULES: ReadonlyArray<(app: ApiApp) => void> = [
   registerServiceRoutes,
   registerTokenRoutes,
   registerAuditRoutes,
+  registerCredentialRoutes,
 ];
 
 export function createApp(deps: AppDeps): ApiApp {
@@ -70,6 +75,7 @@ export function createApp(deps: AppDeps): ApiApp {
     c.set('logger', deps.logger);
     c.set('clock', deps.clock);
     c.set('serviceAllow', deps.serviceAllow);
+    c.set('credentialLock', deps.credentialLock);
     c.header('Cache-Control', 'no-store');
     c.header('X-Content-Type-Options', 'nosniff');
     await next();
