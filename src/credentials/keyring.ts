@@ -170,7 +170,11 @@ async function hasPlaintext(db: Kysely<Database>): Promise<boolean> {
   return (await countPlaintext(db)) > 0;
 }
 
-const isPlain = (value: string | null): value is string => value !== null && !isEnvelope(value);
+/**
+ * Plaintext to encrypt: not our envelope, and not another system's (`aegis:v1:…`): encrypting
+ * that would later hand the envelope text to a command as if it were the secret.
+ */
+const isPlain = (value: string | null): value is string => value !== null && !isEnvelope(value) && !/^[a-z]+:v\d+:/.test(value);
 
 async function encryptPlaintext(trx: Transaction<Database>, key: CredentialKey): Promise<number> {
   let migrated = 0;

@@ -31,13 +31,16 @@ describeBackends('credentials keyring', (ctx) => {
 
   it('the first unlock creates the keyring and encrypts existing plaintext in one go; later unlocks find nothing to do', async () => {
     const T = 4_102_444_800_000; // 2100-01-01: no dependence on today
+    // Another system's envelope is left as it is (the provider refuses it), never "encrypted".
+    await ctx.db.insertInto('credentials').values({ name: 'foreign', password_encrypted: Buffer.from('aegis:v1:abc'), created_at: T, updated_at: T }).execute();
     for (const [name, password] of [['legacy-a', 'plain-a'], ['legacy-b', 'plain-b']] as const) {
       await ctx.db.insertInto('credentials').values({ name, password_encrypted: Buffer.from(password), created_at: T, updated_at: T }).execute();
     }
     expect(await readKeyring(ctx.db)).toBeUndefined();
     const first = await unlockCredentials(ctx.store, 'operator secret', { ...cost, now: T });
     expect(first).toMatchObject({ initialised: true, migrated: 2 });
-    const rows = await rawRows();
+    const [foreign, ...rows] = await rawRows();
+    expect(text(foreign!.password_encrypted)).toBe('aegis:v1:abc');
     for (const row of rows) expect(text(row.password_encrypted)).toMatch(/^jy:v1:/);
     expect(JSON.stringify(rows.map((r) => text(r.password_encrypted)))).not.toMatch(/plain-/);
     const provider = createDatabaseCredentialProvider(ctx.store, new CredentialLock(first.key));
@@ -48,7 +51,7 @@ describeBackends('credentials keyring', (ctx) => {
 
     const again = await unlockCredentials(ctx.store, 'operator secret', cost);
     expect(again).toMatchObject({ initialised: false, migrated: 0 });
-    expect((await rawRows()).map((r) => text(r.password_encrypted))).toEqual(rows.map((r) => text(r.password_encrypted)));
+    expect((await rawRows()).slice(1).map((r) => text(r.password_encrypted))).toEqual(rows.map((r) => text(r.password_encrypted)));
   });
 
   it('a wrong secret is "credentials: wrong unlock secret", and nothing is decrypted or written', async () => {
