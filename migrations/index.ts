@@ -9,6 +9,7 @@ import * as m20261123_0003 from './20261123_0003_scheduler_fields.js';
 import * as m20261202_0001 from './20261202_0001_work_item_claim_count.js';
 import * as m20261202_0002 from './20261202_0002_audit_log.js';
 import * as m20261202_0003 from './20261202_0003_api_tokens.js';
+import * as m20261202_0004 from './20261202_0004_credential_keyring.js';
 import * as m20261202_0006 from './20261202_0006_run_reruns_and_outcomes.js';
 import * as m20261202_0007 from './20261202_0007_maintenance_leases.js';
 import * as m20261202_0008 from './20261202_0008_ssh_host_keys.js';
@@ -20,6 +21,7 @@ export const MIGRATIONS: MigrationList = [
   ['20261202_0001_work_item_claim_count', m20261202_0001],
   ['20261202_0002_audit_log', m20261202_0002],
   ['20261202_0003_api_tokens', m20261202_0003],
+  ['20261202_0004_credential_keyring', m20261202_0004],
   ['20261202_0006_run_reruns_and_outcomes', m20261202_0006],
   ['20261202_0007_maintenance_leases', m20261202_0007],
   ['20261202_0008_ssh_host_keys', m20261202_0008],

@@ -158,6 +158,21 @@ const schema = z.object({
     }),
   /** Bearer token for every HTTP route but /healthz; unset: no authentication. */
   HTTP_TOKEN: z.string().optional().transform((v) => v || undefined),
+  /** A file holding the credentials unlock secret (mode 600); read at unlock, never logged. */
+  CREDENTIALS_KEY_FILE: z.string().optional().transform((v) => v || undefined),
+  /** A command whose stdout is the unlock secret: a JSON array of strings, or words split on spaces; run without a shell. */
+  CREDENTIALS_UNLOCK_COMMAND: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return undefined;
+      const argv = parseCommandLine(v);
+      if (!argv) {
+        ctx.addIssue({ code: 'custom', message: 'CREDENTIALS_UNLOCK_COMMAND: expected a command (words separated by spaces, or a JSON array of strings such as ["pass","show","jobyard"])' });
+        return z.NEVER;
+      }
+      return argv;
+    }),
   DB_POOL_SIZE: z.string().optional(),
   DB_MAX_OVERFLOW: z.string().optional(),
   /** PgBouncer and the listener (checked by connectionSettingProblems, used by src/db/open.ts). */
@@ -190,8 +205,26 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = schema.safeParse(env);
-  const connectionProblems = connectionSettingProblems(env);
-  if (result.success && connectionProblems.length === 0) return result.data;
-  const problems = [...(result.success ? [] : result.error.issues.map((i) => i.message)), ...connectionProblems];
+  const problems = result.success ? [] : result.error.issues.map((i) => i.message);
+  problems.push(...connectionSettingProblems(env));
+  if (env.CREDENTIALS_KEY_FILE && env.CREDENTIALS_UNLOCK_COMMAND) {
+    problems.push('CREDENTIALS_KEY_FILE, CREDENTIALS_UNLOCK_COMMAND: set one of them, not both');
+  }
+  if (result.success && problems.length === 0) return result.data;
   throw new UserError(`invalid configuration: ${problems.join('; ')}`);
+}
+
+/** `["a","b c"]` (JSON) or `a b` (split on whitespace, no quoting: use JSON for arguments with spaces). */
+function parseCommandLine(text: string): string[] | undefined {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('[')) {
+    try {
+      const value: unknown = JSON.parse(trimmed);
+      if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== '')) return value as string[];
+    } catch {
+      // reported below
+    }
+    return undefined;
+  }
+  return trimmed.split(/\s+/);
 }

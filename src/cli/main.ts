@@ -11,6 +11,7 @@ import { Command, CommanderError } from 'commander';
 import { describeError, UserError } from '../errors.js';
 import { registerDevicesCommand } from './devices.js';
 import { registerAuditCommand } from './audit.js';
+import { registerCredentialsCommand } from './credentials.js';
 import { registerEnqueueCommand } from './enqueue.js';
 import { registerFiltersCommand } from './filters.js';
 import { registerHostKeyCommand } from './host-keys.js';
@@ -61,6 +62,7 @@ The scheduler and worker commands list their own settings: jobyard scheduler --h
   registerFiltersCommand(program);
   registerTokensCommand(program);
   registerAuditCommand(program);
+  registerCredentialsCommand(program);
   // After any `devices` group: it adds `devices host-key …` to it.
   registerHostKeyCommand(program);
 

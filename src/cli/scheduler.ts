@@ -41,6 +41,8 @@ Environment (default):
   HTTP_HOST                 HTTP API address (127.0.0.1; another address needs a token)
   HTTP_PORT                 HTTP API port, 0 for any free one (8787)
   HTTP_TOKEN                bootstrap admin token (unset: only jobyard tokens create ones)
+  CREDENTIALS_KEY_FILE      file holding the credentials unlock secret, mode 600 (unset: locked)
+  CREDENTIALS_UNLOCK_COMMAND  command printing the unlock secret, run without a shell (unset: locked)
   LOG_LEVEL                 pino level (info)`,
     )
     .action(async () => {
@@ -63,10 +65,14 @@ Environment (default):
         }
         const { checkHttpExposure, createMetrics, startHttpServer } = await import('../http/index.js');
         await checkHttpExposure(store, config.HTTP_HOST, config.HTTP_TOKEN);
-        const fleet = await createFleet(config, store, logger);
+        const { CredentialLock, unlockAtStart, workerKeyEnv } = await import('../credentials/index.js');
+        const credentialLock = new CredentialLock();
+        // Before the fleet: the first worker launched already gets the key.
+        await unlockAtStart(store, config, credentialLock, logger);
+        const fleet = await createFleet(config, store, logger, () => workerKeyEnv(credentialLock));
         const { default: Dockerode } = await import('dockerode');
         let scheduler: InstanceType<typeof SchedulerService> | undefined;
-        const status = () => ({ lastTickAt: scheduler?.lastTick?.at ?? null, tickIntervalMs: config.TICK_INTERVAL_MS });
+        const status = () => ({ lastTickAt: scheduler?.lastTick?.at ?? null, tickIntervalMs: config.TICK_INTERVAL_MS, credentials: credentialLock.state });
         const metrics = createMetrics({ store, status });
         scheduler = new SchedulerService({
           store,
@@ -101,6 +107,7 @@ Environment (default):
             metrics,
             serviceAllow: config.SERVICE_ACTION_ALLOW,
             offlineAfterMs: config.OFFLINE_AFTER_SECONDS * 1000,
+            credentialLock,
           });
         } catch (err) {
           await scheduler.stop();
@@ -128,7 +135,7 @@ Environment (default):
 }
 
 /** The site-worker fleet, or undefined when workers are not launched from here. */
-async function createFleet(config: Config, store: Store, logger: Logger): Promise<Fleet | undefined> {
+async function createFleet(config: Config, store: Store, logger: Logger, workerEnvAtLaunch: () => Record<string, string>): Promise<Fleet | undefined> {
   const { Fleet } = await import('../fleet/fleet.js');
   const { selectLauncher } = await import('../fleet/select-launcher.js');
   if (isProcessLocal(store.target)) {
@@ -157,6 +164,7 @@ async function createFleet(config: Config, store: Store, logger: Logger): Promis
       ...pickDefined(config, ['DATABASE_POOL_MODE', 'DATABASE_LISTEN_URL', 'DB_POLL_MS', 'DB_LISTEN_CHECK_MS', 'DB_LISTEN_CHECK_TIMEOUT_MS', 'DB_WAKE_JITTER_MS']),
       DB_MAX_CLOCK_OFFSET_SECONDS: String(config.DB_MAX_CLOCK_OFFSET_SECONDS),
     },
+    workerEnvAtLaunch,
     maxWorkersPerSite: config.MAX_WORKERS_PER_SITE,
     maxWorkers: config.MAX_WORKERS,
     staleAfterMs: config.WORKER_STALE_SECONDS * 1000,

@@ -4,7 +4,8 @@ import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/open.js';
 import { workerPoolMax } from '../db/pool-profile.js';
 import { UserError } from '../errors.js';
-import { createDatabaseCredentialProvider, defaultExecutorConfig, executorHandlers } from '../executors/index.js';
+import { CredentialLock, createDatabaseCredentialProvider, keyFromWorkerSecrets, unlockAtStart } from '../credentials/index.js';
+import { defaultExecutorConfig, executorHandlers } from '../executors/index.js';
 import { resolveCommandUser } from '../executors/components/command-isolation.js';
 import { runSiteWorker } from '../fleet/site-worker.js';
 import { readWorkerSecrets, WORKER_LIVENESS_FD_VAR, WORKER_SECRETS_VAR } from '../fleet/worker-secrets.js';
@@ -35,7 +36,8 @@ Environment (default):
   WORKER_IDLE_SECONDS   exit after this long with nothing to do (30)
   COMMAND_USER          user commands run as (nobody when the worker is root)
   LOG_LEVEL             pino level (info)
-  WORKER_SECRETS=stdin  (set by launchers) DATABASE_URL and other secrets come as JSON on stdin`,
+  WORKER_SECRETS=stdin  (set by launchers) DATABASE_URL, the credentials key and other secrets come as JSON on stdin
+  CREDENTIALS_KEY_FILE, CREDENTIALS_UNLOCK_COMMAND  unlock source when started by hand (see jobyard credentials --help)`,
     )
     .action(async (options: { site: string; lanes?: string }) => {
       const siteId = parseId(options.site, 'worker: --site (a site id)');
@@ -61,6 +63,10 @@ Environment (default):
         if (!(await findSiteById(store, siteId))) {
           throw new UserError(`worker: --site: no site with id ${siteId}`);
         }
+        // The scheduler sends the derived key (never the operator's secret) on stdin; a worker
+        // started by hand may unlock from its own CREDENTIALS_KEY_FILE or _UNLOCK_COMMAND.
+        const credentialLock = new CredentialLock(keyFromWorkerSecrets(secrets));
+        if (credentialLock.state === 'locked' && process.env[WORKER_SECRETS_VAR] !== 'stdin') await unlockAtStart(store, config, credentialLock, logger);
         const exit = await runSiteWorker({
           store,
           logger,
@@ -72,7 +78,7 @@ Environment (default):
           idleSeconds: config.WORKER_IDLE_SECONDS,
           handlers: executorHandlers({
             store,
-            credentials: createDatabaseCredentialProvider(store),
+            credentials: createDatabaseCredentialProvider(store, credentialLock),
             config: {
               ...defaultExecutorConfig(),
               commandIsolation: {

@@ -11,6 +11,7 @@ export interface OperatorTables {
   api_tokens: ApiTokensTable;
   ssh_host_keys: SshHostKeysTable;
   maintenance_leases: MaintenanceLeasesTable;
+  credential_keyring: CredentialKeyringTable;
 }
 
 /** One shared maintenance task's turn (owned by src/daemon/maintenance-lease.ts). */
@@ -70,4 +71,21 @@ export interface SshHostKeysTable {
   fingerprint: string;
   pinned_at: Timestamp;
   last_seen_at: Timestamp;
+}
+
+/**
+ * The credentials keyring, one row (id 1) once the first unlock happened (owned by
+ * src/credentials/keyring.ts). The key is derived from the operator's secret and never stored.
+ */
+export interface CredentialKeyringTable {
+  /** Always 1 (a check constraint): one keyring. */
+  id: Generated<number>;
+  /** `scrypt`. */
+  kdf_name: string;
+  /** `{ N, r, p, salt }` (salt base64url). */
+  kdf_params_json: Json<Record<string, unknown>>;
+  /** A jy:v1 envelope of a known constant: opens only with the right key. */
+  verification_token: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }

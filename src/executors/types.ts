@@ -10,23 +10,9 @@ import type { WorkItem } from '../db/schema.js';
 import type { Logger } from '../log.js';
 import type { CommandIsolation } from './components/command-isolation.js';
 import type { SshSettings } from './ssh/settings.js';
+import type { CredentialProvider } from '../credentials/types.js';
 
-/** Fetches credential material by id while executing; nothing it returns is stored or logged. */
-export interface CredentialProvider {
-  /**
-   * The credential, for an item of `scope.siteId`: a credential that belongs to another site is
-   * refused (PermanentError); one without a site is usable everywhere.
-   */
-  get(credentialId: number, scope?: { siteId: number | null }): Promise<Credential | undefined>;
-}
-
-export interface Credential {
-  id: number;
-  name: string;
-  username: string | null;
-  /** Secret values, already decrypted; never put them in payloads, logs, rows or snippets. */
-  secrets: Record<string, string>;
-}
+export type { Credential, CredentialProvider } from '../credentials/types.js';
 
 export interface ExecutorConfig {
   /** Plug-in component kinds: kind → module path exporting `run(component, context)`. */

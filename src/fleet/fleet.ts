@@ -29,6 +29,11 @@ export interface FleetOptions {
   logger: Logger;
   /** Environment every worker gets (DATABASE_URL, WORKER_* settings, LOG_LEVEL). */
   workerEnv: Record<string, string>;
+  /**
+   * Read at each launch, for values that change while the scheduler runs (the derived credentials
+   * key once unlocked). Secret-named, so the launchers send them on the worker's stdin.
+   */
+  workerEnvAtLaunch?: () => Record<string, string>;
   maxWorkersPerSite?: number;
   maxWorkers?: number;
   /** The fleet's connection budget (PostgreSQL); without it only the worker caps apply. */
@@ -138,7 +143,7 @@ export class Fleet {
       containerName,
       siteId,
       lanes: null,
-      env: { ...this.options.workerEnv, WORKER_GUID: workerGuid, CONTAINER_NAME: containerName },
+      env: { ...this.options.workerEnv, ...this.options.workerEnvAtLaunch?.(), WORKER_GUID: workerGuid, CONTAINER_NAME: containerName },
     };
   }
 

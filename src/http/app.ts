@@ -7,6 +7,7 @@
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import type { CredentialLock } from '../credentials/lock.js';
 import type { Store } from '../db/open.js';
 import type { Logger } from '../log.js';
 import { authenticate } from './auth.js';
@@ -17,6 +18,7 @@ import type { JobyardMetrics } from './metrics.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerDeviceRoutes } from './routes/devices.js';
 import { registerFilterRoutes } from './routes/filters.js';
+import { registerCredentialRoutes } from './routes/credentials.js';
 import { registerJobActionRoutes } from './routes/job-actions.js';
 import { registerJobRoutes } from './routes/jobs.js';
 import { registerMetricsRoutes } from './routes/metrics.js';
@@ -52,6 +54,8 @@ export interface AppDeps {
   healthDbTimeoutMs?: number;
   /** SERVICE_ACTION_ALLOW, to refuse service actions up front (the consumer checks it anyway). */
   serviceAllow?: ReadonlySet<string>;
+  /** The daemon's credentials lock, for the credentials routes (unlock, rotate-key, writes). */
+  credentialLock?: CredentialLock;
 }
 
 /** Route modules under /api: each registers its routes on the app. Add yours here. */
@@ -69,6 +73,7 @@ const ROUTE_MODULES: ReadonlyArray<(app: ApiApp) => void> = [
   registerSiteRoutes,
   registerDeviceRoutes,
   registerFilterRoutes,
+  registerCredentialRoutes,
 ];
 
 export function createApp(deps: AppDeps): ApiApp {
@@ -81,6 +86,7 @@ export function createApp(deps: AppDeps): ApiApp {
     c.set('clock', deps.clock);
     c.set('offlineAfterMs', deps.offlineAfterMs ?? 600_000);
     c.set('serviceAllow', deps.serviceAllow);
+    c.set('credentialLock', deps.credentialLock);
     c.header('Cache-Control', 'no-store');
     c.header('X-Content-Type-Options', 'nosniff');
     await next();

@@ -6,6 +6,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Actor } from '../audit/audit-log.js';
 import type { Role } from '../auth/roles.js';
+import type { CredentialLock } from '../credentials/lock.js';
 import type { Store } from '../db/open.js';
 import type { Logger } from '../log.js';
 
@@ -23,6 +24,8 @@ export interface ApiVariables {
   tokenName: string | null;
   /** SERVICE_ACTION_ALLOW when the server knows it (the scheduler); undefined: the consumer decides. */
   serviceAllow: ReadonlySet<string> | undefined;
+  /** The running daemon's credentials lock (the scheduler); undefined: this server cannot unlock. */
+  credentialLock: CredentialLock | undefined;
 }
 
 export interface AppEnv {

@@ -20,7 +20,7 @@ export function registerHealthRoute(app: ApiApp, deps: { status: TickStatusSourc
     if (database !== 'ok') reasons.push(`database: ${database}`);
 
     const now = c.get('clock')();
-    const { lastTickAt, tickIntervalMs } = readTickStatus(deps.status);
+    const { lastTickAt, tickIntervalMs, credentials } = readTickStatus(deps.status);
     const maxAgeMs = STALE_TICK_INTERVALS * tickIntervalMs;
     const ageMs = lastTickAt === null ? null : Math.max(0, now - lastTickAt);
     if (ageMs === null) reasons.push('tick: the tick loop has not completed a tick yet');
@@ -33,6 +33,8 @@ export function registerHealthRoute(app: ApiApp, deps: { status: TickStatusSourc
       database,
       backend: store.dialect.backend,
       tick: { last_tick_at: lastTickAt, age_ms: ageMs, interval_ms: tickIntervalMs, max_age_ms: maxAgeMs },
+      // Locked is a warning, not unhealthy: everything without a credential still runs.
+      ...(credentials ? { credentials } : {}),
     };
     return c.json(body, reasons.length === 0 ? 200 : 503);
   });

@@ -123,6 +123,7 @@ export class JobyardMetrics implements SchedulerMetrics {
   readonly #dueJobs: Gauge;
   readonly #oldestQueued: Gauge;
   readonly #lastTick: Gauge;
+  readonly #credentialsLocked: Gauge;
   readonly #claims: Counter<'kind'>;
   readonly #completions: Counter<'kind'>;
   readonly #failures: Counter<'kind' | 'status'>;
@@ -156,6 +157,11 @@ export class JobyardMetrics implements SchedulerMetrics {
     this.#lastTick = new Gauge({
       name: 'jobyard_last_tick_timestamp_seconds',
       help: 'Unix time of the last completed scheduler tick (0 before the first).',
+      registers,
+    });
+    this.#credentialsLocked = new Gauge({
+      name: 'jobyard_credentials_locked',
+      help: '1 while this scheduler holds no credentials key (items that need a credential fail with "credentials locked"), 0 when unlocked.',
       registers,
     });
     this.#claims = new Counter({
@@ -249,8 +255,10 @@ export class JobyardMetrics implements SchedulerMetrics {
     for (const [status, n] of Object.entries(workers)) this.#workers.set({ status }, n);
     this.#dueJobs.set(dueJobs);
     this.#oldestQueued.set((queue.longest_ready_wait_ms ?? 0) / 1000);
-    const lastTickAt = this.#status ? readTickStatus(this.#status).lastTickAt : null;
+    const tickStatus = this.#status ? readTickStatus(this.#status) : undefined;
+    const lastTickAt = tickStatus?.lastTickAt ?? null;
     this.#lastTick.set(lastTickAt === null ? 0 : lastTickAt / 1000);
+    if (tickStatus?.credentials) this.#credentialsLocked.set(tickStatus.credentials === 'locked' ? 1 : 0);
   }
 
   /** Adds items that finished since the last scrape (and are settled) to the duration histogram. */

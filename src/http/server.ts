@@ -9,6 +9,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hasLiveApiToken } from '../auth/tokens.js';
+import type { CredentialLock } from '../credentials/lock.js';
 import type { Store } from '../db/open.js';
 import { describeError, UserError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -42,6 +43,8 @@ export interface HttpServerOptions {
   bodyLimitBytes?: number;
   /** SERVICE_ACTION_ALLOW: service actions for other services are refused with 400 (unset: left to the consumer). */
   serviceAllow?: ReadonlySet<string>;
+  /** The daemon's credentials lock (the credentials routes unlock and use it). */
+  credentialLock?: CredentialLock;
 }
 
 export interface HttpServer {
@@ -95,6 +98,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     allowLocal: loopback,
     ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
     ...(options.serviceAllow !== undefined ? { serviceAllow: options.serviceAllow } : {}),
+    ...(options.credentialLock !== undefined ? { credentialLock: options.credentialLock } : {}),
     ...(options.healthDbTimeoutMs !== undefined ? { healthDbTimeoutMs: options.healthDbTimeoutMs } : {}),
   });
 

@@ -9,7 +9,7 @@ import { filtersReferencingSite } from '../inventory/filter-admin.js';
 import { countUnfinishedItemsOfSite } from '../queue/site-usage.js';
 import { countLiveWorkersOfSite } from '../fleet/worker-rows.js';
 import { jobsReferencing } from '../schedule/job-usage.js';
-import { credentialsOfSite } from '../executors/credential-usage.js';
+import { credentialsOfSite } from '../credentials/credential-usage.js';
 
 export const SITE_REFERENCES: readonly SiteReferenceCheck[] = [
   async (db, siteId) => ({ what: 'unfinished work items', count: await countUnfinishedItemsOfSite(db, siteId) }),

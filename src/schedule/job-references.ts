@@ -3,8 +3,9 @@
  * site, device filter and credential must exist, and a credential that belongs to a site may only
  * be used by a job whose targets are all on that site (a credential without a site is usable
  * everywhere). Hostnames not known yet are only a warning: devices may enrol after the job exists.
- * The worker checks the credential's site again for every item it runs (executors/credentials.ts).
+ * The worker checks the credential's site again for every item it runs (src/credentials/provider.ts).
  */
+import { findCredentials } from '../credentials/index.js';
 import type { Store } from '../db/open.js';
 import { existingFilterIds, existingSiteIds, knownHostnames, sitesOfFilters, sitesOfHostnames } from '../inventory/index.js';
 import type { JobDefinition } from './job-definition.js';
@@ -43,8 +44,7 @@ export async function checkJobReferences(store: Store, d: References): Promise<R
   }
 
   if (d.credential_id !== null) {
-    // Read here until the credentials table has its own module's lookup (src/credentials).
-    const credential = await store.db.selectFrom('credentials').select(['id', 'name', 'site_id']).where('id', '=', d.credential_id).executeTakeFirst();
+    const credential = (await findCredentials(store.db, [d.credential_id])).get(d.credential_id);
     if (!credential) {
       problems.push(`credential_id: no credential with id ${d.credential_id}`);
     } else if (credential.site_id !== null) {

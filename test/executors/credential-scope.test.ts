@@ -10,7 +10,7 @@ import { createDatabaseCredentialProvider } from '../../src/executors/credential
 import { executeScheduledRun } from '../../src/executors/scheduled-run.js';
 import { PermanentError } from '../../src/queue/index.js';
 import { tick } from '../../src/schedule/ticker.js';
-import { claimOne, executorContext, insertCredential, siteWithDevices } from '../fixtures/executors/executor-helpers.js';
+import { claimOne, executorContext, insertCredential, siteWithDevices, testCredentialLock } from '../fixtures/executors/executor-helpers.js';
 import { insertJob } from '../helpers/jobs.js';
 import { describeBackends } from '../helpers/backends.js';
 
@@ -22,7 +22,7 @@ describeBackends('credentials scoped to their site', (ctx) => {
     const ofTwo = await insertCredential(ctx, T, { name: 'two-admin', password: 'pw-two' });
     await ctx.db.updateTable('credentials').set({ site_id: two.id }).where('id', '=', ofTwo.id).execute();
     const global = await insertCredential(ctx, T, { name: 'global', password: 'pw-all' });
-    const provider = createDatabaseCredentialProvider(ctx.store);
+    const provider = createDatabaseCredentialProvider(ctx.store, testCredentialLock(ctx));
 
     expect((await provider.get(ofTwo.id, { siteId: two.id }))?.secrets).toEqual({ password: 'pw-two' });
     for (const scope of [{ siteId: one.id }, { siteId: null }, undefined]) {

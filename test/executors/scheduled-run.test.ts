@@ -10,7 +10,7 @@ import { executeScheduledRun, targetConcurrency } from '../../src/executors/sche
 import { completeWorkItems, PermanentError } from '../../src/queue/index.js';
 import { applyRunRollups } from '../../src/schedule/rollup.js';
 import { tick } from '../../src/schedule/ticker.js';
-import { claimOne, executorContext, insertCredential, siteWithDevices } from '../fixtures/executors/executor-helpers.js';
+import { claimOne, executorContext, insertCredential, siteWithDevices, testCredentialLock } from '../fixtures/executors/executor-helpers.js';
 import { describeBackends, type BackendContext } from '../helpers/backends.js';
 import { insertJob } from '../helpers/jobs.js';
 
@@ -221,18 +221,19 @@ describeBackends('scheduled_run executor', (ctx) => {
     expect(await activityOf(ctx, item.run_id!)).toEqual([]);
   });
 
-  it('reads credentials by id as UTF-8 secrets and refuses Aegis envelopes', async () => {
+  it('reads credentials by id, decrypted, and refuses values that are not jy:v1 envelopes', async () => {
     const T = Date.now();
-    const provider = createDatabaseCredentialProvider(ctx.store);
+    const provider = createDatabaseCredentialProvider(ctx.store, testCredentialLock(ctx));
     const full = await insertCredential(ctx, T, { name: 'full', username: 'root', password: 'pässword', privateKey: '-----BEGIN KEY-----' });
     const none = await insertCredential(ctx, T, { name: 'none' });
-    const sealed = await insertCredential(ctx, T, { name: 'sealed', password: 'aegis:v1:abcdef' });
+    // Written after the unlock, in another system's format: never handed out as if it were the secret.
+    const sealed = await insertCredential(ctx, T, { name: 'sealed', password: 'aegis:v1:abcdef', raw: true });
     expect(await provider.get(full.id)).toEqual({ id: full.id, name: 'full', username: 'root', secrets: { password: 'pässword', private_key: '-----BEGIN KEY-----' } });
     expect(await provider.get(none.id)).toEqual({ id: none.id, name: 'none', username: null, secrets: {} });
     expect(await provider.get(424242)).toBeUndefined();
     const refused = await provider.get(sealed.id).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(PermanentError);
-    expect(String(refused)).toMatch(/password is Aegis-encrypted and this worker has no decryptor configured/);
+    expect(String(refused)).toMatch(/credential \d+ \(sealed\): password is not encrypted \(not a jy:v1 envelope\)/);
     expect(String(refused)).not.toContain('abcdef');
   });
 
@@ -250,7 +251,7 @@ describeBackends('scheduled_run executor', (ctx) => {
     expect(item.kind).toBe('agent_maintenance_run');
     expect(Object.keys(EXECUTORS).sort()).toEqual(['agent_maintenance_run', 'onboarding_run', 'scheduled_run']);
     expect(EXECUTORS.agent_maintenance_run).toBe(executeAgentMaintenanceRun);
-    const handlers = executorHandlers({ store: ctx.store, credentials: createDatabaseCredentialProvider(ctx.store), workerGuid: 'w' });
+    const handlers = executorHandlers({ store: ctx.store, credentials: createDatabaseCredentialProvider(ctx.store, testCredentialLock(ctx)), workerGuid: 'w' });
     const result = await handlers.agent_maintenance_run!({ item, payload: item.payload_json, signal: new AbortController().signal, logger: executorContext(ctx, item).logger });
     expect(result).toEqual({ targets: 1, succeeded: 1, failed: 0 });
     const rows = await activityOf(ctx, item.run_id!);

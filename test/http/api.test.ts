@@ -556,6 +556,10 @@ describeBackends('http status api', (ctx) => {
       expect(r.text).not.toContain(CREDENTIAL_NAME);
       expect(r.text).not.toContain('s3cret');
     }
-    expectError(await get('/api/credentials'), 404, /no route/);
+    // Credentials have their own admin-only routes now: metadata, never a secret value.
+    const listed = await get('/api/credentials');
+    expect(listed.status).toBe(200);
+    expect(listed.text).toContain(CREDENTIAL_NAME);
+    expect(listed.text).not.toContain('s3cret');
   });
 });
