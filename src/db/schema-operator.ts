@@ -8,6 +8,7 @@ import type { Json, Timestamp } from './schema.js';
 
 export interface OperatorTables {
   audit_log: AuditLogTable;
+  ui_sessions: UiSessionsTable;
 }
 
 /** One write made by an operator (owned by src/audit/audit-log.ts). */
@@ -22,4 +23,16 @@ export interface AuditLogTable {
   object_id: string | null;
   /** What changed, never a secret (masked by src/secrets.ts before it is written). */
   summary_json: Json<Record<string, unknown>>;
+}
+
+/** One dashboard sign-in (owned by src/http/ui/sessions.ts); the cookie's id is stored hashed. */
+export interface UiSessionsTable {
+  /** SHA-256 (hex) of the random session id in the cookie. */
+  id_hash: string;
+  actor: string;
+  /** viewer | operator | admin, as the token that signed in had. */
+  role: string;
+  csrf_token: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
 }
