@@ -92,7 +92,7 @@ export function createUiApp(deps: UiDeps): UiApp {
     if (!principal) return c.html(signInPage(c.var.base, assets, 'token: not a valid API token (unknown, revoked or mistyped)'), 401);
     const { id } = await createSession(store, principal, { now: clock(), ttlMs: deps.sessionTtlMs ?? DEFAULT_TTL_MS });
     setCookie(c, SESSION_COOKIE, id, { path: c.var.base, httpOnly: true, sameSite: 'Strict', secure: isHttps(c), maxAge: Math.floor((deps.sessionTtlMs ?? DEFAULT_TTL_MS) / 1000) });
-    return c.redirect(`${c.var.base}/`, 303);
+    return c.redirect(c.var.base, 303);
   });
 
   // Everything below needs a session.
@@ -129,7 +129,7 @@ export function createUiApp(deps: UiDeps): UiApp {
   };
   const back = (c: Context<Env>, fallback: string): string => {
     const b = c.var.form._back;
-    return typeof b === 'string' && b.startsWith(`${c.var.base}/`) && !b.startsWith('//') ? b : fallback;
+    return typeof b === 'string' && (b === c.var.base || b.startsWith(`${c.var.base}/`) || b.startsWith(`${c.var.base}?`)) && !b.startsWith('//') ? b : fallback;
   };
   const render = (c: Context<Env>, title: string, section: string, body: Html, extra: { live?: boolean; refreshSeconds?: number } = {}) =>
     c.html(page(c.var.view, { title, section, body, ...extra }));
@@ -248,7 +248,7 @@ export function createUiApp(deps: UiDeps): UiApp {
   });
 
   function messagePage(c: Context<Env>, title: string, message: string): Html {
-    const body = html`<h1>${title}</h1><p class="err" role="alert">${message}</p><p><a href="${c.var.base}/">Back to the overview</a></p>`;
+    const body = html`<h1>${title}</h1><p class="err" role="alert">${message}</p><p><a href="${c.var.base}">Back to the overview</a></p>`;
     return c.var.view ? page(c.var.view, { title, section: '', body }) : html`<!doctype html><title>${title}</title><p>${message}</p>`;
   }
 
