@@ -26,8 +26,8 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
-export async function startUiServer(store: Store, options: { liveIntervalMs?: number } = {}): Promise<UiServer> {
-  const ui = createUiApp({ store, authenticate: (t) => TOKENS[t], liveIntervalMs: options.liveIntervalMs ?? 200 });
+export async function startUiServer(store: Store, options: { liveIntervalMs?: number; clock?: () => number } = {}): Promise<UiServer> {
+  const ui = createUiApp({ store, authenticate: (t) => TOKENS[t], liveIntervalMs: options.liveIntervalMs ?? 200, ...(options.clock ? { clock: options.clock } : {}) });
   const root = new Hono();
   root.route('/ui', ui.app);
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
