@@ -10,7 +10,7 @@ export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {
   const t = dialect.types;
   await db.schema
     .createTable('ui_sessions')
-    .addColumn('id_hash', 'text', (c) => c.primaryKey())
+    .addColumn('id_hash', 'text', (c) => c.primaryKey().notNull())
     .addColumn('actor', 'text', (c) => c.notNull())
     .addColumn('role', 'text', (c) => c.notNull())
     .addColumn('csrf_token', 'text', (c) => c.notNull())

@@ -9,6 +9,7 @@ import * as m20261123_0003 from './20261123_0003_scheduler_fields.js';
 import * as m20261202_0001 from './20261202_0001_work_item_claim_count.js';
 import * as m20261202_0002 from './20261202_0002_audit_log.js';
 import * as m20261202_0010 from './20261202_0010_ui_sessions.js';
+import * as m20261202_0011 from './20261202_0011_minute_rollup.js';
 
 export const MIGRATIONS: MigrationList = [
   ['20261123_0001_initial_schema', m20261123_0001],
@@ -17,4 +18,5 @@ export const MIGRATIONS: MigrationList = [
   ['20261202_0001_work_item_claim_count', m20261202_0001],
   ['20261202_0002_audit_log', m20261202_0002],
   ['20261202_0010_ui_sessions', m20261202_0010],
+  ['20261202_0011_minute_rollup', m20261202_0011],
 ];

@@ -81,6 +81,8 @@ const schema = z.object({
   OFFLINE_AFTER_SECONDS: number('OFFLINE_AFTER_SECONDS', 600, 1),
   RECLAIM_INTERVAL_SECONDS: number('RECLAIM_INTERVAL_SECONDS', 5, 0.1),
   WORK_ITEM_RETENTION_DAYS: number('WORK_ITEM_RETENTION_DAYS', 7, 0),
+  /** Days of per-minute chart rows the dashboard keeps (work_item_minute_rollup). */
+  UI_ROLLUP_RETENTION_DAYS: number('UI_ROLLUP_RETENTION_DAYS', 30, 1),
   WORKER_LAUNCHER: z
     .string()
     .optional()

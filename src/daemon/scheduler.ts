@@ -22,6 +22,7 @@ import { acquireWakeups, type WakeupTicket } from '../queue/wakeup.js';
 import { applyRunRollups } from '../schedule/rollup.js';
 import { tick, type TickSummary } from '../schedule/ticker.js';
 import { PeriodicLoop } from './loop.js';
+import { pruneRollup, rollUpMinutes } from '../http/ui/data/rollup.js';
 
 export interface SchedulerOptions {
   store: Store;
@@ -30,6 +31,8 @@ export interface SchedulerOptions {
   reclaimIntervalMs?: number;
   pruneIntervalMs?: number;
   retentionMs?: number;
+  /** Per-minute chart rollup: how long rows are kept (default 30 days); 0 turns the rollup loop off. */
+  rollupRetentionMs?: number;
   misfireGraceMs?: number;
   offlineAfterMs?: number;
   /** The clock; tests pass a fake one. */
@@ -99,6 +102,21 @@ export class SchedulerService {
       logger,
     );
     this.loops = [tickLoop, reclaimLoop, pruneLoop];
+    const rollupRetentionMs = options.rollupRetentionMs ?? 30 * 86_400_000;
+    if (rollupRetentionMs > 0) {
+      // The dashboard's charts: finished items per minute, recomputed idempotently (replicas agree).
+      this.loops.push(
+        new PeriodicLoop(
+          'minute-rollup',
+          60_000,
+          async () => {
+            await rollUpMinutes(store, clock());
+            await pruneRollup(store, clock() - rollupRetentionMs);
+          },
+          logger,
+        ),
+      );
+    }
     const fleet = options.fleet;
     if (fleet) {
       const launchLoop = new PeriodicLoop('fleet', options.fleetIntervalMs ?? 1000, async () => void (await fleet.launchNeeded()), logger);

@@ -9,6 +9,7 @@ import type { Json, Timestamp } from './schema.js';
 export interface OperatorTables {
   audit_log: AuditLogTable;
   ui_sessions: UiSessionsTable;
+  work_item_minute_rollup: WorkItemMinuteRollupTable;
 }
 
 /** One write made by an operator (owned by src/audit/audit-log.ts). */
@@ -35,4 +36,19 @@ export interface UiSessionsTable {
   csrf_token: string;
   created_at: Timestamp;
   expires_at: Timestamp;
+}
+
+/** Finished work items per minute and kind, for the dashboard's charts (owned by src/http/ui/data/rollup.ts). */
+export interface WorkItemMinuteRollupTable {
+  /** Start of the minute, epoch ms. */
+  minute_ts: Timestamp;
+  kind: string;
+  succeeded: number;
+  /** failed or dead. */
+  failed: number;
+  /** Sum and count of (started_at − available_at): how long claimable items waited for a worker. */
+  wait_ms_sum: number;
+  wait_count: number;
+  /** Sum of (finished_at − started_at) over the minute's finished items. */
+  run_ms_sum: number;
 }

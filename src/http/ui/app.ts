@@ -25,6 +25,7 @@ import { readInventory } from './data/inventory.js';
 import { applyItemAction, ITEM_ACTIONS, type ItemAction } from './data/item-actions.js';
 import { listJobPage, runNowAudited, setEnabledAudited } from './data/jobs.js';
 import { readOverview } from './data/overview.js';
+import { readSeries } from './data/rollup.js';
 import { listItems, parseItemFilter } from './data/work-items.js';
 import { page, signInPage, type Html, type View } from './layout.js';
 import { LiveSnapshots } from './live.js';
@@ -141,7 +142,11 @@ export function createUiApp(deps: UiDeps): UiApp {
     return c.redirect(`${c.var.base}/signin`, 303);
   });
 
-  app.get('/', async (c) => render(c, 'Overview', '', overviewPage(c.var.view, await readOverview(store, clock())), { live: true }));
+  app.get('/', async (c) => {
+    const now = clock();
+    const body = overviewPage(c.var.view, await readOverview(store, now), await readSeries(store, now));
+    return render(c, 'Overview', '', body, { live: true });
+  });
 
   app.get('/live', (c) =>
     streamSSE(c, async (stream) => {
