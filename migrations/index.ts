@@ -8,6 +8,7 @@ import * as m20261123_0002 from './20261123_0002_work_item_notify.js';
 import * as m20261123_0003 from './20261123_0003_scheduler_fields.js';
 import * as m20261202_0001 from './20261202_0001_work_item_claim_count.js';
 import * as m20261202_0002 from './20261202_0002_audit_log.js';
+import * as m20261202_0003 from './20261202_0003_api_tokens.js';
 import * as m20261202_0010 from './20261202_0010_ui_sessions.js';
 import * as m20261202_0011 from './20261202_0011_minute_rollup.js';
 
@@ -17,6 +18,7 @@ export const MIGRATIONS: MigrationList = [
   ['20261123_0003_scheduler_fields', m20261123_0003],
   ['20261202_0001_work_item_claim_count', m20261202_0001],
   ['20261202_0002_audit_log', m20261202_0002],
+  ['20261202_0003_api_tokens', m20261202_0003],
   ['20261202_0010_ui_sessions', m20261202_0010],
   ['20261202_0011_minute_rollup', m20261202_0011],
 ];

@@ -83,6 +83,8 @@ const schema = z.object({
   WORK_ITEM_RETENTION_DAYS: number('WORK_ITEM_RETENTION_DAYS', 7, 0),
   /** Days of per-minute chart rows the dashboard keeps (work_item_minute_rollup). */
   UI_ROLLUP_RETENTION_DAYS: number('UI_ROLLUP_RETENTION_DAYS', 30, 1),
+  /** Audit rows older than this are pruned by the scheduler's prune loop (the audit log's retention). */
+  AUDIT_RETENTION_DAYS: number('AUDIT_RETENTION_DAYS', 90, 1),
   WORKER_LAUNCHER: z
     .string()
     .optional()

@@ -58,3 +58,12 @@ export class ConflictError extends UserError {
     this.name = 'ConflictError';
   }
 }
+
+/** The same error with its message prefixed (`items retry: …`), keeping its class and problems. */
+export function prefixError(err: unknown, prefix: string): unknown {
+  if (err instanceof ValidationError) return new ValidationError(err.problems.map((p) => `${prefix}: ${p}`));
+  if (err instanceof NotFoundError) return new NotFoundError(`${prefix}: ${err.message}`);
+  if (err instanceof ConflictError) return new ConflictError(`${prefix}: ${err.message}`);
+  if (err instanceof UserError) return new UserError(`${prefix}: ${err.message}`, err.exitCode);
+  return err;
+}

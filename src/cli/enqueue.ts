@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { UserError } from '../errors.js';
+import { cliActor } from '../audit/audit-log.js';
+import { prefixError, UserError } from '../errors.js';
 import { defaultPriority, WORK_KINDS } from '../queue/kinds.js';
 import { serialisePayload } from '../queue/payload.js';
 import { print } from './output.js';
@@ -73,8 +74,8 @@ export function registerEnqueueCommand(program: Command): Command {
         if (siteId !== null && !(await findSiteById(store, siteId))) {
           throw new UserError(`enqueue: --site: no site with id ${siteId}`);
         }
-        const { enqueueWorkItem } = await import('../queue/index.js');
-        const { item, created } = await enqueueWorkItem(
+        const { enqueueAsOperator } = await import('../queue/operator-actions.js');
+        const { item, created } = await enqueueAsOperator(
           store,
           {
             kind,
@@ -85,8 +86,11 @@ export function registerEnqueueCommand(program: Command): Command {
             ...(availableAt !== undefined ? { availableAt } : {}),
             ...(options.dedupeKey !== undefined ? { dedupeKey: options.dedupeKey } : {}),
           },
+          cliActor(),
           { now: Date.now() },
-        );
+        ).catch((err: unknown) => {
+          throw prefixError(err, 'enqueue');
+        });
         if (options.json) return print(JSON.stringify({ id: item.id, created, item }));
         print(
           created

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { InvalidJson } from '../db/dialect.js';
 import type { Store } from '../db/open.js';
 import type { WorkItem } from '../db/schema.js';
-import { UserError } from '../errors.js';
+import { cliActor } from '../audit/audit-log.js';
+import { prefixError, UserError } from '../errors.js';
 import { findSiteById } from '../inventory/sites.js';
 import { WORK_KINDS, WORK_STATUSES } from '../queue/kinds.js';
 import { iso, parseId, parsePositiveInt, print, printTable } from './output.js';
@@ -85,13 +86,10 @@ export function registerItemsCommand(program: Command): Command {
     .action(async (idText: string, options: { json?: boolean }) => {
       const id = parseId(idText, 'items retry: id');
       await withStore(async (store) => {
-        const { retryWorkItemNow } = await import('../queue/index.js');
-        const item = await retryWorkItemNow(store, id, { now: Date.now() });
-        if (!item) {
-          // Nothing changed: say why (no such item, or it is running right now).
-          const current = await getItem(store, id, 'items retry');
-          throw new UserError(`items retry: work item ${id} is ${current.status}; only an item that is not running can be retried (cancel it first)`);
-        }
+        const { retryAsOperator } = await import('../queue/operator-actions.js');
+        const item = await retryAsOperator(store, id, cliActor(), { now: Date.now() }).catch((err: unknown) => {
+          throw prefixError(err, 'items retry');
+        });
         if (options.json) return print(JSON.stringify(item));
         print(`work item ${id} queued, claimable now (attempts used ${item.attempt_count} of ${item.max_attempts})`);
       });
@@ -105,12 +103,10 @@ export function registerItemsCommand(program: Command): Command {
     .action(async (idText: string, options: { json?: boolean }) => {
       const id = parseId(idText, 'items cancel: id');
       await withStore(async (store) => {
-        const { cancelWorkItem } = await import('../queue/index.js');
-        const item = await cancelWorkItem(store, id, { now: Date.now() });
-        if (!item) {
-          const current = await getItem(store, id, 'items cancel');
-          throw new UserError(`items cancel: work item ${id} is already ${current.status}; only queued or running items can be cancelled`);
-        }
+        const { cancelAsOperator } = await import('../queue/operator-actions.js');
+        const item = await cancelAsOperator(store, id, cliActor(), { now: Date.now() }).catch((err: unknown) => {
+          throw prefixError(err, 'items cancel');
+        });
         if (options.json) return print(JSON.stringify(item));
         print(`work item ${id} cancelled`);
       });

@@ -1,7 +1,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ScheduledJob } from '../db/schema.js';
-import { describeError, UserError } from '../errors.js';
+import { cliActor } from '../audit/audit-log.js';
+import { describeError, prefixError, UserError } from '../errors.js';
 import { escapeControl, iso, parseId, print, printTable } from './output.js';
 import { jsonSyntaxProblem } from './options.js';
 import { withStore } from './store.js';
@@ -53,9 +54,10 @@ export function registerJobsCommand(program: Command): Command {
       .action(async (idText: string) => {
         const id = parseId(idText, `jobs ${verb}: id`);
         await withStore(async (store) => {
-          const { setJobEnabled } = await import('../schedule/jobs.js');
-          const job = await setJobEnabled(store, id, enabled, { now: Date.now() });
-          if (!job) throw new UserError(`jobs ${verb}: no job with id ${id}`);
+          const { setEnabledAsOperator } = await import('../schedule/operator-actions.js');
+          const job = await setEnabledAsOperator(store, id, enabled, cliActor(), { now: Date.now() }).catch((err: unknown) => {
+            throw prefixError(err, `jobs ${verb}`);
+          });
           print(`job ${id} ${verb}d${enabled ? `; next run ${iso(job.next_run_at)}` : ''}`);
         });
       });

@@ -9,6 +9,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { describeError, UserError } from '../errors.js';
+import { registerAuditCommand } from './audit.js';
 import { registerEnqueueCommand } from './enqueue.js';
 import { registerItemsCommand } from './items.js';
 import { registerJobsCommand } from './jobs.js';
@@ -19,6 +20,7 @@ import { registerRunsCommand } from './runs.js';
 import { registerSchedulerCommand } from './scheduler.js';
 import { registerServicesCommand } from './services.js';
 import { registerStatusCommand } from './status.js';
+import { registerTokensCommand } from './tokens.js';
 import { registerWorkerCommand } from './worker.js';
 import { registerWorkersCommand } from './workers.js';
 
@@ -50,6 +52,8 @@ The scheduler and worker commands list their own settings: jobyard scheduler --h
   registerItemsCommand(program);
   registerWorkersCommand(program);
   registerEnqueueCommand(program);
+  registerTokensCommand(program);
+  registerAuditCommand(program);
 
   try {
     await program.parseAsync(argv);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { UserError } from '../errors.js';
+import { cliActor } from '../audit/audit-log.js';
+import { prefixError } from '../errors.js';
 import { parseId, print } from './output.js';
 import { withStore } from './store.js';
 
@@ -13,11 +14,10 @@ export function registerRunNowCommand(jobs: Command): void {
     .action(async (idText: string, options: { json?: boolean }) => {
       const id = parseId(idText, 'jobs run-now: id');
       await withStore(async (store) => {
-        const { getScheduledJob } = await import('../schedule/jobs.js');
-        const { runJobNow } = await import('../schedule/ticker.js');
-        const job = await getScheduledJob(store, id);
-        if (!job) throw new UserError(`jobs run-now: no job with id ${id}`);
-        const runId = await runJobNow(store, job, { now: Date.now() });
+        const { runNowAsOperator } = await import('../schedule/operator-actions.js');
+        const runId = await runNowAsOperator(store, id, cliActor(), { now: Date.now() }).catch((err: unknown) => {
+          throw prefixError(err, 'jobs run-now');
+        });
         print(options.json ? JSON.stringify({ run_id: runId }) : String(runId));
       });
     });

@@ -22,6 +22,7 @@ Environment (default):
   RECLAIM_INTERVAL_SECONDS  how often expired leases are reclaimed (5)
   WORK_ITEM_RETENTION_DAYS  finished work items are pruned after (7)
   UI_ROLLUP_RETENTION_DAYS  days of per-minute dashboard chart rows kept (30, at least 1)
+  AUDIT_RETENTION_DAYS      audit rows are pruned after (90)
   WORKER_LAUNCHER           auto | docker | process | off (auto: docker when the engine answers)
   WORKER_IMAGE              image of site-worker containers (jobyard:local)
   WORKER_NETWORK            their network mode (host)
@@ -38,9 +39,9 @@ Environment (default):
   SERVICE_ACTION_CONCURRENCY  service actions run at once (2)
   SERVICE_ACTION_STOP_TIMEOUT_SECONDS  SIGTERM→SIGKILL for stop/restart (the container's own)
   SERVICE_SNAPSHOT_SECONDS  service snapshot interval, 0 for off (15)
-  HTTP_HOST                 status API address (127.0.0.1)
-  HTTP_PORT                 status API port, 0 for any free one (8787)
-  HTTP_TOKEN                bearer token for every route but /healthz (unset: none)
+  HTTP_HOST                 HTTP API address (127.0.0.1; another address needs a token)
+  HTTP_PORT                 HTTP API port, 0 for any free one (8787)
+  HTTP_TOKEN                bootstrap admin token (unset: only jobyard tokens create ones)
   LOG_LEVEL                 pino level (info)`,
     )
     .action(async () => {
@@ -61,8 +62,9 @@ Environment (default):
             throw new UserError(`database has pending migrations (${pending.map((m) => m.name).join(', ')}); run jobyard migrate latest or set MIGRATE_ON_START=true`);
           }
         }
+        const { checkHttpExposure, createMetrics, startHttpServer } = await import('../http/index.js');
+        await checkHttpExposure(store, config.HTTP_HOST, config.HTTP_TOKEN);
         const fleet = await createFleet(config, store, logger);
-        const { createMetrics, startHttpServer } = await import('../http/index.js');
         const { default: Dockerode } = await import('dockerode');
         let scheduler: InstanceType<typeof SchedulerService> | undefined;
         const status = () => ({ lastTickAt: scheduler?.lastTick?.at ?? null, tickIntervalMs: config.TICK_INTERVAL_MS });
@@ -76,6 +78,7 @@ Environment (default):
           reclaimIntervalMs: config.RECLAIM_INTERVAL_SECONDS * 1000,
           retentionMs: config.WORK_ITEM_RETENTION_DAYS * 86_400_000,
           rollupRetentionMs: config.UI_ROLLUP_RETENTION_DAYS * 86_400_000,
+          auditRetentionMs: config.AUDIT_RETENTION_DAYS * 86_400_000,
           metrics,
           services: {
             docker: new Dockerode(),
@@ -89,9 +92,19 @@ Environment (default):
         let http: Awaited<ReturnType<typeof startHttpServer>> | undefined;
         try {
           // startHttpServer logs the address it listens on.
-          http = await startHttpServer({ store, logger, host: config.HTTP_HOST, port: config.HTTP_PORT, token: config.HTTP_TOKEN, status, metrics });
+          http = await startHttpServer({
+            store,
+            logger,
+            host: config.HTTP_HOST,
+            port: config.HTTP_PORT,
+            token: config.HTTP_TOKEN,
+            status,
+            metrics,
+            serviceAllow: config.SERVICE_ACTION_ALLOW,
+          });
         } catch (err) {
           await scheduler.stop();
+          if (err instanceof UserError) throw err; // the refusal to serve without a token says it all
           throw new UserError(`cannot serve HTTP on ${config.HTTP_HOST}:${config.HTTP_PORT}: ${describeError(err)} (set HTTP_PORT or HTTP_HOST)`);
         }
         await new Promise<void>((resolve) => {

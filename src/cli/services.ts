@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { cliActor } from '../audit/audit-log.js';
 import { print } from './output.js';
 import { withStore } from './store.js';
 
@@ -24,11 +25,11 @@ export function registerServicesCommand(program: Command): Command {
       .argument('<service>', 'the service as <project>/<service> (its com.docker.compose.* labels)')
       .option('--json', 'print the new work item as JSON instead of its id')
       .action(async (service: string, options: { json?: boolean }) => {
-        const { enqueueServiceAction, validateServiceAction } = await import('../services/enqueue.js');
+        const { enqueueServiceActionAsOperator, validateServiceAction } = await import('../services/enqueue.js');
         // Checked before the database is opened: bad input needs no database to be reported.
         validateServiceAction({ action, service });
         await withStore(async (store) => {
-          const item = await enqueueServiceAction(store, { action, service });
+          const item = await enqueueServiceActionAsOperator(store, { action, service }, cliActor());
           print(options.json ? JSON.stringify(item) : String(item.id));
         });
       });

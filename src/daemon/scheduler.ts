@@ -2,7 +2,8 @@
  * The scheduler service (`jobyard scheduler`): small loops on one store.
  * - tick: fire due occurrences (src/schedule/ticker.ts), then roll up finished runs;
  * - reclaim: return expired leases to the queue;
- * - prune: delete finished work items past their retention, in bounded batches.
+ * - prune: delete finished work items past their retention, in bounded batches, and audit rows
+ *   past AUDIT_RETENTION_DAYS.
  * - fleet / reconcile (when a launcher is configured): launch site workers where work waits
  *   (woken by new work, not only by the interval); mark lost workers and release their items.
  * - service actions (a queue consumer of `service_action` items) and service snapshots.
@@ -13,6 +14,7 @@ import type Dockerode from 'dockerode';
 import type { Fleet } from '../fleet/fleet.js';
 import type { SchedulerMetrics } from '../http/metrics.js';
 import type { Logger } from '../log.js';
+import { pruneAudit } from '../audit/audit-log.js';
 import { pruneFinishedWorkItems, DEFAULT_RETENTION_MS } from '../queue/admin.js';
 import { reclaimExpiredLeases } from '../queue/reclaim.js';
 import type { QueueRuntime } from '../queue/runtime.js';
@@ -24,6 +26,8 @@ import { tick, type TickSummary } from '../schedule/ticker.js';
 import { PeriodicLoop } from './loop.js';
 import { pruneRollup, rollUpMinutes } from '../http/ui/data/rollup.js';
 
+export const DEFAULT_AUDIT_RETENTION_MS = 90 * 86_400_000;
+
 export interface SchedulerOptions {
   store: Store;
   logger: Logger;
@@ -33,6 +37,8 @@ export interface SchedulerOptions {
   retentionMs?: number;
   /** Per-minute chart rollup: how long rows are kept (default 30 days); 0 turns the rollup loop off. */
   rollupRetentionMs?: number;
+  /** Audit rows are deleted after this (default 90 days). */
+  auditRetentionMs?: number;
   misfireGraceMs?: number;
   offlineAfterMs?: number;
   /** The clock; tests pass a fake one. */
@@ -96,8 +102,11 @@ export class SchedulerService {
       'prune',
       options.pruneIntervalMs ?? 3_600_000,
       async () => {
-        const n = await pruneFinishedWorkItems(store, { now: clock(), retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS });
+        const now = clock();
+        const n = await pruneFinishedWorkItems(store, { now, retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS });
         if (n > 0) logger.info({ pruned: n }, 'finished work items pruned');
+        const audited = await pruneAudit(store.db, now - (options.auditRetentionMs ?? DEFAULT_AUDIT_RETENTION_MS));
+        if (audited > 0) logger.info({ pruned: audited }, 'audit rows pruned');
       },
       logger,
     );

@@ -10,6 +10,7 @@ export interface OperatorTables {
   audit_log: AuditLogTable;
   ui_sessions: UiSessionsTable;
   work_item_minute_rollup: WorkItemMinuteRollupTable;
+  api_tokens: ApiTokensTable;
 }
 
 /** One write made by an operator (owned by src/audit/audit-log.ts). */
@@ -51,4 +52,21 @@ export interface WorkItemMinuteRollupTable {
   wait_count: number;
   /** Sum of (finished_at − started_at) over the minute's finished items. */
   run_ms_sum: number;
+}
+
+/** A bearer token of the HTTP API (owned by src/auth/tokens.ts); only its hash is stored. */
+export interface ApiTokensTable {
+  id: Generated<number>;
+  /** Unique across live and revoked tokens; the audit actor is `token:<name>`. */
+  name: string;
+  /** viewer | operator | admin */
+  role: string;
+  /** Hex SHA-256 of the token (a 256-bit random value, so no slow hash is needed). */
+  token_hash: string;
+  created_at: Timestamp;
+  /** The actor that created it. */
+  created_by: string;
+  /** Updated at most once a minute. */
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
 }

@@ -1,35 +1,23 @@
 /**
- * The status API and metrics over node:http. No framework: a dozen read-only GET routes, one
- * auth rule and JSON bodies need nothing a framework would add, and node:http keeps the
- * dependency list as it is.
+ * Starts the HTTP API (src/http/app.ts) on node:http through @hono/node-server.
  *
- * Every route except /healthz requires `Authorization: Bearer <token>` when a token is set.
- * Errors are JSON `{ "error": "..." }`: 400 bad parameter, 401 missing/wrong token, 404 unknown
- * route or id, 405 wrong method (with Allow), 500 anything unexpected (details only in the log).
+ * Refuses to start on a non-loopback HTTP_HOST while no token is configured (no HTTP_TOKEN and
+ * no live api_tokens row): such a server would accept anyone's writes. On loopback with no token
+ * it serves unauthenticated requests as `http:local` and logs one warning.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hasLiveApiToken } from '../auth/tokens.js';
 import type { Store } from '../db/open.js';
-import { describeError } from '../errors.js';
+import { describeError, UserError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { bearerMatches } from './auth.js';
-import { HttpError } from './errors.js';
-import { healthRoutes } from './health.js';
-import { toJsonText } from './json.js';
+import { createApp } from './app.js';
 import { createMetrics, type JobyardMetrics } from './metrics.js';
-import { Router, type RouteResult } from './router.js';
-import { metricsRoutes } from './routes/metrics.js';
-import { onboardingRoutes } from './routes/onboarding.js';
-import { runRoutes } from './routes/runs.js';
-import { serverRoutes } from './routes/server.js';
-import { workItemRoutes } from './routes/work-items.js';
 import type { TickStatusSource } from './tick-status.js';
 
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
 export const DEFAULT_HTTP_PORT = 8787;
-
-/** Routes that answer without a token (orchestrator probes). */
-const OPEN_PATHS = new Set(['/healthz']);
 
 export interface HttpServerOptions {
   store: Store;
@@ -38,7 +26,7 @@ export interface HttpServerOptions {
   host?: string;
   /** Default 8787; 0 picks a free port (tests). */
   port?: number;
-  /** Bearer token for every route but /healthz; unset or empty: no authentication. */
+  /** HTTP_TOKEN: a bootstrap admin token (actor `token:bootstrap`); unset or empty: none. */
   token?: string;
   /** The tick loop's state (an object, or a callback read per request). */
   status: TickStatusSource;
@@ -48,6 +36,10 @@ export interface HttpServerOptions {
   clock?: () => number;
   /** /healthz gives the database this long to answer (default 2000 ms). */
   healthDbTimeoutMs?: number;
+  /** Request bodies over this many bytes are refused with 413 (default 1 MiB). */
+  bodyLimitBytes?: number;
+  /** SERVICE_ACTION_ALLOW: service actions for other services are refused with 400 (unset: left to the consumer). */
+  serviceAllow?: ReadonlySet<string>;
 }
 
 export interface HttpServer {
@@ -57,63 +49,53 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/** True for addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Throws the refusal (a UserError) when `host` is not loopback and no token is configured;
+ * returns whether a live API token exists. The scheduler calls it before it starts anything.
+ */
+export async function checkHttpExposure(store: Store, host: string, token: string | undefined): Promise<boolean> {
+  const anyApiToken = await hasLiveApiToken(store);
+  if (token === undefined && !anyApiToken && !isLoopbackHost(host)) {
+    throw new UserError(
+      `refusing to serve HTTP on ${host}: it is not a loopback address and no token is configured, so anyone could use the API; ` +
+        'set HTTP_TOKEN, or create one with `jobyard tokens create --role admin --name <name>`, or set HTTP_HOST=127.0.0.1',
+    );
+  }
+  return anyApiToken;
+}
+
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { store, logger } = options;
   const host = options.host ?? DEFAULT_HTTP_HOST;
   const port = options.port ?? DEFAULT_HTTP_PORT;
   const token = options.token === '' ? undefined : options.token;
   const clock = options.clock ?? Date.now;
+  const loopback = isLoopbackHost(host);
+  const anyApiToken = await checkHttpExposure(store, host, token);
+  if (token === undefined && !anyApiToken) {
+    logger.warn({ host }, 'http: no token configured; requests on this loopback address are accepted without one (as http:local) until a token exists');
+  }
   const metrics = options.metrics ?? createMetrics({ store, clock, status: options.status });
-  const router = new Router([
-    ...healthRoutes({ status: options.status, ...(options.healthDbTimeoutMs !== undefined ? { dbTimeoutMs: options.healthDbTimeoutMs } : {}) }),
-    ...metricsRoutes(metrics),
-    ...serverRoutes(),
-    ...workItemRoutes(),
-    ...runRoutes(),
-    ...onboardingRoutes(),
-  ]);
-
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const method = req.method ?? 'GET';
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
-      return send(res, { status: 400, json: { error: 'request target is not a valid URL' } });
-    }
-    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
-    try {
-      if (token !== undefined && !OPEN_PATHS.has(path) && !bearerMatches(req.headers.authorization, token)) {
-        const error = req.headers.authorization ? 'invalid bearer token' : 'authentication required: send Authorization: Bearer <token>';
-        return send(res, { status: 401, json: { error }, headers: { 'WWW-Authenticate': 'Bearer realm="jobyard"' } });
-      }
-      const match = router.match(method, path);
-      if (match.kind === 'not_found') {
-        return send(res, { status: 404, json: { error: `no route for ${method} ${path}`, routes: router.paths } });
-      }
-      if (match.kind === 'method_not_allowed') {
-        return send(res, {
-          status: 405,
-          json: { error: `method ${method} not allowed on ${path}; allowed: ${match.allow.join(', ')}` },
-          headers: { Allow: match.allow.join(', ') },
-        });
-      }
-      const result = await match.route.handler({ store, logger, clock, url, params: match.params });
-      send(res, result);
-    } catch (err) {
-      if (err instanceof HttpError) return send(res, { status: err.status, json: { error: err.message }, headers: err.headers });
-      logger.error({ err: describeError(err), method, path }, 'http request failed');
-      send(res, { status: 500, json: { error: 'internal error; see the server log' } });
-    }
-  };
-
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      logger.error({ err: describeError(err) }, 'http response failed');
-      if (!res.headersSent) res.writeHead(500);
-      res.end();
-    });
+  const app = createApp({
+    store,
+    logger,
+    clock,
+    status: options.status,
+    metrics,
+    bootstrapToken: token,
+    allowLocal: loopback,
+    ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
+    ...(options.serviceAllow !== undefined ? { serviceAllow: options.serviceAllow } : {}),
+    ...(options.healthDbTimeoutMs !== undefined ? { healthDbTimeoutMs: options.healthDbTimeoutMs } : {}),
   });
+
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
 
@@ -129,7 +111,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${shownHost}:${address.port}`;
-  logger.info({ url, auth: token !== undefined ? 'bearer' : 'none' }, 'http server listening');
+  logger.info({ url, auth: token !== undefined || anyApiToken ? 'bearer' : 'none (loopback)' }, 'http server listening');
 
   let closed: Promise<void> | undefined;
   return {
@@ -145,23 +127,4 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return closed;
     },
   };
-}
-
-function send(res: ServerResponse, result: RouteResult): void {
-  const headers: Record<string, string> = {
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-    ...result.headers,
-  };
-  let body: string;
-  if ('text' in result) {
-    headers['Content-Type'] = result.contentType;
-    body = result.text;
-  } else {
-    headers['Content-Type'] = 'application/json; charset=utf-8';
-    body = toJsonText(result.json);
-  }
-  headers['Content-Length'] = String(Buffer.byteLength(body));
-  res.writeHead(result.status, headers);
-  res.end(body);
 }

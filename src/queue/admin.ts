@@ -1,6 +1,7 @@
 /** Operator reads and actions on items: list, show, cancel, retry now, and pruning of old finished items. */
+import type { Kysely } from 'kysely';
 import type { Store } from '../db/open.js';
-import type { WorkItem } from '../db/schema.js';
+import type { Database, WorkItem } from '../db/schema.js';
 import { FINISHED_STATUSES } from './kinds.js';
 import { signalLocalRevocation, signalLocalWork } from './wakeup.js';
 
@@ -11,6 +12,8 @@ export interface WorkItemFilter {
   kinds?: readonly string[];
   /** Only this site's items; null for site-less items (default: every site). */
   siteId?: number | null;
+  /** Only items with a smaller id (keyset pagination: the last id of the previous page). */
+  beforeId?: number;
   limit: number;
 }
 
@@ -21,6 +24,7 @@ export async function listWorkItems(store: Store, filter: WorkItemFilter): Promi
   if (filter.kinds) q = q.where('kind', 'in', filter.kinds);
   if (filter.siteId === null) q = q.where('site_id', 'is', null);
   else if (filter.siteId !== undefined) q = q.where('site_id', '=', filter.siteId);
+  if (filter.beforeId !== undefined) q = q.where('id', '<', filter.beforeId);
   return q.orderBy('id', 'desc').limit(filter.limit).execute();
 }
 
@@ -33,15 +37,17 @@ export async function getWorkItem(store: Store, id: number): Promise<WorkItem | 
  * notice, see wakeup.ts), checks its lease, aborts the handler and discards its result; its next
  * heartbeat or completion (lease_lost) would find out too, should the notice be lost.
  */
-export async function cancelWorkItem(store: Store, id: number, options: { now?: number } = {}): Promise<WorkItem | undefined> {
+export async function cancelWorkItem(store: Store, id: number, options: ItemActionOptions = {}): Promise<WorkItem | undefined> {
   const now = options.now ?? Date.now();
-  const cancelled = await store.db
-    .updateTable('job_scheduler_work_items')
-    .set({ status: 'cancelled', finished_at: now, updated_at: now, lease_owner: null, lease_expires_at: null, error: 'cancelled by operator' })
-    .where('id', '=', id)
-    .where('status', 'in', ['queued', 'running'])
-    .returningAll()
-    .executeTakeFirst();
+  const cancelled = await writeItem(store, options, (db) =>
+    db
+      .updateTable('job_scheduler_work_items')
+      .set({ status: 'cancelled', finished_at: now, updated_at: now, lease_owner: null, lease_expires_at: null, error: 'cancelled by operator' })
+      .where('id', '=', id)
+      .where('status', 'in', ['queued', 'running'])
+      .returningAll()
+      .executeTakeFirst(),
+  );
   if (cancelled) {
     signalLocalRevocation(store, [id]);
     await store.dialect.notifyLeasesRevoked(store.db, [id]);
@@ -53,26 +59,49 @@ export async function cancelWorkItem(store: Store, id: number, options: { now?: 
  * Makes an item claimable now: a queued item skips its delay; a finished one (failed, dead,
  * cancelled, succeeded) gets one more attempt beyond those it used.
  */
-export async function retryWorkItemNow(store: Store, id: number, options: { now?: number } = {}): Promise<WorkItem | undefined> {
+export async function retryWorkItemNow(store: Store, id: number, options: ItemActionOptions = {}): Promise<WorkItem | undefined> {
   const now = options.now ?? Date.now();
-  const item = await store.db
-    .updateTable('job_scheduler_work_items')
-    .set((eb) => ({
-      status: 'queued',
-      available_at: now,
-      updated_at: now,
-      finished_at: null,
-      max_attempts: eb.case().when('attempt_count', '>=', eb.ref('max_attempts')).then(eb('attempt_count', '+', 1)).else(eb.ref('max_attempts')).end(),
-    }))
-    .where('id', '=', id)
-    .where('status', '!=', 'running')
-    .returningAll()
-    .executeTakeFirst();
+  const item = await writeItem(store, options, (db) =>
+    db
+      .updateTable('job_scheduler_work_items')
+      .set((eb) => ({
+        status: 'queued',
+        available_at: now,
+        updated_at: now,
+        finished_at: null,
+        max_attempts: eb.case().when('attempt_count', '>=', eb.ref('max_attempts')).then(eb('attempt_count', '+', 1)).else(eb.ref('max_attempts')).end(),
+      }))
+      .where('id', '=', id)
+      .where('status', '!=', 'running')
+      .returningAll()
+      .executeTakeFirst(),
+  );
   if (item) {
     signalLocalWork(store, [item.site_id]);
     await store.dialect.notifyWork(store.db, [item.site_id]);
   }
   return item;
+}
+
+export interface ItemActionOptions {
+  now?: number;
+  /** Runs inside the update's transaction with the changed row (an operator action records its audit row here). */
+  beforeCommit?: (trx: Kysely<Database>, item: WorkItem) => Promise<void>;
+}
+
+/** One update statement, in a transaction with the hook when there is one; wake-ups follow the commit. */
+async function writeItem(
+  store: Store,
+  options: ItemActionOptions,
+  update: (db: Kysely<Database>) => Promise<WorkItem | undefined>,
+): Promise<WorkItem | undefined> {
+  const hook = options.beforeCommit;
+  if (!hook) return update(store.db);
+  return store.db.transaction().execute(async (trx) => {
+    const item = await update(trx);
+    if (item) await hook(trx, item);
+    return item;
+  });
 }
 
 export const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;

@@ -69,7 +69,15 @@ interface RunRow {
   items: EnqueueRequest[];
 }
 
-export async function writeOccurrences(store: Store, batch: readonly JobOccurrences[], options: { now: number }): Promise<WriteSummary> {
+export async function writeOccurrences(
+  store: Store,
+  batch: readonly JobOccurrences[],
+  options: {
+    now: number;
+    /** Runs last inside the write transaction (an operator action records its audit row here). */
+    beforeCommit?: (trx: Kysely<Database>, summary: WriteSummary) => Promise<void>;
+  },
+): Promise<WriteSummary> {
   const now = options.now;
   const summary: WriteSummary = { won: [], lost: [], runIds: [], items: 0, sites: [] };
   if (batch.length === 0) return summary;
@@ -81,7 +89,10 @@ export async function writeOccurrences(store: Store, batch: readonly JobOccurren
     summary.won = winners.map((p) => p.occ.job.id);
     summary.lost = planned.filter((p) => !won.has(p.occ.job.id)).map((p) => p.occ.job.id);
     const runs = winners.flatMap((p) => p.runs);
-    if (runs.length === 0) return;
+    if (runs.length === 0) {
+      await options.beforeCommit?.(trx as Kysely<Database>, summary);
+      return;
+    }
 
     const ids = new Map<string, number>();
     for (let i = 0; i < runs.length; i += 500) {
@@ -131,6 +142,7 @@ export async function writeOccurrences(store: Store, batch: readonly JobOccurren
     const results = await enqueueWorkItems(store, items, { now, trx: trx as Kysely<Database> });
     summary.items = results.filter((r) => r.created).length;
     summary.sites = [...new Set(results.map((r) => r.item.site_id))];
+    await options.beforeCommit?.(trx as Kysely<Database>, summary);
   });
   // Committed: wake this process's consumers and the fleet (other processes get the NOTIFY or
   // see SQLite's data_version change).

@@ -2,8 +2,9 @@
  * Scheduled jobs: create from a definition, read, enable/disable, and list a job's runs. Each
  * function is one or two short queries; no transaction is held across non-database work.
  */
+import type { Kysely } from 'kysely';
 import type { Store } from '../db/open.js';
-import type { ScheduledJob, ScheduledJobRun } from '../db/schema.js';
+import type { Database, ScheduledJob, ScheduledJobRun } from '../db/schema.js';
 import { UserError } from '../errors.js';
 import { validateJobDefinition, type NewScheduledJob } from './job-definition.js';
 import { recurrenceOf } from './occurrences.js';
@@ -55,27 +56,39 @@ export async function setJobEnabled(
   store: Store,
   id: number,
   enabled: boolean,
-  options: { now: number },
+  options: {
+    now: number;
+    /** Runs inside the update's transaction with the changed row (an operator action records its audit row here). */
+    beforeCommit?: (trx: Kysely<Database>, job: ScheduledJob) => Promise<void>;
+  },
 ): Promise<ScheduledJob | undefined> {
-  const { now } = options;
+  const { now, beforeCommit } = options;
+  // One statement, in a transaction with the hook when there is one.
+  const write = async (update: (db: Kysely<Database>) => Promise<ScheduledJob | undefined>) =>
+    beforeCommit
+      ? store.db.transaction().execute(async (trx) => {
+          const row = await update(trx);
+          if (row) await beforeCommit(trx, row);
+          return row;
+        })
+      : update(store.db);
   if (!enabled) {
-    return store.db
-      .updateTable('scheduled_jobs')
-      .set({ enabled: false, next_run_at: null, updated_at: now })
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirst();
+    return write((db) =>
+      db.updateTable('scheduled_jobs').set({ enabled: false, next_run_at: null, updated_at: now }).where('id', '=', id).returningAll().executeTakeFirst(),
+    );
   }
   const job = await getScheduledJob(store, id);
   if (!job || job.enabled) return job;
   const nextRunAt = await nextRunOnEnable(store, job, now);
-  const updated = await store.db
-    .updateTable('scheduled_jobs')
-    .set({ enabled: true, next_run_at: nextRunAt, updated_at: now })
-    .where('id', '=', id)
-    .where('enabled', '=', false) // a concurrent enable already scheduled it
-    .returningAll()
-    .executeTakeFirst();
+  const updated = await write((db) =>
+    db
+      .updateTable('scheduled_jobs')
+      .set({ enabled: true, next_run_at: nextRunAt, updated_at: now })
+      .where('id', '=', id)
+      .where('enabled', '=', false) // a concurrent enable already scheduled it
+      .returningAll()
+      .executeTakeFirst(),
+  );
   return updated ?? getScheduledJob(store, id);
 }
 

@@ -4,12 +4,13 @@
  * then write runs, frozen targets, work items and new due times in short transactions of up to
  * WRITE_BATCH jobs each. Safe to run in several replicas at once (see fire.ts).
  */
+import type { Kysely } from 'kysely';
 import type { Store } from '../db/open.js';
-import type { ScheduledJob } from '../db/schema.js';
+import type { Database, ScheduledJob } from '../db/schema.js';
 import { describeError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { signalLocalWork } from '../queue/wakeup.js';
-import { writeOccurrences, type JobOccurrences, type OccurrenceTargets } from './fire.js';
+import { writeOccurrences, type JobOccurrences, type OccurrenceTargets, type WriteSummary } from './fire.js';
 import { loadInventory, type InventorySnapshot } from '../inventory/index.js';
 import { planOccurrences, recurrenceOf } from './occurrences.js';
 import { validateRecurrence } from './recurrence.js';
@@ -129,7 +130,7 @@ function targetsFor(p: JobOccurrences, inventory: InventorySnapshot | null, now:
 export async function runJobNow(
   store: Store,
   job: ScheduledJob,
-  options: { now?: number; offlineAfterMs?: number } = {},
+  options: { now?: number; offlineAfterMs?: number; beforeCommit?: (trx: Kysely<Database>, runId: number) => Promise<void> } = {},
 ): Promise<number> {
   const now = options.now ?? Date.now();
   const occ: JobOccurrences = {
@@ -143,7 +144,11 @@ export async function runJobNow(
   };
   const inventory = job.job_kind === 'onboarding' ? null : await loadInventory(store, { now });
   occ.targets = targetsFor(occ, inventory, now, options.offlineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS);
-  const written = await writeOccurrences(store, [occ], { now });
+  const beforeCommit = options.beforeCommit;
+  const written = await writeOccurrences(store, [occ], {
+    now,
+    ...(beforeCommit ? { beforeCommit: (trx: Kysely<Database>, summary: WriteSummary) => beforeCommit(trx, summary.runIds[0]!) } : {}),
+  });
   if (written.sites.length > 0) signalLocalWork(store, written.sites);
   return written.runIds[0]!;
 }

@@ -259,16 +259,19 @@ describeBackends('http status api', (ctx) => {
     it('answers an unknown route with 404 JSON', async () => {
       expectError(await get('/api/nope'), 404, /no route for GET \/api\/nope/);
       expectError(await get('/api/runs'), 404, /no route/);
-      expectError(await get('/api/runs/%E0%A4%A'), 400, /not valid percent-encoding/);
+      // Hono keeps a segment that is not valid percent-encoding as it is; the id check refuses it.
+      expectError(await get('/api/runs/%E0%A4%A'), 400, /^id: "%E0%A4%A" is not accepted/);
     });
 
     it('answers a wrong method with 405 and Allow', async () => {
-      for (const path of ['/healthz', '/api/work-items', `/api/runs/${s.runId}`]) {
+      for (const path of ['/healthz', `/api/runs/${s.runId}`]) {
         const r = await request(server.url, path, { method: 'POST', token: TOKEN });
         expectError(r, 405, /not allowed/);
         expect(r.headers.get('allow')).toBe('GET, HEAD');
       }
-      expect((await request(server.url, '/api/work-items', { method: 'DELETE', token: TOKEN })).status).toBe(405);
+      const del = await request(server.url, '/api/work-items', { method: 'DELETE', token: TOKEN });
+      expectError(del, 405, /not allowed/);
+      expect(del.headers.get('allow')).toBe('GET, HEAD, POST');
     });
 
     it('answers HEAD like GET without a body, and tolerates a trailing slash', async () => {
@@ -408,7 +411,7 @@ describeBackends('http status api', (ctx) => {
       expectError(await get('/api/work-items?limit=0'), 400, /^limit: 0 is out of range; expected an integer from 1 to 1000 \(default 100\)$/);
       expectError(await get('/api/work-items?limit=1001'), 400, /^limit: 1001 is out of range/);
       expectError(await get('/api/work-items?limit=ten'), 400, /^limit: "ten" is not accepted/);
-      expectError(await get('/api/work-items?state=queued'), 400, /^unknown query parameter "state"; accepted: status, kind, site_id, limit$/);
+      expectError(await get('/api/work-items?state=queued'), 400, /^unknown query parameter "state"; accepted: status, kind, site_id, limit, cursor$/);
     });
   });
 

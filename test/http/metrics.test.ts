@@ -209,14 +209,18 @@ describeBackends('http metrics', (ctx) => {
 
   it('answers 503 when the database is gone', async () => {
     const store = ctx.open();
-    const other = await startHttpServer({ store, logger: silentLogger, port: 0, status: () => status });
+    // With the bootstrap token, authentication needs no database: the scrape itself fails.
+    const other = await startHttpServer({ store, logger: silentLogger, port: 0, token: 'scrape-token', status: () => status });
     try {
       // A first scrape opens the connection (Kysely ignores close() on a store never used).
-      expect((await request(other.url, '/metrics')).status).toBe(200);
+      expect((await request(other.url, '/metrics', { token: 'scrape-token' })).status).toBe(200);
       await store.close();
-      const r = await request(other.url, '/metrics');
+      const r = await request(other.url, '/metrics', { token: 'scrape-token' });
       expect(r.status).toBe(503);
       expect(r.json.error).toMatch(/^metrics unavailable: /);
+      // Without it the request is refused before any database work.
+      const anonymous = await request(other.url, '/metrics');
+      expect(anonymous.status).toBe(401);
     } finally {
       await other.close();
     }

@@ -1,10 +1,13 @@
-/** The HTTP layer's pure parts: bearer comparison, parameter parsing, response serialisation. */
+/** The HTTP layer's pure parts: bearer comparison, parameter schemas, response serialisation, roles. */
 import { describe, expect, it } from 'vitest';
+import { z } from '@hono/zod-openapi';
+import { roleAtLeast } from '../../src/auth/roles.js';
 import { InvalidJson } from '../../src/db/dialect.js';
 import { bearerMatches } from '../../src/http/auth.js';
+import { formatZodIssues } from '../../src/http/errors.js';
 import { toJsonText } from '../../src/http/json.js';
-import { MAX_BIGINT_ID, MAX_INT_ID, QueryParams, pathId } from '../../src/http/params.js';
-import { Router } from '../../src/http/router.js';
+import { csvEnumQuery, idParam, intQuery, MAX_BIGINT_ID, MAX_INT_ID, querySchema } from '../../src/http/params.js';
+import { isLoopbackHost } from '../../src/http/server.js';
 
 describe('bearerMatches', () => {
   it('accepts exactly the token', () => {
@@ -19,35 +22,48 @@ describe('bearerMatches', () => {
   });
 });
 
-describe('QueryParams', () => {
-  const q = (s: string, accepted: string[]) => new QueryParams(new URLSearchParams(s), accepted);
+describe('query and path schemas', () => {
+  /** The parsed value, or the problems as the API reports them. */
+  const parse = (schema: z.ZodType, input: unknown): unknown => {
+    const r = schema.safeParse(input);
+    return r.success ? r.data : { problems: formatZodIssues(r.error) };
+  };
+  const limit = querySchema({ limit: intQuery({ min: 1, max: 10, default: 5 }) });
 
   it('parses integers with defaults and ranges', () => {
-    expect(q('', ['limit']).int('limit', { min: 1, max: 10, default: 5 })).toBe(5);
-    expect(q('limit=', ['limit']).int('limit', { min: 1, max: 10, default: 5 })).toBe(5);
-    expect(q('limit=10', ['limit']).int('limit', { min: 1, max: 10, default: 5 })).toBe(10);
-    expect(() => q('limit=11', ['limit']).int('limit', { min: 1, max: 10 })).toThrow('limit: 11 is out of range; expected an integer from 1 to 10');
-    expect(() => q('limit=1e3', ['limit']).int('limit', { min: 1, max: 10 })).toThrow('limit: "1e3" is not accepted');
-    expect(() => q('limit=99999999999999999999', ['limit']).int('limit', { min: 1, max: Number.MAX_SAFE_INTEGER })).toThrow('out of range');
+    expect(parse(limit, {})).toEqual({ limit: 5 });
+    expect(parse(limit, { limit: '' })).toEqual({ limit: 5 });
+    expect(parse(limit, { limit: '10' })).toEqual({ limit: 10 });
+    expect(parse(limit, { limit: '11' })).toEqual({ problems: ['limit: 11 is out of range; expected an integer from 1 to 10 (default 5)'] });
+    expect(parse(limit, { limit: '1e3' })).toEqual({ problems: ['limit: "1e3" is not accepted; expected an integer from 1 to 10 (default 5)'] });
+    expect(parse(querySchema({ n: intQuery({ min: 1, max: Number.MAX_SAFE_INTEGER }) }), { n: '99999999999999999999' })).toMatchObject({ problems: [expect.stringContaining('out of range')] });
   });
 
   it('refuses unknown and repeated parameters', () => {
-    expect(() => q('x=1', ['a', 'b'])).toThrow('unknown query parameter "x"; accepted: a, b');
-    expect(() => q('a=1&a=2', ['a'])).toThrow('a: given more than once');
+    expect(parse(querySchema({ a: intQuery({ min: 1, max: 2 }), b: intQuery({ min: 1, max: 2 }) }), { x: '1' })).toEqual({ problems: ['unknown query parameter "x"; accepted: a, b'] });
+    expect(parse(querySchema({}), { x: '1' })).toEqual({ problems: ['unknown query parameter "x"; this route takes no query parameters'] });
+    expect(parse(limit, { limit: ['1', '2'] })).toEqual({ problems: ['limit: given more than once; pass it once'] });
   });
 
   it('parses comma-separated enumerations', () => {
-    expect(q('status=queued,dead,queued', ['status']).oneOf('status', ['queued', 'dead'])).toEqual(['queued', 'dead']);
-    expect(() => q('status=queued,nope', ['status']).oneOf('status', ['queued', 'dead'])).toThrow('status: "nope" is not accepted; expected one of queued, dead');
+    const status = querySchema({ status: csvEnumQuery(['queued', 'dead']) });
+    expect(parse(status, { status: 'queued,dead,queued' })).toEqual({ status: ['queued', 'dead'] });
+    expect(parse(status, { status: 'queued,nope' })).toEqual({ problems: ['status: "nope" is not accepted; expected one of queued, dead (comma-separated for several)'] });
   });
 
   it('parses path ids up to the range of their column', () => {
-    expect(pathId('id', '42', MAX_INT_ID)).toBe(42);
-    expect(() => pathId('id', '4x', MAX_INT_ID)).toThrow('id: "4x" is not accepted');
-    expect(() => pathId('id', '0', MAX_INT_ID)).toThrow('id: 0 is out of range');
-    expect(pathId('id', '2147483647', MAX_INT_ID)).toBe(2147483647);
-    expect(() => pathId('id', '2147483648', MAX_INT_ID)).toThrow('id: 2147483648 is out of range; expected an integer from 1 to 2147483647');
-    expect(pathId('id', '2147483648', MAX_BIGINT_ID)).toBe(2147483648);
+    const int = z.object({ id: idParam(MAX_INT_ID) });
+    expect(parse(int, { id: '42' })).toEqual({ id: 42 });
+    expect(parse(int, { id: '4x' })).toEqual({ problems: [expect.stringMatching(/^id: "4x" is not accepted/)] });
+    expect(parse(int, { id: '0' })).toEqual({ problems: [expect.stringMatching(/^id: 0 is out of range/)] });
+    expect(parse(int, { id: '2147483647' })).toEqual({ id: 2147483647 });
+    expect(parse(int, { id: '2147483648' })).toEqual({ problems: ['id: 2147483648 is out of range; expected an integer from 1 to 2147483647'] });
+    expect(parse(z.object({ id: idParam(MAX_BIGINT_ID) }), { id: '2147483648' })).toEqual({ id: 2147483648 });
+  });
+
+  it('says "is required" for a missing field and names nested fields by their path', () => {
+    const body = z.object({ kind: z.string(), payload: z.object({ n: z.number() }) });
+    expect(parse(body, { payload: { n: 'x' } })).toEqual({ problems: ['kind: is required', expect.stringMatching(/^payload\.n: /)] });
   });
 });
 
@@ -58,19 +74,16 @@ describe('toJsonText', () => {
   });
 });
 
-describe('Router', () => {
-  const noop = async () => ({ status: 200, json: {} });
-  const router = new Router([
-    { method: 'GET', path: '/api/runs/:id', handler: noop },
-    { method: 'GET', path: '/healthz', handler: noop },
-  ]);
+describe('roles and hosts', () => {
+  it('orders roles viewer < operator < admin', () => {
+    expect(roleAtLeast('admin', 'operator')).toBe(true);
+    expect(roleAtLeast('operator', 'operator')).toBe(true);
+    expect(roleAtLeast('viewer', 'operator')).toBe(false);
+    expect(roleAtLeast('operator', 'admin')).toBe(false);
+  });
 
-  it('matches parameters, refuses other methods and unknown paths', () => {
-    expect(router.match('GET', '/api/runs/7')).toMatchObject({ kind: 'found', params: { id: '7' } });
-    expect(router.match('HEAD', '/healthz')).toMatchObject({ kind: 'found' });
-    expect(router.match('PUT', '/api/runs/7')).toEqual({ kind: 'method_not_allowed', allow: ['GET', 'HEAD'] });
-    expect(router.match('GET', '/api/runs/7/x')).toEqual({ kind: 'not_found' });
-    expect(router.match('GET', '/api/runs/%41')).toMatchObject({ kind: 'found', params: { id: 'A' } });
-    expect(() => router.match('GET', '/api/runs/%E0%A4%A')).toThrow('is not valid percent-encoding');
+  it('recognises loopback addresses', () => {
+    for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) expect(isLoopbackHost(h)).toBe(true);
+    for (const h of ['0.0.0.0', '::', '10.0.0.5', 'example.com', '128.0.0.1']) expect(isLoopbackHost(h)).toBe(false);
   });
 });

@@ -1,23 +1,20 @@
-/** GET /metrics — Prometheus text exposition of this server's registry (see ../metrics.ts). */
+/** GET /metrics — Prometheus text exposition of this server's registry (see ../metrics.ts); viewer. */
 import { describeError } from '../../errors.js';
+import { requireRole } from '../auth.js';
+import type { ApiApp } from '../context.js';
+import { badRequest } from '../errors.js';
 import type { JobyardMetrics } from '../metrics.js';
-import { QueryParams } from '../params.js';
-import type { Route } from '../router.js';
 
-export function metricsRoutes(metrics: JobyardMetrics): Route[] {
-  return [
-    {
-      method: 'GET',
-      path: '/metrics',
-      async handler({ url, logger }) {
-        new QueryParams(url.searchParams, []);
-        try {
-          return { status: 200, text: await metrics.render(), contentType: metrics.contentType };
-        } catch (err) {
-          logger.warn({ err: describeError(err) }, 'metrics scrape failed');
-          return { status: 503, json: { error: `metrics unavailable: ${describeError(err)}` } };
-        }
-      },
-    },
-  ];
+export function registerMetricsRoutes(app: ApiApp, metrics: JobyardMetrics): void {
+  // Not under /api and not JSON: a plain route, outside the OpenAPI document.
+  app.get('/metrics', requireRole('viewer'), async (c) => {
+    const first = new URL(c.req.url).searchParams.keys().next();
+    if (!first.done) throw badRequest(`unknown query parameter "${first.value}"; this route takes no query parameters`);
+    try {
+      return c.body(await metrics.render(), 200, { 'Content-Type': metrics.contentType });
+    } catch (err) {
+      c.get('logger').warn({ err: describeError(err) }, 'metrics scrape failed');
+      return c.json({ error: `metrics unavailable: ${describeError(err)}` }, 503);
+    }
+  });
 }

@@ -5,28 +5,40 @@
  * device_approvals row whose approval_reference the target carries, or null. Only non-secret
  * approval fields are returned (no nonces, public key or enrollment code).
  */
+import { z } from '@hono/zod-openapi';
 import { readOnboardingTimelines } from '../../executors/onboarding/timelines.js';
+import type { ApiApp } from '../context.js';
 import { notFound } from '../errors.js';
-import { MAX_BIGINT_ID, MAX_INT_ID, pathId, QueryParams } from '../params.js';
-import type { Route } from '../router.js';
+import { idParam, intQuery, MAX_BIGINT_ID, MAX_INT_ID, querySchema } from '../params.js';
+import { apiJson, defineRoute, jsonResponse, JsonObject, NOT_FOUND } from '../route.js';
 import { MAX_LIMIT } from './work-items.js';
 
 const DEFAULT_TARGET_LIMIT = 1000;
 
-export function onboardingRoutes(): Route[] {
-  return [
-    {
-      method: 'GET',
-      path: '/api/onboarding/jobs/:job_id/targets',
-      async handler({ store, url, params }) {
-        const jobId = pathId('job_id', params.job_id!, MAX_INT_ID);
-        const q = new QueryParams(url.searchParams, ['run_id', 'limit']);
-        const runId = q.int('run_id', { min: 1, max: MAX_BIGINT_ID });
-        const limit = q.int('limit', { min: 1, max: MAX_LIMIT, default: DEFAULT_TARGET_LIMIT });
-        const found = await readOnboardingTimelines(store, jobId, { runId, limit });
-        if (!found) throw notFound(`scheduled job ${jobId} not found`);
-        return { status: 200, json: { job: found.job, limit, truncated: found.truncated, targets: found.targets } };
-      },
-    },
-  ];
+const targetsRoute = defineRoute('viewer', {
+  method: 'get',
+  path: '/api/onboarding/jobs/{job_id}/targets',
+  tags: ['runs'],
+  summary: "An onboarding job's targets with their timelines and approvals",
+  request: {
+    params: z.object({ job_id: idParam(MAX_INT_ID, 'scheduled job id') }),
+    query: querySchema({
+      run_id: intQuery({ min: 1, max: MAX_BIGINT_ID }, 'only this run'),
+      limit: intQuery({ min: 1, max: MAX_LIMIT, default: DEFAULT_TARGET_LIMIT }),
+    }),
+  },
+  responses: {
+    200: jsonResponse('targets', z.object({ job: JsonObject, limit: z.number(), truncated: z.boolean(), targets: z.array(JsonObject) })),
+    ...NOT_FOUND,
+  },
+});
+
+export function registerOnboardingRoutes(app: ApiApp): void {
+  app.openapi(targetsRoute, async (c) => {
+    const { job_id: jobId } = c.req.valid('param');
+    const { run_id: runId, limit } = c.req.valid('query');
+    const found = await readOnboardingTimelines(c.get('store'), jobId, { runId, limit });
+    if (!found) throw notFound(`scheduled job ${jobId} not found`);
+    return c.json(apiJson({ job: found.job, limit, truncated: found.truncated, targets: found.targets }), 200);
+  });
 }
