@@ -159,6 +159,16 @@ const schema = z.object({
     }),
   /** Bearer token for every HTTP route but /healthz; unset: no authentication. */
   HTTP_TOKEN: z.string().optional().transform((v) => v || undefined),
+  /** The dashboard's public path behind a reverse proxy that rewrites it (e.g. /jobyard/ui); unset: X-Forwarded-Prefix + /ui. */
+  UI_BASE_PATH: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      if (/^(\/[A-Za-z0-9._~-]+)+$/.test(v)) return v;
+      ctx.addIssue({ code: 'custom', message: `UI_BASE_PATH: "${v}" is not a path such as /jobyard/ui (starts with /, no trailing slash, letters, digits, . _ ~ -)` });
+      return z.NEVER;
+    }),
   DB_POOL_SIZE: z.string().optional(),
   DB_MAX_OVERFLOW: z.string().optional(),
 });

@@ -101,6 +101,7 @@ Environment (default):
             status,
             metrics,
             serviceAllow: config.SERVICE_ACTION_ALLOW,
+            uiBasePath: config.UI_BASE_PATH,
           });
         } catch (err) {
           await scheduler.stop();

@@ -40,6 +40,8 @@ export interface HttpServerOptions {
   bodyLimitBytes?: number;
   /** SERVICE_ACTION_ALLOW: service actions for other services are refused with 400 (unset: left to the consumer). */
   serviceAllow?: ReadonlySet<string>;
+  /** UI_BASE_PATH for the dashboard at /ui. */
+  uiBasePath?: string | undefined;
 }
 
 export interface HttpServer {
@@ -92,6 +94,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     allowLocal: loopback,
     ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
     ...(options.serviceAllow !== undefined ? { serviceAllow: options.serviceAllow } : {}),
+    uiBasePath: options.uiBasePath,
     ...(options.healthDbTimeoutMs !== undefined ? { healthDbTimeoutMs: options.healthDbTimeoutMs } : {}),
   });
 

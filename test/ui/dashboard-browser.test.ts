@@ -14,7 +14,7 @@ import { enqueueWorkItem } from '../../src/queue/enqueue.js';
 import { applyRunRollups } from '../../src/schedule/rollup.js';
 import { describeBackends } from '../helpers/backends.js';
 import { launchChromium } from './browser.js';
-import { OPERATOR, seedSiteAndJob, startUiServer, VIEWER, type UiServer } from './harness.js';
+import { ADMIN, seedSiteAndJob, startUiServer, VIEWER, type UiServer } from './harness.js';
 
 const NOW = Date.UTC(2099, 0, 5, 12, 0, 0);
 const SHOTS = join(import.meta.dirname, '..', '..', 'test-results', 'dashboard');
@@ -42,7 +42,8 @@ describeBackends('dashboard in a browser', (ctx) => {
     await ctx.truncateAll();
     server = await startUiServer(ctx.store, { clock: () => NOW, liveIntervalMs: 150 });
     seeded = await seedSiteAndJob(ctx.store, NOW);
-    operator = await signIn(await chromium.newContext(), server.url, OPERATOR);
+    // An admin, so the screenshots include the audit log; the role rules are tested over HTTP.
+    operator = await signIn(await chromium.newContext(), server.url, ADMIN);
   }, 60_000);
   afterAll(async () => {
     await operator?.context().close();

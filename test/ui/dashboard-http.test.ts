@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { enqueueWorkItem } from '../../src/queue/enqueue.js';
 import { describeBackends } from '../helpers/backends.js';
 import { UiClient } from './client.js';
-import { OPERATOR, seedSiteAndJob, startUiServer, VIEWER, type UiServer } from './harness.js';
+import { ADMIN, OPERATOR, seedSiteAndJob, startUiServer, VIEWER, type UiServer } from './harness.js';
 
 const NOW = Date.UTC(2099, 0, 5, 12, 0, 0);
 
@@ -76,7 +76,7 @@ describeBackends('dashboard over HTTP', (ctx) => {
       const { runJobNow } = await import('../../src/schedule/ticker.js');
       const runId = await runJobNow(ctx.store, job, { now: NOW });
       const client = new UiClient(server.url);
-      await client.signIn(OPERATOR);
+      await client.signIn(ADMIN);
       for (const path of ['/ui', '/ui/items', '/ui/items?status=queued&payload=a.b=1', '/ui/jobs', `/ui/jobs/${job.id}`, `/ui/runs/${runId}`, '/ui/workers', '/ui/services', '/ui/inventory', '/ui/audit']) {
         const res = await client.get(path);
         expect(res.status, path).toBe(200);
@@ -87,6 +87,14 @@ describeBackends('dashboard over HTTP', (ctx) => {
         expect(text, path).not.toMatch(/\sstyle=/);
         expect(text, path).not.toMatch(/href="\/(?!ui[\/"])/);
       }
+    });
+
+    it('keeps the audit log and credentials for admins, as the API does', async () => {
+      const client = new UiClient(server.url);
+      await client.signIn(OPERATOR);
+      expect((await client.get('/ui/audit')).status).toBe(403);
+      expect(await (await client.get('/ui')).text()).not.toContain('href="/ui/audit"');
+      expect(await (await client.get('/ui/inventory')).text()).toContain('Credentials are listed for admins only.');
     });
 
     it('builds links under X-Forwarded-Prefix for a reverse proxy', async () => {

@@ -19,6 +19,7 @@ export const TOKENS: Record<string, UiPrincipal> = {
 };
 export const VIEWER = 'viewer-token-0123456789';
 export const OPERATOR = 'operator-token-0123456789';
+export const ADMIN = 'admin-token-0123456789';
 
 export interface UiServer {
   url: string;

@@ -243,8 +243,9 @@ export function createUiApp(deps: UiDeps): UiApp {
     return render(c, 'Workers', '/workers', workersPage(c.var.view, liveRows, ended));
   });
   app.get('/services', async (c) => render(c, 'Services', '/services', servicesPage(c.var.view, await listServiceSnapshots(store))));
-  app.get('/inventory', async (c) => render(c, 'Inventory', '/inventory', inventoryPage(c.var.view, await readInventory(store, clock(), DEFAULT_OFFLINE_AFTER_MS))));
+  app.get('/inventory', async (c) => render(c, 'Inventory', '/inventory', inventoryPage(c.var.view, await readInventory(store, clock(), DEFAULT_OFFLINE_AFTER_MS, { credentials: c.var.view.canAdmin }))));
   app.get('/audit', async (c) => {
+    need(c, 'admin'); // as /api/audit: the audit log is an admin read
     const actor = c.req.query('actor') || undefined;
     const action = c.req.query('action') || undefined;
     const cursor = c.req.query('cursor') || undefined;

@@ -2,8 +2,9 @@
 import type { Store } from '../../db/open.js';
 import type { Logger } from '../../log.js';
 
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, roleAtLeast, type Role } from '../../auth/roles.js';
+
+export { ROLES, roleAtLeast, type Role };
 
 /** Who a token (and the session it opened) acts as. */
 export interface UiPrincipal {
@@ -31,5 +32,3 @@ export interface UiDeps {
   /** Session lifetime (default 12 h). */
   sessionTtlMs?: number;
 }
-
-export const roleAtLeast = (role: Role, needed: Role): boolean => ROLES.indexOf(role) >= ROLES.indexOf(needed);

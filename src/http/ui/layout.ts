@@ -44,7 +44,7 @@ ${opts.refreshSeconds ? html`<meta http-equiv="refresh" content="${opts.refreshS
 <body data-now="${v.now}"${opts.live ? html` data-live="${v.base}/live"` : ''}>
 <a class="skip" href="#main">Skip to content</a>
 <header><span class="brand">jobyard</span>
-<nav aria-label="Sections">${NAV.map(([path, label]) => html`<a href="${v.base}${path}"${path === opts.section ? html` aria-current="page"` : ''}>${label}</a>`)}</nav>
+<nav aria-label="Sections">${NAV.filter(([path]) => path !== '/audit' || v.canAdmin).map(([path, label]) => html`<a href="${v.base}${path}"${path === opts.section ? html` aria-current="page"` : ''}>${label}</a>`)}</nav>
 <span class="who">${opts.live ? html`<span class="live-dot" title="live updates"></span>` : ''}${v.session.actor} (${v.session.role})</span>
 <form class="inline" method="post" action="${v.base}/signout">${csrfField(v)}<button type="submit">Sign out</button></form>
 </header>

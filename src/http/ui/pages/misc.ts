@@ -37,11 +37,12 @@ ${inv.devices.map(
 )}</tbody></table>
 <h2>Device filters</h2><table><thead><tr><th scope="col">id</th><th scope="col">name</th><th scope="col">criteria</th><th scope="col">sites</th><th scope="col">archived</th></tr></thead><tbody>
 ${inv.filters.map((f) => html`<tr><td>${f.id}</td><td>${f.name}</td><td>${f.criteria_mode ?? ''}</td><td>${f.site_mode ?? ''}</td><td>${f.archived ? 'yes' : 'no'}</td></tr>`)}</tbody></table>
-<h2>Credentials</h2><p class="muted">Secrets are never shown here.</p>
+<h2>Credentials</h2>
+${inv.credentials === null ? html`<p class="muted">Credentials are listed for admins only.</p>` : html`<p class="muted">Secrets are never shown here.</p>
 <table><thead><tr><th scope="col">id</th><th scope="col">name</th><th scope="col">site</th><th scope="col">type</th><th scope="col">connection</th><th scope="col">username</th><th scope="col">updated</th></tr></thead><tbody>
 ${inv.credentials.map(
   (c) => html`<tr><td>${c.id}</td><td>${c.name}</td><td>${c.site_id ?? '—'}</td><td>${c.credential_type ?? ''}</td><td>${c.connection_type ?? ''}</td><td>${c.username ?? ''}</td><td>${timestamp(c.updated_at)}</td></tr>`,
-)}</tbody></table>`;
+)}</tbody></table>`}`;
 }
 
 export function auditPage(v: View, rows: AuditRow[], next: string | null, filter: { actor?: string; action?: string }): Html {
