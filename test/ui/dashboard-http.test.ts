@@ -89,6 +89,19 @@ describeBackends('dashboard over HTTP', (ctx) => {
       }
     });
 
+    it('shows each job\'s last runs as a result bar, oldest first', async () => {
+      const { job } = await seedSiteAndJob(ctx.store, NOW);
+      const { runJobNow } = await import('../../src/schedule/ticker.js');
+      const first = await runJobNow(ctx.store, job, { now: NOW });
+      await ctx.db.updateTable('scheduled_job_runs').set({ status: 'Failed' }).where('id', '=', first).execute();
+      await runJobNow(ctx.store, job, { now: NOW + 1000 });
+      const client = new UiClient(server.url);
+      await client.signIn(VIEWER);
+      const text = await (await client.get('/ui/jobs')).text();
+      expect(text).toContain('aria-label="last runs, oldest first: Failed, Pending"');
+      expect(text).toContain('every day at its start time');
+    });
+
     it('keeps the audit log and credentials for admins, as the API does', async () => {
       const client = new UiClient(server.url);
       await client.signIn(OPERATOR);
