@@ -24,7 +24,7 @@ import { acquireWakeups, type WakeupTicket } from '../queue/wakeup.js';
 import { applyRunRollups } from '../schedule/rollup.js';
 import { tick, type TickSummary } from '../schedule/ticker.js';
 import { PeriodicLoop } from './loop.js';
-import { pruneRollup, rollUpMinutes } from '../http/ui/data/rollup.js';
+import { pruneRollup, rollUpMinutes } from '../http/ui/queries/rollup.js';
 
 export const DEFAULT_AUDIT_RETENTION_MS = 90 * 86_400_000;
 

@@ -39,7 +39,7 @@ export interface UiSessionsTable {
   expires_at: Timestamp;
 }
 
-/** Finished work items per minute and kind, for the dashboard's charts (owned by src/http/ui/data/rollup.ts). */
+/** Finished work items per minute and kind, for the dashboard's charts (owned by src/http/ui/queries/rollup.ts). */
 export interface WorkItemMinuteRollupTable {
   /** Start of the minute, epoch ms. */
   minute_ts: Timestamp;

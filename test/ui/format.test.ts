@@ -1,7 +1,7 @@
 /** The dashboard's pure pieces: counts, durations, schedules in words, and the work-item filter in the URL. */
 import { describe, expect, it } from 'vitest';
 import { cappedCount, cronInWords, duration, explainRunStatus, scheduleInWords } from '../../src/http/ui/format.js';
-import { filterToQuery, parseItemFilter, payloadMatches } from '../../src/http/ui/data/work-items.js';
+import { filterToQuery, parseItemFilter, payloadMatches } from '../../src/http/ui/queries/work-items.js';
 
 describe('formatting', () => {
   it('shows counts past the cap as "10,000+"', () => {

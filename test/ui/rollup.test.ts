@@ -2,7 +2,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { enqueueWorkItem } from '../../src/queue/enqueue.js';
-import { pruneRollup, readSeries, rollUpMinutes, MINUTE_MS } from '../../src/http/ui/data/rollup.js';
+import { pruneRollup, readSeries, rollUpMinutes, MINUTE_MS } from '../../src/http/ui/queries/rollup.js';
 import { describeBackends } from '../helpers/backends.js';
 
 const T0 = Date.UTC(2099, 0, 5, 12, 0, 0); // a minute boundary

@@ -1,7 +1,7 @@
 /** Scheduled jobs: the list with schedule in words and a result bar, and one job's history. */
 import { html } from 'hono/html';
 import type { ScheduledJob } from '../../../db/schema.js';
-import type { JobLine } from '../data/jobs.js';
+import type { JobLine } from '../queries/jobs.js';
 import { cappedCount, relative, scheduleInWords, timestamp } from '../format.js';
 import { csrfField, qs, type Html, type View } from '../layout.js';
 

@@ -2,7 +2,7 @@
 import { html } from 'hono/html';
 import type { AuditRow } from '../../../audit/audit-log.js';
 import type { Worker } from '../../../db/schema.js';
-import type { readInventory } from '../data/inventory.js';
+import type { readInventory } from '../queries/inventory.js';
 import { cappedCount, duration, relative, timestamp } from '../format.js';
 import { qs, status, type Html, type View } from '../layout.js';
 

@@ -1,7 +1,7 @@
 /** The overview page: counts that update live from the shared snapshot. */
 import { html } from 'hono/html';
-import type { Overview } from '../data/overview.js';
-import type { MinutePoint } from '../data/rollup.js';
+import type { Overview } from '../queries/overview.js';
+import type { MinutePoint } from '../queries/rollup.js';
 import { chart } from './chart.js';
 import { qs, type Html, type View } from '../layout.js';
 
