@@ -82,6 +82,8 @@ const schema = z.object({
   OFFLINE_AFTER_SECONDS: number('OFFLINE_AFTER_SECONDS', 600, 1),
   RECLAIM_INTERVAL_SECONDS: number('RECLAIM_INTERVAL_SECONDS', 5, 0.1),
   WORK_ITEM_RETENTION_DAYS: number('WORK_ITEM_RETENTION_DAYS', 7, 0),
+  /** Days of per-minute chart rows the dashboard keeps (work_item_minute_rollup). */
+  UI_ROLLUP_RETENTION_DAYS: number('UI_ROLLUP_RETENTION_DAYS', 30, 1),
   /** Audit rows older than this are pruned by the scheduler's prune loop (the audit log's retention). */
   AUDIT_RETENTION_DAYS: number('AUDIT_RETENTION_DAYS', 90, 1),
   WORKER_LAUNCHER: z
@@ -172,6 +174,16 @@ const schema = z.object({
         return z.NEVER;
       }
       return argv;
+    }),
+  /** The dashboard's public path behind a reverse proxy that rewrites it (e.g. /jobyard/ui); unset: X-Forwarded-Prefix + /ui. */
+  UI_BASE_PATH: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      if (/^(\/[A-Za-z0-9._~-]+)+$/.test(v)) return v;
+      ctx.addIssue({ code: 'custom', message: `UI_BASE_PATH: "${v}" is not a path such as /jobyard/ui (starts with /, no trailing slash, letters, digits, . _ ~ -)` });
+      return z.NEVER;
     }),
   DB_POOL_SIZE: z.string().optional(),
   DB_MAX_OVERFLOW: z.string().optional(),

@@ -21,6 +21,7 @@ Environment (default):
   OFFLINE_AFTER_SECONDS     a device not seen for this long is offline (600)
   RECLAIM_INTERVAL_SECONDS  how often expired leases are reclaimed (5)
   WORK_ITEM_RETENTION_DAYS  finished work items are pruned after (7)
+  UI_ROLLUP_RETENTION_DAYS  days of per-minute dashboard chart rows kept (30, at least 1)
   AUDIT_RETENTION_DAYS      audit rows are pruned after (90)
   WORKER_LAUNCHER           auto | docker | process | off (auto: docker when the engine answers)
   WORKER_IMAGE              image of site-worker containers (jobyard:local)
@@ -82,6 +83,7 @@ Environment (default):
           offlineAfterMs: config.OFFLINE_AFTER_SECONDS * 1000,
           reclaimIntervalMs: config.RECLAIM_INTERVAL_SECONDS * 1000,
           retentionMs: config.WORK_ITEM_RETENTION_DAYS * 86_400_000,
+          rollupRetentionMs: config.UI_ROLLUP_RETENTION_DAYS * 86_400_000,
           auditRetentionMs: config.AUDIT_RETENTION_DAYS * 86_400_000,
           maintenanceJitter: config.MAINTENANCE_JITTER,
           metrics,
@@ -108,6 +110,7 @@ Environment (default):
             serviceAllow: config.SERVICE_ACTION_ALLOW,
             offlineAfterMs: config.OFFLINE_AFTER_SECONDS * 1000,
             credentialLock,
+            uiBasePath: config.UI_BASE_PATH,
           });
         } catch (err) {
           await scheduler.stop();

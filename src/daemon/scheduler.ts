@@ -26,6 +26,7 @@ import { applyRunRollups } from '../schedule/rollup.js';
 import { tick, type TickSummary } from '../schedule/ticker.js';
 import { PeriodicLoop } from './loop.js';
 import { takeMaintenanceTurn, turnLengthMs, type MaintenanceTask } from './maintenance-lease.js';
+import { pruneRollup, rollUpMinutes } from '../queue/minute-rollup.js';
 
 export const DEFAULT_AUDIT_RETENTION_MS = 90 * 86_400_000;
 
@@ -36,6 +37,8 @@ export interface SchedulerOptions {
   reclaimIntervalMs?: number;
   pruneIntervalMs?: number;
   retentionMs?: number;
+  /** Per-minute chart rollup: how long rows are kept (default 30 days); 0 turns the rollup loop off. */
+  rollupRetentionMs?: number;
   /** Audit rows are deleted after this (default 90 days). */
   auditRetentionMs?: number;
   misfireGraceMs?: number;
@@ -132,6 +135,21 @@ export class SchedulerService {
       jitter,
     );
     this.loops = [tickLoop, reclaimLoop, pruneLoop];
+    const rollupRetentionMs = options.rollupRetentionMs ?? 30 * 86_400_000;
+    if (rollupRetentionMs > 0) {
+      // The dashboard's charts: finished items per minute, recomputed idempotently (replicas agree).
+      this.loops.push(
+        new PeriodicLoop(
+          'minute-rollup',
+          60_000,
+          async () => {
+            await rollUpMinutes(store, clock());
+            await pruneRollup(store, clock() - rollupRetentionMs);
+          },
+          logger,
+        ),
+      );
+    }
     const fleet = options.fleet;
     if (fleet) {
       const launchLoop = new PeriodicLoop('fleet', options.fleetIntervalMs ?? 1000, async () => void (await fleet.launchNeeded()), logger);

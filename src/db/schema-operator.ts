@@ -8,6 +8,8 @@ import type { Json, Timestamp } from './schema.js';
 
 export interface OperatorTables {
   audit_log: AuditLogTable;
+  ui_sessions: UiSessionsTable;
+  work_item_minute_rollup: WorkItemMinuteRollupTable;
   api_tokens: ApiTokensTable;
   ssh_host_keys: SshHostKeysTable;
   maintenance_leases: MaintenanceLeasesTable;
@@ -37,6 +39,33 @@ export interface AuditLogTable {
   object_id: string | null;
   /** What changed, never a secret (masked by src/secrets.ts before it is written). */
   summary_json: Json<Record<string, unknown>>;
+}
+
+/** One dashboard sign-in (owned by src/http/ui/sessions.ts); the cookie's id is stored hashed. */
+export interface UiSessionsTable {
+  /** SHA-256 (hex) of the random session id in the cookie. */
+  id_hash: string;
+  actor: string;
+  /** viewer | operator | admin, as the token that signed in had. */
+  role: string;
+  csrf_token: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+/** Finished work items per minute and kind, for the dashboard's charts (owned by src/queue/minute-rollup.ts). */
+export interface WorkItemMinuteRollupTable {
+  /** Start of the minute, epoch ms. */
+  minute_ts: Timestamp;
+  kind: string;
+  succeeded: number;
+  /** failed or dead. */
+  failed: number;
+  /** Sum and count of (started_at − available_at): how long claimable items waited for a worker. */
+  wait_ms_sum: number;
+  wait_count: number;
+  /** Sum of (finished_at − started_at) over the minute's finished items. */
+  run_ms_sum: number;
 }
 
 /** A bearer token of the HTTP API (owned by src/auth/tokens.ts); only its hash is stored. */

@@ -31,6 +31,7 @@ import { registerTokenRoutes } from './routes/tokens.js';
 import { registerWorkItemActionRoutes } from './routes/work-item-actions.js';
 import { registerWorkItemReadRoutes } from './routes/work-items.js';
 import type { TickStatusSource } from './tick-status.js';
+import { exceptDashboard, mountDashboard } from './ui/mount.js';
 
 /** Request bodies larger than this are refused with 413 (1 MiB). */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
@@ -56,6 +57,8 @@ export interface AppDeps {
   serviceAllow?: ReadonlySet<string>;
   /** The daemon's credentials lock, for the credentials routes (unlock, rotate-key, writes). */
   credentialLock?: CredentialLock;
+  /** UI_BASE_PATH: the dashboard's public path behind a reverse proxy (default: X-Forwarded-Prefix + /ui). */
+  uiBasePath?: string | undefined;
 }
 
 /** Route modules under /api: each registers its routes on the app. Add yours here. */
@@ -91,7 +94,8 @@ export function createApp(deps: AppDeps): ApiApp {
     c.header('X-Content-Type-Options', 'nosniff');
     await next();
   });
-  app.use('*', authenticate({ bootstrapToken: deps.bootstrapToken, allowLocal: deps.allowLocal, openPaths: OPEN_PATHS }));
+  // The dashboard (/ui, src/http/ui) checks its own session cookie; tokens sign in to it.
+  app.use('*', exceptDashboard(authenticate({ bootstrapToken: deps.bootstrapToken, allowLocal: deps.allowLocal, openPaths: OPEN_PATHS })));
   app.use(
     '/api/*',
     bodyLimit({ maxSize, onError: (c) => errorResponse(c as never, 413, { error: `request body is larger than the limit of ${maxSize} bytes` }) }),
@@ -100,6 +104,7 @@ export function createApp(deps: AppDeps): ApiApp {
   registerHealthRoute(app, { status: deps.status, ...(deps.healthDbTimeoutMs !== undefined ? { dbTimeoutMs: deps.healthDbTimeoutMs } : {}) });
   registerMetricsRoutes(app, deps.metrics);
   for (const register of ROUTE_MODULES) register(app);
+  mountDashboard(app, { store: deps.store, logger: deps.logger, clock: deps.clock, bootstrapToken: deps.bootstrapToken, basePath: deps.uiBasePath });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

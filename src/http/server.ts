@@ -45,6 +45,8 @@ export interface HttpServerOptions {
   serviceAllow?: ReadonlySet<string>;
   /** The daemon's credentials lock (the credentials routes unlock and use it). */
   credentialLock?: CredentialLock;
+  /** UI_BASE_PATH for the dashboard at /ui. */
+  uiBasePath?: string | undefined;
 }
 
 export interface HttpServer {
@@ -99,6 +101,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
     ...(options.serviceAllow !== undefined ? { serviceAllow: options.serviceAllow } : {}),
     ...(options.credentialLock !== undefined ? { credentialLock: options.credentialLock } : {}),
+    uiBasePath: options.uiBasePath,
     ...(options.healthDbTimeoutMs !== undefined ? { healthDbTimeoutMs: options.healthDbTimeoutMs } : {}),
   });
 

@@ -1,0 +1,116 @@
+// npm run bench:ui — the dashboard's page queries with 1,000,000 work items and 100,000
+// scheduled jobs, on SQLite and PostgreSQL. Seeds once per backend, then times each page's data
+// functions (median of 5 runs after one warm-up) and prints one JSON line per page.
+// Options: --backends sqlite,postgres --items 1000000 --jobs 100000
+import { mkdtempSync, rmSync } from 'node:fs';
+import { sql } from 'kysely';
+import os from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '../dist/src/db/open.js';
+import { migrateDown, migrateToLatest } from '../dist/src/db/migrate.js';
+import { MIGRATIONS } from '../dist/migrations/index.js';
+import { toJson } from '../dist/src/db/dialect.js';
+import { readOverview } from '../dist/src/http/ui/queries/overview.js';
+import { listItems } from '../dist/src/http/ui/queries/work-items.js';
+import { listJobPage } from '../dist/src/http/ui/queries/jobs.js';
+import { readInventory } from '../dist/src/http/ui/queries/inventory.js';
+import { readSeries, rollUpMinutes } from '../dist/src/queue/minute-rollup.js';
+import { readRunDetail, listJobRuns } from '../dist/src/schedule/run-detail.js';
+import { listWorkers, listRecentWorkers } from '../dist/src/fleet/worker-rows.js';
+import { listAudit } from '../dist/src/audit/audit-log.js';
+import { ensurePostgresDatabase } from './lib.mjs';
+
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const backends = opt('backends', 'sqlite,postgres').split(',');
+const ITEMS = Number(opt('items', '1000000'));
+const JOBS = Number(opt('jobs', '100000'));
+const PG_URL = process.env.BENCH_UI_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/bench_ui';
+const NOW = Date.UTC(2099, 0, 5, 12, 0, 0);
+const SITES = 10;
+const machine = { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+
+async function seed(store) {
+  const { db } = store;
+  for (let s = 1; s <= SITES; s++) await db.insertInto('sites').values({ name: `site-${s}`, name_lower: `site-${s}`, created_at: NOW }).execute();
+  let rows = [];
+  const flush = async (table) => {
+    if (rows.length) await db.insertInto(table).values(rows).execute();
+    rows = [];
+  };
+  for (let i = 0; i < JOBS; i++) {
+    rows.push({ name: `job-${i}`, components_json: toJson([{ kind: 'command', argv: ['true'] }]), targets_json: toJson({ sites: [1 + (i % SITES)] }), schedule_type: 'daily', start_ts: NOW, next_run_at: NOW + 86_400_000 + i, created_at: NOW, updated_at: NOW });
+    if (rows.length === 500) await flush('scheduled_jobs');
+  }
+  await flush('scheduled_jobs');
+  // A run history for the first 1,000 jobs (10 each) so the result bars have something to read.
+  for (let j = 1; j <= 1000; j++) {
+    for (let k = 0; k < 10; k++) rows.push({ job_id: j, scheduled_ts: NOW - k * 86_400_000, status: k % 7 === 0 ? 'Failed' : 'Success', created_at: NOW, updated_at: NOW });
+    if (rows.length >= 500) await flush('scheduled_job_runs');
+  }
+  await flush('scheduled_job_runs');
+  for (let i = 0; i < ITEMS; i++) {
+    const r = i % 100;
+    const status = r < 90 ? 'succeeded' : r < 95 ? 'failed' : r < 98 ? 'queued' : r < 99 ? 'running' : 'dead';
+    const created = NOW - (ITEMS - i) * 500;
+    const finished = status === 'succeeded' || status === 'failed' || status === 'dead';
+    rows.push({
+      kind: 'scheduled_run', site_id: 1 + (i % SITES), lane: 'default', payload_json: toJson({ host: { name: `h${i % 1000}` } }),
+      status, attempt_count: 1, max_attempts: 3, available_at: status === 'queued' && i % 2 ? NOW + 3_600_000 : created,
+      created_at: created, updated_at: created, started_at: created + 100, finished_at: finished ? created + 2000 : null,
+      lease_owner: status === 'running' ? `w-${i % 20}` : null, lease_expires_at: status === 'running' ? NOW + 60_000 : null, heartbeat_at: status === 'running' ? NOW : null,
+      error: status === 'failed' || status === 'dead' ? 'exit code 1' : null,
+    });
+    if (rows.length === 1000) await flush('job_scheduler_work_items');
+  }
+  await flush('job_scheduler_work_items');
+  await rollUpMinutes(store, NOW);
+}
+
+async function time(fn) {
+  await fn();
+  const ms = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    await fn();
+    ms.push(performance.now() - t);
+  }
+  ms.sort((a, b) => a - b);
+  return Math.round(ms[2] * 10) / 10;
+}
+
+for (const backend of backends) {
+  const dir = mkdtempSync(join(os.tmpdir(), 'jy-bench-ui-'));
+  const url = backend === 'sqlite' ? `sqlite:${join(dir, 'b.db')}` : PG_URL;
+  if (backend === 'postgres') await ensurePostgresDatabase(url);
+  const store = openDatabase(url);
+  await migrateDown(store, MIGRATIONS, { all: true }).catch(() => {});
+  await migrateToLatest(store, MIGRATIONS);
+  const t0 = performance.now();
+  await seed(store);
+  // Fresh statistics, as autovacuum would have them after a load like this.
+  if (backend === 'postgres') await sql`analyze`.execute(store.db);
+  const seedS = Math.round((performance.now() - t0) / 1000);
+  const pages = {
+    overview: () => readOverview(store, NOW),
+    overview_charts: () => readSeries(store, NOW),
+    work_items: () => listItems(store, {}, { limit: 50 }),
+    work_items_failed_site: () => listItems(store, { status: 'failed', site: 3 }, { limit: 50 }),
+    work_items_running_worker: () => listItems(store, { status: 'running', worker: 'w-7' }, { limit: 50 }),
+    work_items_payload: () => listItems(store, { status: 'failed', payloadPath: 'host.name', payloadValue: 'h42' }, { limit: 50 }),
+    jobs: () => listJobPage(store, { limit: 50 }),
+    job: () => listJobRuns(store, 1, 50),
+    run: () => readRunDetail(store, 1),
+    workers: async () => [await listWorkers(store), await listRecentWorkers(store, { endedSince: NOW - 3_600_000 })],
+    inventory: () => readInventory(store, NOW, 600_000, { credentials: true }),
+    audit: () => listAudit(store.db, { limit: 50 }),
+  };
+  for (const [page, fn] of Object.entries(pages)) {
+    console.log(JSON.stringify({ bench: 'ui', backend, items: ITEMS, jobs: JOBS, page, median_ms: await time(fn), seed_s: seedS, machine }));
+  }
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+}
