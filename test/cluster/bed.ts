@@ -61,9 +61,10 @@ export const CLUSTER_ENV: Record<string, string> = {
   RECONCILE_INTERVAL_SECONDS: '1',
   RECLAIM_INTERVAL_SECONDS: '1',
   WORKER_IDLE_SECONDS: '30',
-  WORKER_STALE_SECONDS: '10',
-  WORKER_LEASE_SECONDS: '6',
-  WORKER_HEARTBEAT_SECONDS: '1.5',
+  // Tolerant of a loaded 2-core machine, where a worker's 5 s row heartbeat can be late by seconds.
+  WORKER_STALE_SECONDS: '20',
+  WORKER_LEASE_SECONDS: '10',
+  WORKER_HEARTBEAT_SECONDS: '2',
   WORKER_HISTORY_SECONDS: '3600',
   WORKER_CONCURRENCY: '2',
   MAX_WORKERS: '10',

@@ -4,8 +4,8 @@
  * scheduled jobs of mixed schedules over 10 sites. In order, on the same running fleet:
  *
  * 1. steady state for CLUSTER_STEADY_SECONDS (60);
- * 2. one host partitioned (its link down) for CLUSTER_PARTITION_SECONDS (15, longer than the 6 s
- *    lease and the 10 s worker staleness): its items are taken over by the other hosts; once the
+ * 2. one host partitioned (its link down) for CLUSTER_PARTITION_SECONDS (25, longer than the 10 s
+ *    lease and the 20 s worker staleness): its items are taken over by the other hosts; once the
  *    link is back its late outcomes are refused (lease_lost) and its workers stop, declared lost;
  * 3. another host killed outright (kill -9 of every process in its namespace);
  * 4. the jobs are disabled and the fleet drains: every occurrence ran exactly once as a run, every
@@ -27,7 +27,7 @@ import { attemptsFolder, createWorkload, occurrenceGaps, overlappingAttempts, re
 const HOSTS = Number(process.env.CLUSTER_HOSTS ?? 3);
 const JOBS = Number(process.env.CLUSTER_JOBS ?? 500);
 const STEADY_S = Number(process.env.CLUSTER_STEADY_SECONDS ?? 60);
-const PARTITION_S = Number(process.env.CLUSTER_PARTITION_SECONDS ?? 15);
+const PARTITION_S = Number(process.env.CLUSTER_PARTITION_SECONDS ?? 25);
 const LEASE_MS = Number(CLUSTER_ENV.WORKER_LEASE_SECONDS) * 1000;
 const STALE_MS = Number(CLUSTER_ENV.WORKER_STALE_SECONDS) * 1000;
 const MAX_WORKERS = Number(CLUSTER_ENV.MAX_WORKERS);

@@ -43,8 +43,8 @@ function nextAligned(after: number, intervalS: number, offset: number): number {
 
 /**
  * `sites` sites with one online device each, and `jobs` cron jobs spread over them: `slow` of them
- * every 20 s running 3 s (so items are in flight when a host fails), the rest every 2, 5, 10 or
- * 15 minutes running 0.1 s, each at its own second offset so the load is even. Every job's first
+ * every 20 s running 3 s (so items are in flight when a host fails), the rest every 5, 10, 15 or
+ * 30 minutes running 0.1 s, each at its own second offset so the load is even. Every job's first
  * occurrence is aligned to its schedule, so consecutive occurrences are exactly one interval apart.
  */
 export async function createWorkload(store: Store, o: { sites: number; jobs: number; slow: number; attemptsLog: string; dir: string }): Promise<Workload> {
@@ -57,9 +57,9 @@ export async function createWorkload(store: Store, o: { sites: number; jobs: num
     siteIds.push(site.id);
   }
   const intervals = new Map<number, number>();
-  // Mostly infrequent, as real fleets are: every 2, 5, 10 or 15 minutes (about 1.7 runs/s for 490
+  // Mostly infrequent, as real fleets are: every 5, 10, 15 or 30 minutes (about 0.8 runs/s for 490
   // jobs). Each item spawns real processes, which is what bounds a 2-core test machine.
-  const quick = [120, 300, 600, 900];
+  const quick = [300, 600, 900, 1800];
   const firstAt = now + 5_000;
   for (let k = 0; k < o.jobs; k++) {
     const slow = k < o.slow;
