@@ -1,7 +1,7 @@
 /**
  * Three (CLUSTER_HOSTS) hosts in network namespaces, each a real `jobyard scheduler` with the
  * process launcher and its own site workers, against one PostgreSQL database; 500 (CLUSTER_JOBS)
- * scheduled jobs of mixed schedules over 10 sites. In order, on the same running fleet:
+ * scheduled jobs of mixed schedules over 10 (CLUSTER_SITES) sites. In order, on the same running fleet:
  *
  * 1. steady state for CLUSTER_STEADY_SECONDS (60);
  * 2. one host partitioned (its link down) for CLUSTER_PARTITION_SECONDS (25, longer than the 10 s
@@ -30,12 +30,14 @@ const STEADY_S = Number(process.env.CLUSTER_STEADY_SECONDS ?? 60);
 const PARTITION_S = Number(process.env.CLUSTER_PARTITION_SECONDS ?? 25);
 const LEASE_MS = Number(CLUSTER_ENV.WORKER_LEASE_SECONDS) * 1000;
 const STALE_MS = Number(CLUSTER_ENV.WORKER_STALE_SECONDS) * 1000;
-const MAX_WORKERS = Number(CLUSTER_ENV.MAX_WORKERS);
+const SITES = Number(process.env.CLUSTER_SITES ?? 10);
+/** One worker per site at once (MAX_WORKERS_PER_SITE=1), all sites served: MAX_WORKERS = sites. */
+const MAX_WORKERS = SITES;
 
 describe(`a fleet of ${HOSTS} hosts on one PostgreSQL [PostgreSQL only]`, () => {
   let bed: ClusterBed;
   let work: Workload;
-  const recovery: Record<string, unknown> = { hosts: HOSTS, jobs: JOBS, steady_seconds: STEADY_S, partition_seconds: PARTITION_S, lease_ms: LEASE_MS, stale_ms: STALE_MS };
+  const recovery: Record<string, unknown> = { hosts: HOSTS, jobs: JOBS, sites: SITES, steady_seconds: STEADY_S, partition_seconds: PARTITION_S, lease_ms: LEASE_MS, stale_ms: STALE_MS };
   /** The most live workers seen at once, in all and on one site; the most sessions of the database. */
   const peaks = { workers: 0, perSite: 0, sessions: 0 };
   let sampling = true;
@@ -50,8 +52,8 @@ describe(`a fleet of ${HOSTS} hosts on one PostgreSQL [PostgreSQL only]`, () => 
   beforeAll(async () => {
     bed = await createClusterBed(HOSTS);
     const folder = attemptsFolder();
-    work = await createWorkload(bed.ctx.store, { sites: 10, jobs: JOBS, slow: 10, ...folder });
-    for (const h of bed.hosts) h.start();
+    work = await createWorkload(bed.ctx.store, { sites: SITES, jobs: JOBS, slow: SITES, ...folder });
+    for (const h of bed.hosts) h.start({ MAX_WORKERS: String(MAX_WORKERS) });
     // Measured from when every replica runs (a loaded machine takes seconds to start each).
     await waitUntil(() => bed.hosts.every((h) => h.count('scheduler started') === 1), 90_000, () => bed.hosts.map((h) => h.text.slice(-500)).join('\n'));
     sampler = (async () => {
