@@ -19,6 +19,8 @@ export interface Workload {
   siteIds: number[];
   /** Job id → its interval in ms (cron jobs). */
   intervals: Map<number, number>;
+  /** Job id → its first occurrence. */
+  firstDue: Map<number, number>;
 }
 
 /** A folder the commands (run as `nobody` by a root worker) can write their attempt lines to. */
@@ -43,7 +45,7 @@ function nextAligned(after: number, intervalS: number, offset: number): number {
 
 /**
  * `sites` sites with one online device each, and `jobs` cron jobs spread over them: `slow` of them
- * every 20 s running 3 s (so items are in flight when a host fails), the rest every 5, 10, 15 or
+ * every 10 s running 4 s (so items are in flight when a host fails), the rest every 5, 10, 15 or
  * 30 minutes running 0.1 s, each at its own second offset so the load is even. Every job's first
  * occurrence is aligned to its schedule, so consecutive occurrences are exactly one interval apart.
  */
@@ -57,13 +59,14 @@ export async function createWorkload(store: Store, o: { sites: number; jobs: num
     siteIds.push(site.id);
   }
   const intervals = new Map<number, number>();
+  const firstDue = new Map<number, number>();
   // Mostly infrequent, as real fleets are: every 5, 10, 15 or 30 minutes (about 0.8 runs/s for 490
   // jobs). Each item spawns real processes, which is what bounds a 2-core test machine.
   const quick = [300, 600, 900, 1800];
   const firstAt = now + 5_000;
   for (let k = 0; k < o.jobs; k++) {
     const slow = k < o.slow;
-    const intervalS = slow ? 20 : quick[k % quick.length]!;
+    const intervalS = slow ? 10 : quick[k % quick.length]!;
     const offset = k % Math.min(intervalS, 60);
     const cron = intervalS >= 60 ? `${offset} */${intervalS / 60} * * * *` : `${offset}/${intervalS} * * * * *`;
     const job = await insertJob(store.db, {
@@ -73,12 +76,13 @@ export async function createWorkload(store: Store, o: { sites: number; jobs: num
       cron_expression: cron,
       time_zone: 'UTC',
       next_run_at: nextAligned(firstAt, intervalS, offset),
-      components_json: toJson([{ kind: 'command', argv: attemptCommand(o.attemptsLog, slow ? 3 : 0.1), timeout_seconds: 30 }]),
+      components_json: toJson([{ kind: 'command', argv: attemptCommand(o.attemptsLog, slow ? 4 : 0.1), timeout_seconds: 30 }]),
       targets_json: toJson({ sites: [siteIds[k % siteIds.length]] }),
     });
     intervals.set(job.id, intervalS * 1000);
+    firstDue.set(job.id, Number(job.next_run_at));
   }
-  return { dir: o.dir, attemptsLog: o.attemptsLog, siteIds, intervals };
+  return { dir: o.dir, attemptsLog: o.attemptsLog, siteIds, intervals, firstDue };
 }
 
 export interface Attempt {
@@ -119,6 +123,17 @@ export function overlappingAttempts(attempts: Attempt[], killedAt: (a: Attempt) 
     }
   }
   return out;
+}
+
+/**
+ * How many occurrences the jobs should have fired from their first due time up to `until`: each
+ * job's aligned times, one interval apart. Compared with the runs written, it shows none missed
+ * and none doubled.
+ */
+export function expectedOccurrences(firstDue: Map<number, number>, intervals: Map<number, number>, until: number): number {
+  let n = 0;
+  for (const [job, first] of firstDue) if (first <= until) n += Math.floor((until - first) / intervals.get(job)!) + 1;
+  return n;
 }
 
 /** Jobs whose consecutive occurrences are not exactly one interval apart (a gap or a double). */
