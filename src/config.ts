@@ -111,6 +111,9 @@ const schema = z.object({
   WORKER_IDLE_SECONDS: number('WORKER_IDLE_SECONDS', 30, 0.1),
   WORKER_HISTORY_SECONDS: number('WORKER_HISTORY_SECONDS', 60, 0),
   WORKER_STALE_SECONDS: number('WORKER_STALE_SECONDS', 30, 1),
+  /** A site worker's item lease and how often it renews it (short in tests of partitions). */
+  WORKER_LEASE_SECONDS: number('WORKER_LEASE_SECONDS', 60, 1),
+  WORKER_HEARTBEAT_SECONDS: number('WORKER_HEARTBEAT_SECONDS', 15, 0.1),
   MAX_WORKERS_PER_SITE: integer('MAX_WORKERS_PER_SITE', 1, 1),
   MAX_WORKERS: integer('MAX_WORKERS', 20, 1),
   /** Connections the fleet may use in all (PostgreSQL); unset: max_connections minus reserves. */

@@ -32,6 +32,8 @@ Environment (default):
   COMMAND_USER              user commands run as (nobody when the worker runs as root)
   WORKER_IDLE_SECONDS       a worker exits after idling this long (30)
   WORKER_STALE_SECONDS      a worker silent this long is lost (30)
+  WORKER_LEASE_SECONDS      a site worker's item lease (60)
+  WORKER_HEARTBEAT_SECONDS  how often a site worker renews its leases (15)
   WORKER_HISTORY_SECONDS    stopped/lost worker rows are kept this long (60)
   MAX_WORKERS_PER_SITE      live workers per site (1)
   MAX_WORKERS               live workers in all (20)
@@ -161,6 +163,8 @@ async function createFleet(config: Config, store: Store, logger: Logger, workerE
       DATABASE_URL: workerDatabaseUrl(store.target),
       WORKER_CONCURRENCY: String(config.WORKER_CONCURRENCY),
       WORKER_IDLE_SECONDS: String(config.WORKER_IDLE_SECONDS),
+      WORKER_LEASE_SECONDS: String(config.WORKER_LEASE_SECONDS),
+      WORKER_HEARTBEAT_SECONDS: String(config.WORKER_HEARTBEAT_SECONDS),
       LOG_LEVEL: config.LOG_LEVEL,
       ...(config.COMMAND_USER ? { COMMAND_USER: config.COMMAND_USER } : {}),
       // Workers reach the database the way the scheduler does (PgBouncer, listener, clock bound).

@@ -76,6 +76,8 @@ Environment (default):
           containerName,
           concurrency: config.WORKER_CONCURRENCY,
           idleSeconds: config.WORKER_IDLE_SECONDS,
+          leaseSeconds: config.WORKER_LEASE_SECONDS,
+          itemHeartbeatSeconds: config.WORKER_HEARTBEAT_SECONDS,
           handlers: executorHandlers({
             store,
             credentials: createDatabaseCredentialProvider(store, credentialLock),

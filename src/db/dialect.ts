@@ -80,6 +80,14 @@ export interface Dialect {
    */
   lockRowsSkipLocked<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
   /**
+   * Waits for, then holds until the transaction ends, one lock named `name` for this deployment:
+   * decisions that read a fleet-wide count and write on it (a launch against MAX_WORKERS) run one
+   * at a time across every replica. PostgreSQL: pg_advisory_xact_lock on a hash of the name and the
+   * current schema (deployments in other schemas of the database do not wait on each other).
+   * SQLite: nothing, its single writer (BEGIN IMMEDIATE) already serialises these transactions.
+   */
+  lockNamed(trx: Kysely<any>, name: string): Promise<void>;
+  /**
    * `id` is one of the ids selected by the CTE `cte` — how the claim's UPDATE picks its rows.
    * PostgreSQL: `id = ANY(ARRAY(SELECT id FROM cte))`, evaluated once and probed on the primary
    * key (`id IN (SELECT …)` plans as a hash semi-join over the whole table). SQLite: `IN`.
@@ -141,6 +149,7 @@ const sqliteDialect: Dialect = {
     return table.addColumn(name, 'integer', (c) => c.notNull().primaryKey().autoIncrement());
   },
   lockRowsSkipLocked: (query) => query,
+  lockNamed: async () => {},
   idInCte: (cte) => sql<SqlBool>`id in (select id from ${sql.table(cte)})`,
   jsonExpression: (json) => sql`${json}`,
   claimsTable(alias, ids, claims, results) {
@@ -188,6 +197,9 @@ const postgresDialect: Dialect = {
     );
   },
   lockRowsSkipLocked: (query) => query.forUpdate().skipLocked(),
+  lockNamed: async (trx, name) => {
+    await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ':' || ${name}))`.execute(trx);
+  },
   idInCte: (cte) => sql<SqlBool>`id = any(array(select id from ${sql.table(cte)}))`,
   jsonExpression: (json) => sql`cast(${json} as jsonb)`,
   claimsTable(alias, ids, claims, results) {

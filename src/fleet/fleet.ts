@@ -4,9 +4,8 @@
  *
  * Launch: a site with claimable items and fewer live workers (starting, running, idle) than
  * MAX_WORKERS_PER_SITE gets one, within MAX_WORKERS in all. The `starting` row is committed
- * before the container or process starts. On PostgreSQL the decision locks the site row with
- * skip-locked row lock, so two scheduler replicas never launch for the same site at once; SQLite's single
- * writer serialises it.
+ * before the container or process starts. Launch decisions are serialised fleet-wide (an advisory
+ * lock on PostgreSQL, the single writer on SQLite), so both caps hold across scheduler replicas.
  *
  * Reconcile: a live row whose worker exited or vanished, whose heartbeat is stale, or that never
  * got past `starting` becomes `lost` (with docker_state and exit_code), and its leased items are

@@ -41,16 +41,19 @@ export interface ConnectionBudget {
 }
 
 /**
- * `reserved`: the `starting` row is written. `skipped`: a cap is reached, or another replica is
- * deciding for this site. `over-budget`: one more worker would take the fleet past its
+ * `reserved`: the `starting` row is written. `skipped`: a cap is reached. `over-budget`: one more worker would take the fleet past its
  * connection budget (checked only where the backend has a server connection limit).
  */
 export type ReserveOutcome = 'reserved' | 'skipped' | 'over-budget';
 
+/** The named lock every launch decision holds (Dialect.lockNamed). */
+export const LAUNCH_LOCK = 'jobyard.fleet-launch';
+
 /**
  * Writes the `starting` row of a new worker of this site if the caps and the connection budget
- * allow one. PostgreSQL locks the site row and skips a locked one; SQLite's single writer
- * serialises the decision, so live workers are counted and the row inserted in one decision.
+ * allow one. Decisions are serialised fleet-wide (an advisory lock on PostgreSQL, the single
+ * writer on SQLite), so live workers are counted and the row inserted as one step: MAX_WORKERS,
+ * MAX_WORKERS_PER_SITE and the connection budget hold with any number of replicas.
  */
 export async function reserveStartingRow(
   store: Store,
@@ -58,11 +61,10 @@ export async function reserveStartingRow(
 ): Promise<ReserveOutcome> {
   const { siteId, now } = spec;
   return store.db.transaction().execute(async (trx) => {
-    const site = await store.dialect
-      .lockRowsSkipLocked(trx.selectFrom('sites').select('id').where('id', '=', siteId))
-      .executeTakeFirst();
-    const siteExists = await trx.selectFrom('sites').select('id').where('id', '=', siteId).executeTakeFirst();
-    if (!site && siteExists) return 'skipped';
+    // One launch decision at a time across every replica: the caps count live workers of every
+    // site, so a per-site lock would let replicas deciding for two sites both take the last room.
+    // The transaction is a few statements long; replicas wait milliseconds.
+    await store.dialect.lockNamed(trx, LAUNCH_LOCK);
     const live = await trx.selectFrom('job_scheduler_workers').select(['site_id']).where('status', 'in', LIVE_WORKER_STATUSES).execute();
     if (live.length >= spec.maxWorkers) return 'skipped';
     if (live.filter((w) => w.site_id === siteId).length >= spec.maxPerSite) return 'skipped';

@@ -153,21 +153,24 @@ export async function applyRunRollups(store: Store, options: { now?: number; lim
       }
       continue;
     }
-    await store.db.transaction().execute(async (trx) => {
+    // Counted only when this call wrote the outcome: with several replicas rolling up at once, the
+    // compare-and-set on the run's status lets exactly one of them finalise it.
+    const wrote = await store.db.transaction().execute(async (trx) => {
       for (const status of ['Success', 'Failed'] as const) {
         const ids = [...outcome.targetUpdates].filter(([, s]) => s === status).map(([id]) => id);
         if (ids.length > 0) {
           await trx.updateTable('scheduled_job_run_targets').set({ status, finished_at: outcome.finishedTs ?? now }).where('id', 'in', ids).execute();
         }
       }
-      await trx
+      const r = await trx
         .updateTable('scheduled_job_runs')
         .set({ status: outcome.status, error: outcome.error, started_ts: outcome.startedTs, finished_ts: outcome.finishedTs ?? now, updated_at: now })
         .where('id', '=', run.id)
         .where('status', 'in', ['Pending', 'Running'])
-        .execute();
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
     });
-    finalised++;
+    if (wrote) finalised++;
   }
   return finalised;
 }
