@@ -10,6 +10,7 @@ import * as m20261202_0001 from './20261202_0001_work_item_claim_count.js';
 import * as m20261202_0002 from './20261202_0002_audit_log.js';
 import * as m20261202_0003 from './20261202_0003_api_tokens.js';
 import * as m20261202_0008 from './20261202_0008_ssh_host_keys.js';
+import * as m20261202_0009 from './20261202_0009_ansible_recaps.js';
 
 export const MIGRATIONS: MigrationList = [
   ['20261123_0001_initial_schema', m20261123_0001],
@@ -19,4 +20,5 @@ export const MIGRATIONS: MigrationList = [
   ['20261202_0002_audit_log', m20261202_0002],
   ['20261202_0003_api_tokens', m20261202_0003],
   ['20261202_0008_ssh_host_keys', m20261202_0008],
+  ['20261202_0009_ansible_recaps', m20261202_0009],
 ];

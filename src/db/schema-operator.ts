@@ -10,6 +10,7 @@ export interface OperatorTables {
   audit_log: AuditLogTable;
   api_tokens: ApiTokensTable;
   ssh_host_keys: SshHostKeysTable;
+  ansible_play_recaps: AnsiblePlayRecapsTable;
 }
 
 /** One write made by an operator (owned by src/audit/audit-log.ts). */
@@ -58,4 +59,22 @@ export interface SshHostKeysTable {
   fingerprint: string;
   pinned_at: Timestamp;
   last_seen_at: Timestamp;
+}
+
+/** One host's PLAY RECAP line of an ansible_playbook component run (src/executors/ansible). */
+export interface AnsiblePlayRecapsTable {
+  id: Generated<number>;
+  /** The component's shared run row. */
+  run_id: number;
+  /** The frozen target (of the occurrence's run) this inventory alias stood for. */
+  target_id: number | null;
+  inventory_hostname: string;
+  ok: number;
+  changed: number;
+  unreachable: number;
+  failed: number;
+  skipped: number;
+  rescued: number;
+  ignored: number;
+  created_at: Timestamp;
 }

@@ -6,6 +6,7 @@
  * The worker checks the credential's site again for every item it runs (executors/credentials.ts).
  */
 import type { Store } from '../db/open.js';
+import { findAnsiblePlaybook, NOT_INSTALLED } from '../executors/ansible/tool.js';
 import type { JobDefinition } from './job-definition.js';
 
 export interface ReferenceCheck {
@@ -13,7 +14,7 @@ export interface ReferenceCheck {
   warnings: string[];
 }
 
-type References = Pick<JobDefinition, 'targets' | 'credential_id'>;
+type References = Pick<JobDefinition, 'targets' | 'credential_id'> & { components?: readonly unknown[] };
 
 export async function checkJobReferences(store: Store, d: References): Promise<ReferenceCheck> {
   const problems: string[] = [];
@@ -48,6 +49,12 @@ export async function checkJobReferences(store: Store, d: References): Promise<R
       const rows = await store.db.selectFrom('device_sites').select(['device_hostname', 'site_id']).where('device_hostname', 'in', part).execute();
       for (const r of rows) hostSites.set(r.device_hostname, r.site_id);
     }
+  }
+
+  // Playbooks run where this process runs (the worker): say so now rather than at the first occurrence.
+  const playbook = (d.components ?? []).findIndex((c) => (c as { kind?: unknown } | null)?.kind === 'ansible_playbook');
+  if (playbook >= 0 && findAnsiblePlaybook() === null) {
+    warnings.push(`components.${playbook}.kind: ${NOT_INSTALLED} on this host (install Debian's ansible-core); the component fails until it is`);
   }
 
   if (d.credential_id !== null) {
