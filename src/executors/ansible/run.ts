@@ -111,12 +111,14 @@ export async function runAnsibleTargets(
     if (!pin) {
       const conn = await openSsh({ ...endpoint, subject, hostname: target.hostname }, auth, { store: ctx.store, connectTimeoutMs: settings.connectTimeoutMs, signal: ctx.signal, now: ctx.now });
       if (conn.ok) conn.client.end();
-      else if (conn.kind !== 'aborted') {
-        await finish(target, 'Failed', `no pinned host key, and pinning it failed: ${conn.reason}`);
+      if (!conn.ok && conn.kind === 'aborted') break;
+      // The key is pinned before authentication: a host refusing the credential has its pin now
+      // and ansible reports the refusal in its recap.
+      pin = await loadPin(ctx.store.db, subject);
+      if (!pin) {
+        await finish(target, 'Failed', `no pinned host key, and pinning it failed: ${conn.ok ? 'no key was presented' : conn.reason}`);
         continue;
       }
-      pin = await loadPin(ctx.store.db, subject);
-      if (!pin) continue; // aborted
     }
     const alias = inventoryAlias(target.hostname, target.id, taken);
     taken.add(alias);
