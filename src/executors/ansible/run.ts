@@ -28,7 +28,7 @@ import { secretValues } from '../credentials.js';
 import { sanitizeOutput } from '../sanitize.js';
 import { abortError, type ItemRefs, type JobRow } from '../run-context.js';
 import type { ExecutorContext } from '../types.js';
-import { openSsh } from '../ssh/connection.js';
+import { openSsh, type SshAuth } from '../ssh/connection.js';
 import { deviceAddresses, deviceEndpoint } from '../ssh/endpoint.js';
 import { deviceSubject, loadPin } from '../ssh/host-keys.js';
 import { sshAuth, type SshRunResult, type SshTarget } from '../ssh/run.js';
@@ -159,6 +159,12 @@ export async function runAnsibleTargets(
       const detailOf = (text: string) => sanitizeOutput(text, { secrets, cap: 1024 }) ?? '';
       let outcome = hostOutcome(counts, reasons.get(alias));
       if (!counts && run1.error) outcome = { status: 'Failed', detail: run1.error };
+      if (counts && counts.unreachable > 0 && outcome.status === 'Failed' && !outcome.detail.startsWith('host key changed')) {
+        // OpenSSH's "Host key verification failed" can be lost behind sshpass ("Broken pipe"):
+        // ask the ssh path, which compares the presented key with the pin before authenticating.
+        const changed = await hostKeyRefusal(ctx, target, hosts.get(target.id)!, auth, settings.connectTimeoutMs);
+        if (changed) outcome = { status: 'Failed', detail: changed };
+      }
       outcomes.push(outcome);
       if (counts) {
         await ctx.store.db.deleteFrom('ansible_play_recaps').where('run_id', '=', row).where('inventory_hostname', '=', alias).execute();
@@ -175,6 +181,17 @@ export async function runAnsibleTargets(
   for (const t of [...open.values()]) await finish(t, 'Success', `${components.length} playbook(s) ok`);
   logger.info({ ...result, fields: RECAP_FIELDS.length }, 'ansible targets finished');
   return result;
+}
+
+/** The ssh path's "host key changed" reason for a target, or null (reachable with the pinned key, or not at all). */
+async function hostKeyRefusal(ctx: ExecutorContext, target: SshTarget, h: InventoryHost, auth: SshAuth, connectTimeoutMs: number): Promise<string | null> {
+  if (!target.device_guid) return null;
+  const conn = await openSsh({ host: h.host, port: h.port, subject: deviceSubject(target.device_guid), hostname: target.hostname }, auth, { store: ctx.store, connectTimeoutMs, signal: ctx.signal, now: ctx.now });
+  if (conn.ok) {
+    conn.client.end();
+    return null;
+  }
+  return conn.kind === 'host_key_changed' ? conn.reason : null;
 }
 
 /** Inserts (first call) or updates the component's shared run row; returns its id. */
