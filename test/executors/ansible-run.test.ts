@@ -23,7 +23,8 @@ import { applyRunRollups } from '../../src/schedule/rollup.js';
 import { tick } from '../../src/schedule/ticker.js';
 import { claimOne, executorContext } from '../fixtures/executors/executor-helpers.js';
 import { describeBackends, type BackendContext } from '../helpers/backends.js';
-import { insertJob } from '../helpers/jobs.js';
+import { checkJobForCreate } from '../../src/schedule/jobs.js';
+import { insertJob, jobDefinition } from '../helpers/jobs.js';
 import { createTestUsers, removeTestUsers, startSshHost, type SshHost, type TestUser, type TestUsers } from '../helpers/ssh-hosts.js';
 
 const run = promisify(execFile);
@@ -218,5 +219,22 @@ describeBackends('ansible_playbook on real hosts', (ctx: BackendContext) => {
     expect((await targets(o.runId))[0]).toMatchObject({ status: 'Failed', detail: 'ansible-playbook not installed' });
     const [comp] = await componentRuns(o.item.job_id!);
     expect(comp).toMatchObject({ status: 'Failed', error: 'ansible-playbook not installed', component_index: 0, component_name: 'p' });
+  });
+
+  it('jobs create warns (and still accepts) when ansible-playbook is not installed on this host', async () => {
+    const T = 4_102_445_400_000;
+    const s = await site(T, { 'web-1': healthy });
+    const cred = await credential(users.plain, T);
+    const definition = jobDefinition({ targets: { sites: [s.id] }, execution_context: 'ssh', credential_id: cred.id, components: [{ kind: 'ansible_playbook', playbook: PLAYBOOK }] });
+    const now = Date.parse('2026-12-01T00:00:00Z');
+    expect((await checkJobForCreate(ctx.store, definition, { now })).warnings).toEqual([]);
+    vi.stubEnv('PATH', '/nonexistent');
+    try {
+      expect((await checkJobForCreate(ctx.store, definition, { now })).warnings).toEqual([
+        "components.0.kind: ansible-playbook not installed on this host (install Debian's ansible-core); the component fails until it is",
+      ]);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
