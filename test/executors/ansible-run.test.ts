@@ -6,8 +6,9 @@
  * the temp dir, rows, logs or on the target; cancel; ansible-playbook missing. Both backends.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
@@ -236,5 +237,47 @@ describeBackends('ansible_playbook on real hosts', (ctx: BackendContext) => {
     } finally {
       vi.unstubAllEnvs();
     }
+  });
+
+  it('keeps the occurrence fence: one plain row per (job, occurrence), one shared row per (job, occurrence, component)', async () => {
+    const T = 4_102_445_500_000;
+    const job = await insertJob(ctx.db, { at: T, name: `fence-${T}` });
+    const row = (componentIndex: number | null) =>
+      ctx.db.insertInto('scheduled_job_runs').values({ job_id: job.id, scheduled_ts: T, status: 'Pending', component_index: componentIndex, created_at: T, updated_at: T }).execute();
+    await row(null);
+    await expect(row(null)).rejects.toThrow();
+    await row(0);
+    await row(1);
+    await expect(row(1)).rejects.toThrow();
+  });
+
+  it('logs in with a private key (a 0600 file, gone after) and refuses a passphrase-protected one with the reason', { timeout: 60_000 }, async () => {
+    const T = 4_102_445_600_000;
+    const s = await site(T, { 'key-1': healthy });
+    await pin('key-1', healthy, users.plain);
+    const user = users.sudoer;
+    // The same key without its passphrase (ssh-keygen -p on a private copy).
+    const dir = mkdtempSync(join(tmpdir(), 'jy-keycopy-'));
+    writeFileSync(join(dir, 'id'), user.privateKey!, { mode: 0o600 });
+    await run('ssh-keygen', ['-q', '-p', '-P', user.passphrase!, '-N', '', '-f', join(dir, 'id')]);
+    const plainKey = readFileSync(join(dir, 'id'), 'utf8');
+    rmSync(dir, { recursive: true, force: true });
+    const key = (name: string, privateKey: string, passphrase: string | null) =>
+      ctx.db
+        .insertInto('credentials')
+        .values({ name, username: user.name, connection_type: 'ssh', private_key_encrypted: Buffer.from(privateKey), private_key_passphrase_encrypted: passphrase === null ? null : Buffer.from(passphrase), created_at: T, updated_at: T })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+    const good = await key('plain-key', plainKey, null);
+    const o1 = await occurrence(T, s.id, good.id, [{ kind: 'ansible_playbook', playbook: '- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: id -un\n' }]);
+    expect(await executeScheduledRun(executorContext(ctx, o1.item, sshConfig()))).toEqual({ targets: 1, succeeded: 1, failed: 0 });
+    expect(ansibleDirs()).toEqual([]);
+
+    const locked = await key('locked-key', user.privateKey!, user.passphrase!);
+    const o2 = await occurrence(T + 3_600_000, s.id, locked.id, [{ kind: 'ansible_playbook', playbook: PLAYBOOK }]);
+    expect(await executeScheduledRun(executorContext(ctx, o2.item, sshConfig()))).toEqual({ targets: 1, succeeded: 0, failed: 1 });
+    expect((await targets(o2.runId))[0]!.detail).toMatch(/passphrase-protected private key/);
+    const stored = JSON.stringify([await ctx.db.selectFrom('activity_history').selectAll().execute(), await ctx.db.selectFrom('scheduled_job_run_targets').selectAll().execute()]);
+    expect(stored).not.toContain(plainKey.split('\n')[1]);
   });
 });
