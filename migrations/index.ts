@@ -13,6 +13,7 @@ import * as m20261202_0004 from './20261202_0004_credential_keyring.js';
 import * as m20261202_0006 from './20261202_0006_run_reruns_and_outcomes.js';
 import * as m20261202_0007 from './20261202_0007_maintenance_leases.js';
 import * as m20261202_0008 from './20261202_0008_ssh_host_keys.js';
+import * as m20261202_0009 from './20261202_0009_ansible_recaps.js';
 import * as m20261202_0010 from './20261202_0010_ui_sessions.js';
 import * as m20261202_0011 from './20261202_0011_minute_rollup.js';
 
@@ -27,6 +28,7 @@ export const MIGRATIONS: MigrationList = [
   ['20261202_0006_run_reruns_and_outcomes', m20261202_0006],
   ['20261202_0007_maintenance_leases', m20261202_0007],
   ['20261202_0008_ssh_host_keys', m20261202_0008],
+  ['20261202_0009_ansible_recaps', m20261202_0009],
   ['20261202_0010_ui_sessions', m20261202_0010],
   ['20261202_0011_minute_rollup', m20261202_0011],
 ];

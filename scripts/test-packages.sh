@@ -5,6 +5,7 @@
 #   openssh-server  sshd on those hosts (remote execution tests)
 #   sudo            become on those hosts (remote execution tests)
 #   ansible-core    ansible-playbook (the playbook component's tests)
+#   sshpass         ansible-playbook's password logins (read from a pipe, never argv)
 #   pgbouncer       a real pooler in front of the test PostgreSQL (transaction-mode tests)
 #   faketime        libfaketime, to run one process with a shifted clock (one-clock tests)
 #   chromium        the dashboard's browser tests (driven by playwright-core)
@@ -17,6 +18,7 @@ declare -A probe=(
   [openssh-server]="test -x /usr/sbin/sshd"
   [sudo]="command -v sudo"
   [ansible-core]="command -v ansible-playbook"
+  [sshpass]="command -v sshpass"
   [pgbouncer]="test -x /usr/sbin/pgbouncer"
   [faketime]="command -v faketime"
   [chromium]="test -x /usr/bin/chromium"

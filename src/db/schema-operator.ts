@@ -14,6 +14,7 @@ export interface OperatorTables {
   ssh_host_keys: SshHostKeysTable;
   maintenance_leases: MaintenanceLeasesTable;
   credential_keyring: CredentialKeyringTable;
+  ansible_play_recaps: AnsiblePlayRecapsTable;
 }
 
 /** One shared maintenance task's turn (owned by src/daemon/maintenance-lease.ts). */
@@ -117,4 +118,22 @@ export interface CredentialKeyringTable {
   verification_token: string;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+/** One host's PLAY RECAP line of an ansible_playbook component run (src/executors/ansible). */
+export interface AnsiblePlayRecapsTable {
+  id: Generated<number>;
+  /** The component's shared run row. */
+  run_id: number;
+  /** The frozen target (of the occurrence's run) this inventory alias stood for. */
+  target_id: number | null;
+  inventory_hostname: string;
+  ok: number;
+  changed: number;
+  unreachable: number;
+  failed: number;
+  skipped: number;
+  rescued: number;
+  ignored: number;
+  created_at: Timestamp;
 }

@@ -37,6 +37,7 @@ import { PermanentError } from '../queue/runtime.js';
 import { recordActivity } from './activity.js';
 import { runComponent } from './components/index.js';
 import { runSshTargets } from './ssh/run.js';
+import { isAnsibleJob, runAnsibleTargets } from './ansible/run.js';
 import { abortError, itemRefs, jobComponents, jobCredential, loadJobAndRun, type ItemRefs } from './run-context.js';
 import type { Executor, ExecutorContext } from './types.js';
 
@@ -67,7 +68,7 @@ export function createScheduledRunExecutor(kind: string): Executor {
   return async (ctx: ExecutorContext): Promise<ScheduledRunResult> => {
     const refs = itemRefs(ctx);
     const logger = ctx.logger.child({ kind, itemId: ctx.item.id, jobId: refs.jobId, runId: refs.runId, siteId: refs.siteId });
-    const { job } = await loadJobAndRun(ctx, refs);
+    const { job, run } = await loadJobAndRun(ctx, refs);
     const components = jobComponents(job);
     if (components.length === 0) throw new PermanentError(`job ${job.id} has no components`);
     const targets: Target[] = await ctx.store.db
@@ -81,6 +82,11 @@ export function createScheduledRunExecutor(kind: string): Executor {
     const result: ScheduledRunResult = { targets: 0, succeeded: 0, failed: 0 };
     if (targets.length === 0) return result;
     const concurrency = targetConcurrency(components);
+    if (job.execution_context === 'ssh' && isAnsibleJob(components)) {
+      // Ansible playbooks: one ansible-playbook per component over all targets (ansible/run.ts).
+      const r = await runAnsibleTargets(ctx, refs, job, run, targets, components, concurrency, logger);
+      return { targets: r.targets, succeeded: r.succeeded, failed: r.failed + r.cancelled };
+    }
     if (job.execution_context === 'ssh') {
       const r = await runSshTargets(ctx, refs, job, targets, components, concurrency, logger);
       return { targets: r.targets, succeeded: r.succeeded, failed: r.failed + r.cancelled };

@@ -82,6 +82,13 @@ const BUILTIN_COMPONENTS: Record<string, z.ZodType> = {
     become: z.boolean().optional(),
     become_user: z.string().regex(/^[a-z_][a-z0-9_.-]*\$?$/i, { error: 'must be a user name' }).optional(),
   }),
+  // Inline playbook YAML run by ansible-playbook on the worker against the frozen targets
+  // (execution_context ssh only; executors/ansible).
+  ansible_playbook: z.looseObject({
+    playbook: z.string().trim().min(1),
+    timeout_seconds: z.number().positive().optional(),
+    become: z.boolean().optional(),
+  }),
   http: z.looseObject({
     url: z.url({ protocol: /^https?$/, error: (iss) => (iss.input === undefined ? 'required' : 'must be an http:// or https:// URL') }),
     method: z.string().regex(/^[A-Za-z]+$/, { error: 'must be an HTTP method name' }).optional(),
@@ -90,7 +97,7 @@ const BUILTIN_COMPONENTS: Record<string, z.ZodType> = {
   }),
 };
 /** Kinds the executors know without a plug-in (device_onboarding only in onboarding jobs). */
-const BUILTIN_KINDS = ['command', 'script', 'http', 'device_onboarding'];
+const BUILTIN_KINDS = ['command', 'script', 'http', 'device_onboarding', 'ansible_playbook'];
 
 /** Built-in kinds are checked here; other kinds need a plug-in (checked in validateJobDefinition). */
 const component = z.looseObject({ kind: line(), name: line().optional() }).superRefine((c, ctx) => {
@@ -273,6 +280,7 @@ function crossFieldProblems(d: Partial<JobDefinition>, raw: Record<string, unkno
       if (comp?.become !== undefined || comp?.become_user !== undefined) problems.push(`components.${i}.become: only for jobs whose execution_context is ssh`);
     });
   }
+  problems.push(...ansibleProblems(d, raw));
   if (d.schedule_type !== undefined && d.schedule_type !== 'cron' && d.cron_expression != null) {
     problems.push('cron_expression: only used when schedule_type is cron; set it to null');
   }
@@ -281,6 +289,16 @@ function crossFieldProblems(d: Partial<JobDefinition>, raw: Record<string, unkno
     problems.push('expiration: only used when duration_stop_enabled is true; set both or neither');
   }
   return problems;
+}
+
+/** ansible_playbook components: only on ssh jobs, and not mixed with other kinds (one run per playbook). */
+function ansibleProblems(d: Partial<JobDefinition>, raw: Record<string, unknown>): string[] {
+  const kinds = (Array.isArray(raw.components) ? (raw.components as unknown[]) : []).map((c) => (c as { kind?: unknown } | null)?.kind);
+  const first = kinds.indexOf('ansible_playbook');
+  if (first < 0) return [];
+  if (d.execution_context !== 'ssh') return [`components.${first}.kind: "ansible_playbook" needs execution_context "ssh"`];
+  const other = kinds.findIndex((k) => k !== 'ansible_playbook');
+  return other < 0 ? [] : [`components.${other}.kind: a job with ansible_playbook components has only ansible_playbook components`];
 }
 
 /** validateRecurrence's problems for the fields that are valid on their own (the rest are reported already). */

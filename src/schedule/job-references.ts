@@ -7,6 +7,7 @@
  */
 import { findCredentials } from '../credentials/index.js';
 import type { Store } from '../db/open.js';
+import { findAnsiblePlaybook, NOT_INSTALLED } from '../executors/ansible/tool.js';
 import { existingFilterIds, existingSiteIds, knownHostnames, sitesOfFilters, sitesOfHostnames } from '../inventory/index.js';
 import type { JobDefinition } from './job-definition.js';
 
@@ -15,7 +16,7 @@ export interface ReferenceCheck {
   warnings: string[];
 }
 
-type References = Pick<JobDefinition, 'targets' | 'credential_id'>;
+type References = Pick<JobDefinition, 'targets' | 'credential_id'> & { components?: readonly unknown[] };
 
 export async function checkJobReferences(store: Store, d: References): Promise<ReferenceCheck> {
   const problems: string[] = [];
@@ -41,6 +42,12 @@ export async function checkJobReferences(store: Store, d: References): Promise<R
       }
     }
     hostSites = await sitesOfHostnames(store, hostnames);
+  }
+
+  // Playbooks run where this process runs (the worker): say so now rather than at the first occurrence.
+  const playbook = (d.components ?? []).findIndex((c) => (c as { kind?: unknown } | null)?.kind === 'ansible_playbook');
+  if (playbook >= 0 && findAnsiblePlaybook() === null) {
+    warnings.push(`components.${playbook}.kind: ${NOT_INSTALLED} on this host (install Debian's ansible-core); the component fails until it is`);
   }
 
   if (d.credential_id !== null) {

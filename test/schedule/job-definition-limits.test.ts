@@ -27,10 +27,10 @@ describe('validateJobDefinition: bad input', () => {
   });
 
   it('refuses a component kind with no executor unless a plug-in of that kind is configured', () => {
-    expect(problems(job({ components: [{ kind: 'ansible_playbook' }] }))).toEqual([
-      'components.0.kind: unknown kind "ansible_playbook"; expected one of command, script, http, device_onboarding (other kinds need a plug-in; none is configured)',
+    expect(problems(job({ components: [{ kind: 'custom_check' }] }))).toEqual([
+      'components.0.kind: unknown kind "custom_check"; expected one of command, script, http, device_onboarding, ansible_playbook (other kinds need a plug-in; none is configured)',
     ]);
-    expect(validateJobDefinition(job({ components: [{ kind: 'ansible_playbook' }] }), { now: NOW, pluginKinds: ['ansible_playbook'] }).ok).toBe(true);
+    expect(validateJobDefinition(job({ components: [{ kind: 'custom_check' }] }), { now: NOW, pluginKinds: ['custom_check'] }).ok).toBe(true);
   });
 
   it('refuses a once job in the past (judged by the given clock) and times outside 1970–9999', () => {

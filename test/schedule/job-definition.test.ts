@@ -79,8 +79,8 @@ describe('validateJobDefinition: valid definitions', () => {
   });
 
   it('passes components of a configured plug-in kind and onboarding scope through unchanged', () => {
-    const plugin = { kind: 'ansible_playbook', name: 'patch', playbook: 'site.yml', vars: { a: [1, 2] } };
-    const r = validateJobDefinition(minimal({ components: [plugin] }), { now: NOW, pluginKinds: ['ansible_playbook'] });
+    const plugin = { kind: 'custom_patch', name: 'patch', playbook: 'site.yml', vars: { a: [1, 2] } };
+    const r = validateJobDefinition(minimal({ components: [plugin] }), { now: NOW, pluginKinds: ['custom_patch'] });
     expect(r.ok && JSON.parse(r.values.components_json)).toEqual([plugin]);
     const onboarding = valid({
       name: 'onboard',

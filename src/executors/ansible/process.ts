@@ -1,0 +1,92 @@
+/**
+ * One ansible-playbook process: the run's files written into a 0700 temp dir (files 0600), the
+ * process in its own group (a stop kills the group: ansible's ssh and sshpass children too,
+ * TERM then KILL), output collected, the dir removed in `finally` whatever happened.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ansibleEnvironment, inventoryJson, knownHostsText, varsJson, type InventoryHost } from './inventory.js';
+
+export interface PlaybookOptions {
+  username: string;
+  password: string | undefined;
+  privateKey: string | undefined;
+  becomePassword: string | undefined;
+  forks: number;
+  connectTimeoutSeconds: number;
+  timeoutMs: number;
+  killGraceMs: number;
+  signal: AbortSignal;
+}
+
+export interface PlaybookResult {
+  output: string;
+  exitCode: number | null;
+  cancelled: boolean;
+  /** Why no host could have a recap (timed out, could not start). */
+  error?: string;
+}
+
+/** Writes the run's files into a 0700 temp dir, runs ansible-playbook in its own process group, removes the dir. */
+export async function runPlaybook(binary: string, c: { playbook: string; become?: boolean }, hosts: readonly InventoryHost[], o: PlaybookOptions): Promise<PlaybookResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'jobyard-ansible-'));
+  try {
+    chmodSync(dir, 0o700);
+    for (const sub of ['tmp', 'ansible-home']) mkdirSync(join(dir, sub), { mode: 0o700 });
+    const write = (name: string, text: string) => writeFileSync(join(dir, name), text, { mode: 0o600 });
+    write('ansible.cfg', '');
+    write('inventory.json', inventoryJson(hosts));
+    write('known_hosts', knownHostsText(hosts));
+    write('playbook.yml', c.playbook);
+    if (o.privateKey !== undefined) write('id_key', o.privateKey.endsWith('\n') ? o.privateKey : `${o.privateKey}\n`);
+    write('vars.json', varsJson({
+      username: o.username,
+      ...(o.password !== undefined ? { password: o.password } : {}),
+      ...(o.becomePassword !== undefined ? { becomePassword: o.becomePassword } : {}),
+      ...(o.privateKey !== undefined ? { privateKeyFile: join(dir, 'id_key') } : {}),
+    }));
+    const env = ansibleEnvironment(dir, { path: process.env.PATH ?? '/usr/bin:/bin', forks: o.forks, connectTimeoutSeconds: o.connectTimeoutSeconds });
+    const args = ['-i', join(dir, 'inventory.json'), '-e', `@${join(dir, 'vars.json')}`, ...(c.become ? ['--become'] : []), join(dir, 'playbook.yml')];
+    return await new Promise<PlaybookResult>((resolve) => {
+      let output = '';
+      let cancelled = false;
+      let error: string | undefined;
+      const child = spawn(binary, args, { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const collect = (d: Buffer) => {
+        if (output.length < 4 * 1024 * 1024) output += d.toString();
+      };
+      child.stdout.on('data', collect);
+      child.stderr.on('data', collect);
+      let killTimer: NodeJS.Timeout | undefined;
+      const stop = (why: 'cancel' | 'timeout') => {
+        if (why === 'cancel') cancelled = true;
+        else error = `timed out after ${Math.round(o.timeoutMs / 1000)} s`;
+        const group = (sig: NodeJS.Signals) => {
+          try {
+            if (child.pid) process.kill(-child.pid, sig); // the whole group: ssh and sshpass children too
+          } catch {
+            // already gone
+          }
+        };
+        group('SIGTERM');
+        killTimer = setTimeout(() => group('SIGKILL'), o.killGraceMs);
+      };
+      const onAbort = () => stop('cancel');
+      o.signal.addEventListener('abort', onAbort, { once: true });
+      const timer = setTimeout(() => stop('timeout'), o.timeoutMs);
+      child.once('error', (err) => {
+        error = `ansible-playbook could not start: ${err.message}`;
+      });
+      child.once('close', (code) => {
+        clearTimeout(timer);
+        if (killTimer) clearTimeout(killTimer);
+        o.signal.removeEventListener('abort', onAbort);
+        resolve({ output, exitCode: code, cancelled, ...(error !== undefined ? { error } : {}) });
+      });
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
