@@ -8,17 +8,21 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
+/** The API token compose requires (the API listens on all of the container's interfaces). */
+const TOKEN_ENV = { HTTP_TOKEN: 'a-long-random-bootstrap-token' };
+
 function config(args: string[], env: Record<string, string> = {}): string {
   return execFileSync('docker-compose', ['-f', join(ROOT, 'compose.yaml'), ...args, 'config'], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...TOKEN_ENV, ...env },
     encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
 describe('compose.yaml', () => {
   it('validates; PostgreSQL is only in the postgres profile, the scheduler in every one', () => {
-    execFileSync('docker-compose', ['-f', join(ROOT, 'compose.yaml'), 'config', '-q'], { cwd: ROOT });
+    execFileSync('docker-compose', ['-f', join(ROOT, 'compose.yaml'), 'config', '-q'], { cwd: ROOT, env: { ...process.env, ...TOKEN_ENV } });
     const out = config([]);
     // (docker-compose v1 lists every service in `config`; `profiles` says which ones `up` starts.)
     const postgres = out.slice(out.indexOf('\n  postgres:'));
@@ -37,6 +41,19 @@ describe('compose.yaml', () => {
     expect(out).toMatch(/WORKER_NETWORK: jobyard/);
     expect(out).toMatch(/WORKER_DATA_VOLUME: jobyard-data/);
     expect(out).toMatch(/DATABASE_URL: sqlite:\/data\/jobyard\.db/);
+  });
+
+  it('refuses to start without HTTP_TOKEN, saying what to set', () => {
+    const env = { ...process.env };
+    delete env.HTTP_TOKEN;
+    let stderr = '';
+    try {
+      execFileSync('docker-compose', ['-f', join(ROOT, 'compose.yaml'), 'config', '-q'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      stderr = String((err as { stderr: Buffer }).stderr);
+    }
+    expect(stderr).toMatch(/set HTTP_TOKEN to a long random string/);
+    expect(config([])).toMatch(/HTTP_TOKEN: a-long-random-bootstrap-token/);
   });
 
   it('DATABASE_URL switches the scheduler to the postgres service', () => {
