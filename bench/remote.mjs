@@ -24,6 +24,7 @@ import { createSite } from '../dist/src/inventory/sites.js';
 import { claimWorkItems } from '../dist/src/queue/index.js';
 import { tick } from '../dist/src/schedule/ticker.js';
 import { silentLogger } from '../dist/src/log.js';
+import { CredentialLock, unlockCredentials } from '../dist/src/credentials/index.js';
 import { percentile, round } from './lib.mjs';
 
 const run = promisify(execFile);
@@ -107,7 +108,7 @@ async function occurrence(store, siteId, credId, components, at) {
     payload: item.payload_json,
     signal: new AbortController().signal,
     logger: silentLogger,
-    credentials: createDatabaseCredentialProvider(store),
+    credentials: createDatabaseCredentialProvider(store, credentialLock),
     config: { ...defaultExecutorConfig(), ssh: { siteConcurrency: concurrency, connectTimeoutMs: 10_000 } },
     workerGuid: 'bench',
     now: () => Date.now(),
@@ -120,6 +121,9 @@ async function occurrence(store, siteId, credId, components, at) {
   if (bad.length > 0) throw new Error(`${bad.length} target(s) failed, e.g. ${bad[0].detail}`);
   return { result, wall, durations: rows.map((r) => r.duration_ms).sort((a, b) => a - b) };
 }
+
+/** The benchmark process's credentials lock, unlocked once per backend's keyring. */
+const credentialLock = new CredentialLock();
 
 async function bench(backend) {
   const url = backend === 'sqlite' ? `sqlite:${join(tmp, 'bench.db')}` : PG_URL;
@@ -139,6 +143,9 @@ async function bench(backend) {
       .values({ name: `bench-${at}`, username: user, password_encrypted: Buffer.from(password), created_at: at, updated_at: at })
       .returning('id')
       .executeTakeFirstOrThrow();
+    // As `credentials add` leaves it: encrypted at rest, the keyring unlocked (a cheap KDF cost).
+    const { key } = await unlockCredentials(store, "bench-remote-unlock-secret", { kdfCost: { N: 1024, r: 8, p: 1 } });
+    credentialLock.unlock(key);
     const one = { kind: 'command', argv: ['true'], concurrency };
     await occurrence(store, site.id, cred.id, [one], at); // warm-up: pins host keys, warms caches
     const a = await occurrence(store, site.id, cred.id, [one], at + 3_600_000);

@@ -40,6 +40,7 @@ import { runSshTargets } from './ssh/run.js';
 import { isAnsibleJob, runAnsibleTargets } from './ansible/run.js';
 import { abortError, itemRefs, jobComponents, jobCredential, loadJobAndRun, type ItemRefs } from './run-context.js';
 import type { Executor, ExecutorContext } from './types.js';
+import { targetEnvironment } from './target-outcome.js';
 
 export const DEFAULT_TARGET_CONCURRENCY = 5;
 export const MAX_TARGET_CONCURRENCY = 50;
@@ -129,14 +130,7 @@ async function runTarget(
   components: readonly unknown[],
   credential: { env: Record<string, string>; secrets: string[] },
 ): Promise<'Success' | 'Failed' | 'skipped'> {
-  const env: Record<string, string> = {
-    JOBYARD_TARGET_HOSTNAME: target.hostname ?? '',
-    JOBYARD_TARGET_GUID: target.device_guid ?? '',
-    JOBYARD_SITE_ID: String(refs.siteId),
-    JOBYARD_RUN_ID: String(refs.runId),
-    JOBYARD_JOB_ID: String(refs.jobId),
-    ...credential.env,
-  };
+  const env: Record<string, string> = { ...targetEnvironment(target, refs), ...credential.env };
   const pluginTarget = { hostname: target.hostname, guid: target.device_guid, siteId: refs.siteId, runId: refs.runId, jobId: refs.jobId, env };
   let ok = true;
   for (const component of components) {

@@ -82,7 +82,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const host = options.host ?? DEFAULT_HTTP_HOST;
   const port = options.port ?? DEFAULT_HTTP_PORT;
   const token = options.token === '' ? undefined : options.token;
-  const clock = options.clock ?? Date.now;
+  const clock = options.clock ?? (() => store.clock.now());
   const loopback = isLoopbackHost(host);
   const anyApiToken = await checkHttpExposure(store, host, token);
   if (token === undefined && !anyApiToken) {

@@ -9,7 +9,6 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
 import { toJson } from '../../src/db/dialect.js';
@@ -18,15 +17,15 @@ import { openSsh } from '../../src/executors/ssh/connection.js';
 import { deviceSubject } from '../../src/executors/ssh/host-keys.js';
 import { upsertDevice, assignDeviceToSite } from '../../src/inventory/devices.js';
 import { createSite } from '../../src/inventory/sites.js';
-import { createLogger } from '../../src/log.js';
 import { completeWorkItems } from '../../src/queue/index.js';
 import { applyRunRollups } from '../../src/schedule/rollup.js';
 import { tick } from '../../src/schedule/ticker.js';
-import { claimOne, executorContext } from '../fixtures/executors/executor-helpers.js';
+import { claimOne, executorContext, unlockTestCredentials } from '../fixtures/executors/executor-helpers.js';
 import { describeBackends, type BackendContext } from '../helpers/backends.js';
 import { checkJobForCreate } from '../../src/schedule/jobs.js';
 import { insertJob, jobDefinition } from '../helpers/jobs.js';
 import { createTestUsers, removeTestUsers, startSshHost, type SshHost, type TestUser, type TestUsers } from '../helpers/ssh-hosts.js';
+import { capturingLogger } from '../helpers/logs.js';
 
 const run = promisify(execFile);
 
@@ -46,17 +45,6 @@ afterAll(async () => {
   await removeTestUsers(users);
 });
 
-function capturingLogger() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', destination }), text: () => lines.join('') };
-}
-
 const ansibleDirs = () => readdirSync(tmpdir()).filter((f) => f.startsWith('jobyard-ansible-'));
 
 const PLAYBOOK = `
@@ -74,12 +62,15 @@ const PLAYBOOK = `
 describeBackends('ansible_playbook on real hosts', (ctx: BackendContext) => {
   beforeEach(() => ctx.truncateAll());
 
+  /** A credential as `credentials add` leaves it: encrypted under the test keyring, which is unlocked. */
   async function credential(user: TestUser, T: number) {
-    return ctx.db
+    const row = await ctx.db
       .insertInto('credentials')
       .values({ name: `${user.name}-pw-${T}`, username: user.name, connection_type: 'ssh', password_encrypted: Buffer.from(user.password), become_password_encrypted: Buffer.from(user.password), created_at: T, updated_at: T })
       .returning('id')
       .executeTakeFirstOrThrow();
+    await unlockTestCredentials(ctx);
+    return row;
   }
 
   async function site(T: number, devices: Record<string, SshHost>) {
@@ -262,12 +253,15 @@ describeBackends('ansible_playbook on real hosts', (ctx: BackendContext) => {
     await run('ssh-keygen', ['-q', '-p', '-P', user.passphrase!, '-N', '', '-f', join(dir, 'id')]);
     const plainKey = readFileSync(join(dir, 'id'), 'utf8');
     rmSync(dir, { recursive: true, force: true });
-    const key = (name: string, privateKey: string, passphrase: string | null) =>
-      ctx.db
+    const key = async (name: string, privateKey: string, passphrase: string | null) => {
+      const row = await ctx.db
         .insertInto('credentials')
         .values({ name, username: user.name, connection_type: 'ssh', private_key_encrypted: Buffer.from(privateKey), private_key_passphrase_encrypted: passphrase === null ? null : Buffer.from(passphrase), created_at: T, updated_at: T })
         .returning('id')
         .executeTakeFirstOrThrow();
+      await unlockTestCredentials(ctx);
+      return row;
+    };
     const good = await key('plain-key', plainKey, null);
     const o1 = await occurrence(T, s.id, good.id, [{ kind: 'ansible_playbook', playbook: '- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.command: id -un\n' }]);
     expect(await executeScheduledRun(executorContext(ctx, o1.item, sshConfig()))).toEqual({ targets: 1, succeeded: 1, failed: 0 });

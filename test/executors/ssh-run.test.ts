@@ -5,7 +5,6 @@
  * changed host key. Both backends.
  */
 import { execFile } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
 import { toJson } from '../../src/db/dialect.js';
@@ -14,14 +13,14 @@ import { executeScheduledRun } from '../../src/executors/scheduled-run.js';
 import { hostKeysOfDevice, repinHostKey } from '../../src/executors/ssh/host-keys.js';
 import { upsertDevice, assignDeviceToSite } from '../../src/inventory/devices.js';
 import { createSite } from '../../src/inventory/sites.js';
-import { createLogger } from '../../src/log.js';
 import { completeWorkItems } from '../../src/queue/index.js';
 import { applyRunRollups } from '../../src/schedule/rollup.js';
 import { tick } from '../../src/schedule/ticker.js';
-import { claimOne, executorContext } from '../fixtures/executors/executor-helpers.js';
+import { claimOne, executorContext, unlockTestCredentials } from '../fixtures/executors/executor-helpers.js';
 import { describeBackends, type BackendContext } from '../helpers/backends.js';
 import { insertJob } from '../helpers/jobs.js';
 import { createTestUsers, removeTestUsers, startSshHost, type SshHost, type TestUser, type TestUsers } from '../helpers/ssh-hosts.js';
+import { capturingLogger } from '../helpers/logs.js';
 
 const run = promisify(execFile);
 
@@ -42,18 +41,6 @@ afterAll(async () => {
   await removeTestUsers(users);
 });
 
-/** A logger whose lines are kept, to check that no secret reaches a log. */
-function capturingLogger() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', destination }), text: () => lines.join('') };
-}
-
 interface Occurrence {
   runId: number;
   siteId: number;
@@ -63,8 +50,9 @@ interface Occurrence {
 describeBackends('ssh execution on real hosts', (ctx: BackendContext) => {
   beforeEach(() => ctx.truncateAll());
 
+  /** A credential as `credentials add` leaves it: encrypted under the test keyring, which is unlocked. */
   async function credential(user: TestUser, how: 'password' | 'key', T: number) {
-    return ctx.db
+    const row = await ctx.db
       .insertInto('credentials')
       .values({
         name: `${user.name}-${how}`,
@@ -79,6 +67,8 @@ describeBackends('ssh execution on real hosts', (ctx: BackendContext) => {
       })
       .returning('id')
       .executeTakeFirstOrThrow();
+    await unlockTestCredentials(ctx);
+    return row;
   }
 
   /** A site with one device per entry, each reached at that host's address. */
@@ -237,7 +227,8 @@ describeBackends('ssh execution on real hosts', (ctx: BackendContext) => {
 
     const removed = await repinHostKey(ctx.store, { guid: 'guid-edge-1', hostname: 'edge-1' }, 'cli:tester', T + 10);
     expect(removed.fingerprint).toBe(oldFingerprint);
-    const audit = await ctx.db.selectFrom('audit_log').selectAll().execute();
+    // (The test keyring's unlock writes its own audit rows; only the device's are looked at.)
+    const audit = await ctx.db.selectFrom('audit_log').selectAll().where('object_type', '=', 'device').execute();
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: 'cli:tester', action: 'device.host_key_repin', object_type: 'device', object_id: 'edge-1' });
 

@@ -33,6 +33,7 @@ import { inventoryAlias, type InventoryHost } from './inventory.js';
 import { runPlaybook } from './process.js';
 import { componentStatus, fatalReasons, hostOutcome, parseRecap, type HostOutcome } from './recap.js';
 import { findAnsiblePlaybook, NOT_INSTALLED } from './tool.js';
+import { emptyTally, finishTarget } from '../target-outcome.js';
 
 export const ANSIBLE_KIND = 'ansible_playbook';
 const DEFAULT_TIMEOUT_MS = 30 * 60_000;
@@ -52,21 +53,12 @@ export async function runAnsibleTargets(
   concurrency: number,
   logger: Logger,
 ): Promise<SshRunResult> {
-  const result: SshRunResult = { targets: 0, succeeded: 0, failed: 0, cancelled: 0 };
+  const result = emptyTally();
   const open = new Map(targets.map((t) => [t.id, t]));
   const startedAt = ctx.now();
   const finish = async (target: SshTarget, status: 'Success' | 'Failed' | 'Cancelled', detail: string) => {
     open.delete(target.id);
-    await ctx.store.db
-      .updateTable('scheduled_job_run_targets')
-      .set({ status, detail, duration_ms: Math.max(0, ctx.now() - startedAt), finished_at: ctx.now() })
-      .where('id', '=', target.id)
-      .where('status', '=', 'Pending')
-      .execute();
-    result.targets++;
-    if (status === 'Success') result.succeeded++;
-    else if (status === 'Cancelled') result.cancelled++;
-    else result.failed++;
+    await finishTarget(ctx, result, target.id, { status, detail, startedAt });
     if (status !== 'Success') logger.info({ targetId: target.id, hostname: target.hostname, status, detail }, 'ansible target did not succeed');
   };
   const failAll = async (detail: string) => {

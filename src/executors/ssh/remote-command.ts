@@ -210,10 +210,11 @@ export function execRemote(client: SshClient, spec: RemoteCommandSpec, options: 
 async function confirmGone(client: SshClient, sessionPid: number | null): Promise<boolean> {
   if (!sessionPid) return false;
   return new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), 5000);
+    const timer = setTimeout(() => resolve(false), 10_000);
     try {
-      // Killed processes may take a moment to be reaped: look a few times over about a second.
-      const check = `if ! command -v pgrep >/dev/null 2>&1; then echo unknown; exit; fi; for i in 1 2 3 4 5 6 7 8 9 10; do pgrep -s ${sessionPid} >/dev/null || { echo gone; exit; }; sleep 0.1; done; echo alive`;
+      // Killed processes may take a moment to be reaped (longer on a loaded host, and under sudo,
+      // whose children get the signal one hop later): look every 0.1 s for up to about 5 s.
+      const check = `if ! command -v pgrep >/dev/null 2>&1; then echo unknown; exit; fi; i=0; while [ $i -lt 50 ]; do pgrep -s ${sessionPid} >/dev/null || { echo gone; exit; }; sleep 0.1; i=$((i+1)); done; echo alive`;
       client.exec(check, (err, stream) => {
         if (err) {
           clearTimeout(timer);

@@ -36,6 +36,7 @@ import { deviceAddresses, deviceEndpoint } from './endpoint.js';
 import { deviceSubject } from './host-keys.js';
 import { REMOTE_KINDS, runRemoteComponent } from './remote-component.js';
 import { siteLimit, sshSettings } from './settings.js';
+import { emptyTally, finishTarget as finishTargetOutcome, targetEnvironment, type TargetStatus, type TargetTally } from '../target-outcome.js';
 
 export interface SshTarget {
   id: number;
@@ -43,14 +44,7 @@ export interface SshTarget {
   hostname: string | null;
 }
 
-export interface SshRunResult {
-  targets: number;
-  succeeded: number;
-  failed: number;
-  cancelled: number;
-}
-
-type TargetStatus = 'Success' | 'Failed' | 'Cancelled';
+export type SshRunResult = TargetTally;
 
 /** The credential's login for ssh2; PermanentError when it cannot log in at all. */
 export function sshAuth(job: JobRow, credential: Credential | undefined): SshAuth {
@@ -87,20 +81,11 @@ export async function runSshTargets(
   // Every running target listens for the abort (connect, exec): lift the default warning at 10.
   setMaxListeners(Math.max(10, concurrency * 2 + 10), ctx.signal);
   const site = siteLimit(refs.siteId, settings.siteConcurrency);
-  const result: SshRunResult = { targets: 0, succeeded: 0, failed: 0, cancelled: 0 };
+  const result = emptyTally();
   let infraError: unknown;
 
   const finishTarget = async (target: SshTarget, status: TargetStatus, detail: string, exitCode: number | null, startedAt: number) => {
-    await ctx.store.db
-      .updateTable('scheduled_job_run_targets')
-      .set({ status, detail, exit_code: exitCode, duration_ms: Math.max(0, ctx.now() - startedAt), finished_at: ctx.now() })
-      .where('id', '=', target.id)
-      .where('status', '=', 'Pending')
-      .execute();
-    result.targets++;
-    if (status === 'Success') result.succeeded++;
-    else if (status === 'Cancelled') result.cancelled++;
-    else result.failed++;
+    await finishTargetOutcome(ctx, result, target.id, { status, detail, exitCode, startedAt });
     if (status !== 'Success') logger.info({ targetId: target.id, hostname: target.hostname, status, detail }, 'remote target did not succeed');
   };
 
@@ -128,13 +113,7 @@ export async function runSshTargets(
   };
 
   const runComponentsOn = async (client: SshClient, target: SshTarget, startedAt: number) => {
-    const env: Record<string, string> = {
-      JOBYARD_TARGET_HOSTNAME: target.hostname ?? '',
-      JOBYARD_TARGET_GUID: target.device_guid ?? '',
-      JOBYARD_SITE_ID: String(refs.siteId),
-      JOBYARD_RUN_ID: String(refs.runId),
-      JOBYARD_JOB_ID: String(refs.jobId),
-    };
+    const env = targetEnvironment(target, refs);
     let last: ComponentOutcome | undefined;
     let exitCode: number | null = null;
     for (const component of components) {
