@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { toJson } from '../db/dialect.js';
 import type { ScheduledJobsTable } from '../db/schema.js';
 import { findSecretKeys } from '../queue/payload.js';
+import { formatIssue, issueMessage, show, typeName } from './definition-messages.js';
 import { MISSED_POLICIES, recurrenceOf } from './occurrences.js';
 import { firstOccurrence, nextOccurrenceAfter, SCHEDULE_TYPES, validateRecurrence } from './recurrence.js';
 
@@ -167,7 +168,7 @@ export function validateJobDefinition(input: unknown, options: ValidateOptions):
   if (nul !== null) return { ok: false, problems: [`${nul || 'job definition'}: contains a NUL character (\\u0000), which cannot be stored`] };
   const raw = input as Record<string, unknown>;
   const parsed = jobDefinitionSchema.safeParse(raw, { error: issueMessage });
-  const problems = parsed.success ? [] : parsed.error.issues.flatMap(formatIssue);
+  const problems = parsed.success ? [] : parsed.error.issues.flatMap((iss) => formatIssue(iss, { '': FIELDS, targets: TARGET_FIELDS }));
   // Rules across fields use whichever fields are valid on their own, so every problem shows at once.
   const fields = parsed.success ? parsed.data : validFields(raw);
   problems.push(...crossFieldProblems(fields, raw), ...componentKindProblems(raw, options.pluginKinds ?? []));
@@ -312,43 +313,6 @@ function recurrenceProblems(d: Partial<JobDefinition>): string[] {
     expiration: d.expiration ?? null,
   });
   return validateRecurrence(spec).map((p) => p.replace(/^expires_at:/, 'expiration:'));
-}
-
-function formatIssue(iss: z.core.$ZodIssue): string[] {
-  const path = iss.path.map(String).join('.');
-  if (iss.code === 'unrecognized_keys') {
-    const known = path === '' ? FIELDS : path === 'targets' ? TARGET_FIELDS : null;
-    const hint = known ? `; expected one of ${known.join(', ')}` : '';
-    return iss.keys.map((key) => `${path ? `${path}.` : ''}${key}: unknown field${hint}`);
-  }
-  return [`${path || 'job definition'}: ${iss.message}`];
-}
-
-const EXPECTED: Record<string, string> = { int: 'an integer', boolean: 'true or false', record: 'an object', object: 'an object', array: 'an array' };
-
-/** Readable messages for the generic issues (fields with their own message keep it). */
-function issueMessage(iss: z.core.$ZodRawIssue): string | undefined {
-  if (iss.code === 'invalid_type') {
-    return iss.input === undefined ? 'required' : `must be ${EXPECTED[iss.expected] ?? `a ${iss.expected}`}, got ${typeName(iss.input)}`;
-  }
-  if (iss.code === 'too_small' && (iss.origin === 'array' || iss.origin === 'string') && Number(iss.minimum) <= 1) {
-    return 'must not be empty';
-  }
-  if (iss.code === 'too_small' && iss.origin === 'number') return `must be greater than ${String(iss.minimum)}`;
-  return undefined;
-}
-
-function typeName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-/** Numbers and short strings are echoed; anything else is named by its type. */
-function show(value: unknown): string {
-  if (typeof value === 'number') return String(value);
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
-  return typeName(value);
 }
 
 const ISO = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2})?(\.\d{1,9})?(Z|([+-])(\d{2}):?(\d{2}))$/i;
