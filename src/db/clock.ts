@@ -26,6 +26,10 @@ export const SAMPLE_TIMEOUT_MS = 10_000;
 export const WARN_OFFSET_MS = 1_000;
 /** Default bound past which reclaim is refused (DB_MAX_CLOCK_OFFSET_SECONDS). */
 export const DEFAULT_MAX_OFFSET_MS = 300_000;
+/** What a claim allows for the other processes' clock error (their samples' half round trips). */
+export const CLAIM_SLACK_MARGIN_MS = 50;
+/** An item is never claimed more than this before its time. */
+export const MAX_CLAIM_SLACK_MS = 1_000;
 
 export interface StoreClock {
   /** Epoch milliseconds on the one clock (the server's on PostgreSQL). */
@@ -38,6 +42,13 @@ export interface StoreClock {
   synced(): boolean;
   /** Samples now (PostgreSQL); resolves when the sample is taken or failed. */
   sync(): Promise<void>;
+  /**
+   * How far another process's idea of "now" may be ahead of this one's: 0 on one host clock; on
+   * PostgreSQL, the round trip of this process's sample (its own error is half of it) plus a
+   * margin for the other side's. A claim counts items due within it as due, so an item another
+   * process enqueued "now" is claimable at once, not at the next poll.
+   */
+  claimSlackMs(): number;
   close(): void;
 }
 
@@ -48,6 +59,7 @@ export const hostClock: StoreClock = {
   offsetMs: () => 0,
   synced: () => true,
   sync: async () => {},
+  claimSlackMs: () => 0,
   close: () => {},
 };
 
@@ -100,6 +112,9 @@ export function openServerClock(db: Kysely<any>, options: ServerClockOptions): S
   };
 
   async function takeSample(): Promise<void> {
+    // The first sample must not time a connection being opened: the server's time is read at the
+    // end of that wait, not in its middle, and the estimate would lag by half of it.
+    if (!sample) await sql`select 1`.execute(db);
     const wall0 = wall();
     const mono0 = mono();
     let timer: NodeJS.Timeout | undefined;
@@ -150,6 +165,7 @@ export function openServerClock(db: Kysely<any>, options: ServerClockOptions): S
   return {
     now: () => (sample ? serverTimeAt(sample, mono()) : wall()),
     offsetMs: () => sample?.offsetMs ?? 0,
+    claimSlackMs: () => (sample ? Math.min(MAX_CLAIM_SLACK_MS, CLAIM_SLACK_MARGIN_MS + Math.ceil(sample.rttMs)) : 0),
     synced: () => sample !== undefined || attempted,
     reclaimRefusal() {
       if (closed) return 'clock closed';

@@ -37,6 +37,8 @@ export interface ClaimOptions {
 
 export async function claimWorkItems(store: Store, options: ClaimOptions): Promise<WorkItem[]> {
   const now = options.now ?? (await clockNow(store.clock));
+  // Due within the clocks' uncertainty counts as due (0 on SQLite, one host clock; see clock.ts).
+  const dueBy = options.now ?? now + store.clock.claimSlackMs();
   if (options.limit <= 0) return [];
   if (options.lanes?.length === 0 || options.kinds?.length === 0) return [];
   const { dialect } = store;
@@ -46,7 +48,7 @@ export async function claimWorkItems(store: Store, options: ClaimOptions): Promi
         .selectFrom('job_scheduler_work_items')
         .select('id')
         .where('status', '=', 'queued')
-        .where('available_at', '<=', now);
+        .where('available_at', '<=', dueBy);
       if (options.siteId === null) q = q.where('site_id', 'is', null);
       else if (options.siteId !== undefined) q = q.where('site_id', '=', options.siteId);
       if (options.lanes) q = q.where('lane', 'in', options.lanes);
