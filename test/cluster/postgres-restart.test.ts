@@ -7,38 +7,12 @@
  * It restarts the shared server: only in `npm run test:cluster` (serial, after the main suite and
  * the faults), never beside other test files. PostgreSQL only.
  */
-import { execFile } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
-import { promisify } from 'node:util';
-import pg from 'pg';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_POSTGRES_URL } from '../helpers/env.js';
+import { pgctl, postmasterStartedAt } from '../helpers/postgres-server.js';
 import { waitUntil } from '../helpers/processes.js';
 import { createClusterBed, type ClusterBed } from './bed.js';
 import { attemptsFolder, createWorkload, occurrenceGaps, overlappingAttempts, readAttempts, type Workload } from './workload.js';
-
-const run = promisify(execFile);
-
-async function pgctl(action: 'restart' | 'start'): Promise<void> {
-  const versions = readdirSync('/etc/postgresql');
-  if (versions.length !== 1) throw new Error(`expected one PostgreSQL version under /etc/postgresql, found: ${versions.join(', ')}`);
-  await run('pg_ctlcluster', ['--skip-systemctl-redirect', versions[0]!, 'main', action]);
-}
-
-/** When the running postmaster started (epoch ms), or 0 while none accepts connections. */
-async function postmasterStartedAt(): Promise<number> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, connectionTimeoutMillis: 2_000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    const r = await client.query<{ t: string }>('select (extract(epoch from pg_postmaster_start_time()) * 1000)::bigint::text as t');
-    return Number(r.rows[0]!.t);
-  } catch {
-    return 0;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 const orFalse = async (check: () => Promise<boolean>) => check().catch(() => false);
 

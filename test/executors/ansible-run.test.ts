@@ -15,8 +15,6 @@ import { toJson } from '../../src/db/dialect.js';
 import { executeScheduledRun } from '../../src/executors/scheduled-run.js';
 import { openSsh } from '../../src/executors/ssh/connection.js';
 import { deviceSubject } from '../../src/executors/ssh/host-keys.js';
-import { upsertDevice, assignDeviceToSite } from '../../src/inventory/devices.js';
-import { createSite } from '../../src/inventory/sites.js';
 import { completeWorkItems } from '../../src/queue/index.js';
 import { applyRunRollups } from '../../src/schedule/rollup.js';
 import { tick } from '../../src/schedule/ticker.js';
@@ -24,7 +22,7 @@ import { claimOne, executorContext, unlockTestCredentials } from '../fixtures/ex
 import { describeBackends, type BackendContext } from '../helpers/backends.js';
 import { checkJobForCreate } from '../../src/schedule/jobs.js';
 import { insertJob, jobDefinition } from '../helpers/jobs.js';
-import { createTestUsers, removeTestUsers, startSshHost, type SshHost, type TestUser, type TestUsers } from '../helpers/ssh-hosts.js';
+import { createTestUsers, removeTestUsers, startSshHost, type SshHost, type TestUser, type TestUsers, siteOfSshHosts } from '../helpers/ssh-hosts.js';
 import { capturingLogger } from '../helpers/logs.js';
 
 const run = promisify(execFile);
@@ -73,14 +71,7 @@ describeBackends('ansible_playbook on real hosts', (ctx: BackendContext) => {
     return row;
   }
 
-  async function site(T: number, devices: Record<string, SshHost>) {
-    const s = await createSite(ctx.store, { name: `site-${T}` }, T);
-    for (const [hostname, host] of Object.entries(devices)) {
-      await upsertDevice(ctx.store, { guid: `guid-${hostname}`, hostname, status: 'online', last_seen: T, connection_endpoint: `${host.address}:${host.port}` }, T);
-      await assignDeviceToSite(ctx.store, hostname, s.id, T);
-    }
-    return s;
-  }
+  const site = (T: number, devices: Record<string, SshHost>) => siteOfSshHosts(ctx.store, T, devices);
 
   async function occurrence(T: number, siteId: number, credentialId: number, components: unknown[]) {
     await insertJob(ctx.db, { at: T, name: `ansible-${T}`, execution_context: 'ssh', credential_id: credentialId, targets_json: toJson({ sites: [siteId] }), components_json: toJson(components) });

@@ -11,7 +11,6 @@ import { toJson } from '../../src/db/dialect.js';
 import { executeOnboardingRun } from '../../src/executors/onboarding/index.js';
 import { executeScheduledRun } from '../../src/executors/scheduled-run.js';
 import { hostKeysOfDevice, repinHostKey } from '../../src/executors/ssh/host-keys.js';
-import { upsertDevice, assignDeviceToSite } from '../../src/inventory/devices.js';
 import { createSite } from '../../src/inventory/sites.js';
 import { completeWorkItems } from '../../src/queue/index.js';
 import { applyRunRollups } from '../../src/schedule/rollup.js';
@@ -19,7 +18,7 @@ import { tick } from '../../src/schedule/ticker.js';
 import { claimOne, executorContext, unlockTestCredentials } from '../fixtures/executors/executor-helpers.js';
 import { describeBackends, type BackendContext } from '../helpers/backends.js';
 import { insertJob } from '../helpers/jobs.js';
-import { createTestUsers, removeTestUsers, startSshHost, type SshHost, type TestUser, type TestUsers } from '../helpers/ssh-hosts.js';
+import { createTestUsers, removeTestUsers, startSshHost, type SshHost, type TestUser, type TestUsers, siteOfSshHosts } from '../helpers/ssh-hosts.js';
 import { capturingLogger } from '../helpers/logs.js';
 
 const run = promisify(execFile);
@@ -71,15 +70,7 @@ describeBackends('ssh execution on real hosts', (ctx: BackendContext) => {
     return row;
   }
 
-  /** A site with one device per entry, each reached at that host's address. */
-  async function site(T: number, devices: Record<string, SshHost>) {
-    const s = await createSite(ctx.store, { name: `site-${T}` }, T);
-    for (const [hostname, host] of Object.entries(devices)) {
-      await upsertDevice(ctx.store, { guid: `guid-${hostname}`, hostname, status: 'online', last_seen: T, connection_endpoint: `${host.address}:${host.port}` }, T);
-      await assignDeviceToSite(ctx.store, hostname, s.id, T);
-    }
-    return s;
-  }
+  const site = (T: number, devices: Record<string, SshHost>) => siteOfSshHosts(ctx.store, T, devices);
 
   async function occurrence(T: number, siteId: number, credentialId: number, components: unknown[]): Promise<Occurrence> {
     await insertJob(ctx.db, { at: T, name: `remote-${T}`, execution_context: 'ssh', credential_id: credentialId, targets_json: toJson({ sites: [siteId] }), components_json: toJson(components) });

@@ -8,11 +8,10 @@
  * shared server, so this file runs alone, after the main suite (vitest.faults.config.ts).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toJson } from '../../src/db/dialect.js';
 import { assignDeviceToSite, upsertDevice } from '../../src/inventory/devices.js';
@@ -21,6 +20,7 @@ import { enqueueWorkItems } from '../../src/queue/index.js';
 import { BackendContext } from '../helpers/backends.js';
 import { JOBYARD_BIN } from '../helpers/cli.js';
 import { TEST_POSTGRES_URL } from '../helpers/env.js';
+import { pgctl, postmasterStartedAt } from '../helpers/postgres-server.js';
 import { insertJob } from '../helpers/jobs.js';
 import {
   assertAlive,
@@ -41,32 +41,6 @@ const TOTAL = 3_000;
 
 // ---------------------------------------------------------------------------------------------
 // The server
-
-/** The local cluster, whatever PostgreSQL version is installed (one cluster named "main"). */
-function clusterVersion(): string {
-  const versions = readdirSync('/etc/postgresql');
-  if (versions.length !== 1) throw new Error(`expected one PostgreSQL version under /etc/postgresql, found: ${versions.join(', ')}`);
-  return versions[0]!;
-}
-
-async function pgctl(action: 'restart' | 'start'): Promise<void> {
-  await execFileAsync('pg_ctlcluster', ['--skip-systemctl-redirect', clusterVersion(), 'main', action]);
-}
-
-/** When the running postmaster started (epoch ms), or 0 while none accepts connections. */
-async function postmasterStartedAt(): Promise<number> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, connectionTimeoutMillis: 2_000, application_name: 'jobyard-test-restart' });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    const r = await client.query<{ t: string }>('select (extract(epoch from pg_postmaster_start_time()) * 1000)::bigint::text as t');
-    return Number(r.rows[0]!.t);
-  } catch {
-    return 0;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 async function acceptsConnections(): Promise<boolean> {
   const u = new URL(TEST_POSTGRES_URL);

@@ -18,6 +18,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Store } from '../../src/db/open.js';
+import { assignDeviceToSite, upsertDevice } from '../../src/inventory/devices.js';
+import { createSite } from '../../src/inventory/sites.js';
 import { createNetnsHost, type NetnsHost } from './netns.js';
 
 const run = promisify(execFile);
@@ -177,4 +180,14 @@ function pipeTo(command: string, args: string[], input: string): Promise<void> {
     const child = execFile(command, args, (err) => (err ? reject(err) : resolve()));
     child.stdin!.end(input);
   });
+}
+
+/** A site with one device per entry, each reached at that test host's address (both backends). */
+export async function siteOfSshHosts(store: Store, T: number, devices: Record<string, SshHost>): Promise<{ id: number }> {
+  const s = await createSite(store, { name: `site-${T}` }, T);
+  for (const [hostname, host] of Object.entries(devices)) {
+    await upsertDevice(store, { guid: `guid-${hostname}`, hostname, status: 'online', last_seen: T, connection_endpoint: `${host.address}:${host.port}` }, T);
+    await assignDeviceToSite(store, hostname, s.id, T);
+  }
+  return s;
 }
