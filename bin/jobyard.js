@@ -1,8 +1,12 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled to dist/ by `npm run build`.
-import { main } from '../dist/src/cli/main.js';
+// Thin launcher: the CLI is compiled to dist/ by `npm run build`. A site worker (`jobyard worker
+// …`, what launchers start) takes an entry that loads only the worker: its boot is on the path
+// from a work item becoming claimable to its start.
+const entry = process.argv[2] === 'worker'
+  ? import('../dist/src/cli/worker-main.js').then((m) => m.workerMain)
+  : import('../dist/src/cli/main.js').then((m) => m.main);
 
-main(process.argv).then(
+entry.then((run) => run(process.argv)).then(
   (code) => { process.exitCode = code; },
   (err) => { console.error(`jobyard: ${err?.message ?? err}`); process.exitCode = 1; },
 );

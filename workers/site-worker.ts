@@ -4,9 +4,9 @@
  *
  *   node dist/workers/site-worker.js --site 3 [--lanes default,slow]
  */
-import { main } from '../src/cli/main.js';
+import { workerMain } from '../src/cli/worker-main.js';
 
-main([process.argv[0] ?? 'node', 'jobyard', 'worker', ...process.argv.slice(2)]).then(
+workerMain([process.argv[0] ?? 'node', 'jobyard', 'worker', ...process.argv.slice(2)]).then(
   (code) => {
     process.exitCode = code;
   },

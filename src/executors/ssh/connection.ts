@@ -11,12 +11,16 @@
  * Keepalives (15 s × 3) notice a peer that vanished; Nagle is off, which takes a reused
  * connection's exec from ~48 ms to a few ms (measured, ../shared/research/remote-execution.md).
  */
-import ssh2 from 'ssh2';
 import type { Client as SshClient, ConnectConfig } from 'ssh2';
 import type { Store } from '../../db/open.js';
 import { checkHostKey, loadPin } from './host-keys.js';
 
-const { Client } = ssh2;
+/**
+ * ssh2 is loaded on the first connection, not with the worker: it costs a site worker a sixth of
+ * its boot and ~15 MB (its Poly1305 WebAssembly memory) though most sites never run an SSH job.
+ */
+let ssh2Client: Promise<typeof SshClient> | undefined;
+const loadSshClient = () => (ssh2Client ??= import('ssh2').then((m) => m.default.Client));
 
 export type ConnectFailureKind = 'unreachable' | 'timed_out' | 'host_key_changed' | 'auth_failed' | 'error' | 'aborted';
 
@@ -51,7 +55,8 @@ export async function openSsh(endpoint: SshEndpoint, auth: SshAuth, options: Con
   if (options.signal?.aborted) return { ok: false, kind: 'aborted', reason: 'cancelled before connecting' };
   const where = `${endpoint.host}:${endpoint.port}`;
   // Offer only the pinned key's algorithm, so a host with several keys presents the pinned one.
-  const pin = await loadPin(options.store.db, endpoint.subject);
+  const [pin, Client] = await Promise.all([loadPin(options.store.db, endpoint.subject), loadSshClient()]);
+  if (options.signal?.aborted) return { ok: false, kind: 'aborted', reason: 'cancelled before connecting' };
   return new Promise<ConnectResult>((resolve) => {
     const client = new Client();
     let settled = false;
