@@ -47,7 +47,7 @@ async function seed(store) {
   }
   await flush('scheduled_jobs');
   // A run history for the first 1,000 jobs (10 each) so the result bars have something to read.
-  for (let j = 1; j <= 1000; j++) {
+  for (let j = 1; j <= Math.min(1000, JOBS); j++) {
     for (let k = 0; k < 10; k++) rows.push({ job_id: j, scheduled_ts: NOW - k * 86_400_000, status: k % 7 === 0 ? 'Failed' : 'Success', created_at: NOW, updated_at: NOW });
     if (rows.length >= 500) await flush('scheduled_job_runs');
   }
