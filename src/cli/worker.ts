@@ -4,8 +4,6 @@ import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/open.js';
 import { workerPoolMax } from '../db/pool-profile.js';
 import { UserError } from '../errors.js';
-import { CredentialLock, createDatabaseCredentialProvider, keyFromWorkerSecrets, unlockAtStart } from '../credentials/index.js';
-import { defaultExecutorConfig, executorHandlers } from '../executors/index.js';
 import { resolveCommandUser } from '../executors/components/command-isolation.js';
 import { runSiteWorker } from '../fleet/site-worker.js';
 import { readWorkerSecrets, WORKER_LIVENESS_FD_VAR, WORKER_SECRETS_VAR } from '../fleet/worker-secrets.js';
@@ -58,11 +56,17 @@ Environment (default):
       // A worker's pool follows what it runs at once, not the host: the fleet budgets for it.
       const poolMax = workerPoolMax(config.WORKER_CONCURRENCY, lanes?.length ?? 1);
       const store = openDatabase(config.DATABASE_URL, { logger, applicationName: 'jobyard-worker', poolMax, env: { ...process.env, ...secrets } });
+      // Checked before the worker's row is written: a worker of a site that does not exist is a typo.
+      const siteFound = findSiteById(store, siteId);
+      // The executors and credentials (most of the worker's own modules) load while the database
+      // connects and answers, instead of before: the boot is on the path to a new site's first item.
+      const loaded = Promise.all([import('../executors/index.js'), import('../credentials/index.js')]);
+      loaded.catch(() => {}); // awaited below; a failure is reported there
       try {
-        // Checked before the worker's row is written: a worker of a site that does not exist is a typo.
-        if (!(await findSiteById(store, siteId))) {
+        if (!(await siteFound)) {
           throw new UserError(`worker: --site: no site with id ${siteId}`);
         }
+        const [{ defaultExecutorConfig, executorHandlers }, { CredentialLock, createDatabaseCredentialProvider, keyFromWorkerSecrets, unlockAtStart }] = await loaded;
         // The scheduler sends the derived key (never the operator's secret) on stdin; a worker
         // started by hand may unlock from its own CREDENTIALS_KEY_FILE or _UNLOCK_COMMAND.
         const credentialLock = new CredentialLock(keyFromWorkerSecrets(secrets));
