@@ -5,7 +5,7 @@
  * checks and audit rows), export is exportJob (what `jobyard jobs export` prints).
  */
 import { JobDefinitionError, createJob, getJobOrThrow, updateJob } from '../../schedule/job-lifecycle.js';
-import { validateJobDefinition } from '../../schedule/job-definition.js';
+import { validateJobDefinition, type JobDefinition } from '../../schedule/job-definition.js';
 import { exportJob } from '../../schedule/job-export.js';
 import { listJobLines, listOccurrences } from '../../schedule/job-list.js';
 import { checkJobReferences } from '../../schedule/job-references.js';
@@ -76,10 +76,11 @@ export function registerJobRoutes(app: UiHono, kit: RouteKit): void {
     const job = await findJob(c.req.param('id'));
     const cursor = c.req.query('cursor') || undefined;
     const occurrences = await listOccurrences(store, { jobId: job.id, limit: 50, ...(cursor ? { cursor } : {}) });
+    const last = cursor ? (await listOccurrences(store, { jobId: job.id, limit: 1 })).items[0] : occurrences.items[0];
     const definition = exportJob(job);
-    const { warnings } = await checkJobReferences(store, { targets: job.targets_json as never, credential_id: job.credential_id, components: job.components_json as unknown[] });
+    const { warnings } = await checkJobReferences(store, { targets: job.targets_json as JobDefinition['targets'], credential_id: job.credential_id, components: job.components_json as unknown[] });
     const saved = SAVED[c.req.query('saved') ?? ''];
-    return render(c, job.name, '/jobs', jobPage(c.var.view, { job, definition, occurrences, warnings, ...(saved ? { saved } : {}) }), { live: true });
+    return render(c, job.name, '/jobs', jobPage(c.var.view, { job, definition, occurrences, warnings, last, ...(saved ? { saved } : {}) }), { live: true });
   });
 
   app.post('/jobs/:id/:action', async (c) => {

@@ -60,6 +60,8 @@ export interface JobPageData {
   occurrences: { items: Occurrence[]; next_cursor: string | null };
   /** The reference warnings of the saved definition, as the CLI prints them after create. */
   warnings: string[];
+  /** The newest occurrence (whatever page of the history is shown). */
+  last: { id: number; status: string; scheduled_ts: number } | undefined;
   /** Set after a create or an edit: what was done. */
   saved?: string;
 }
@@ -69,8 +71,10 @@ export function jobPage(v: View, d: JobPageData): Html {
   return html`<h1>Job ${job.id}: ${job.name}</h1>
 ${d.saved ? html`<p class="ok" role="status">${d.saved}</p>` : ''}
 ${d.warnings.length > 0 ? html`<ul class="warn" aria-label="warnings">${d.warnings.map((w) => html`<li>warning: ${w}</li>`)}</ul>` : ''}
-<p>${plainSchedule(job)}${job.cron_expression ? html` — <code>${job.cron_expression}</code>` : ''} in ${job.time_zone}; missed runs: ${job.missed_policy};
-${job.enabled ? 'enabled' : 'disabled'}; next ${relative(job.next_run_at, v.now)} (${timestamp(job.next_run_at)}).</p>
+<p>${plainSchedule(job)}${job.cron_expression ? html` — <code>${job.cron_expression}</code> in ${job.time_zone}` : ''}; missed runs: ${job.missed_policy};
+${job.enabled ? 'enabled' : 'disabled'}; next ${job.next_run_at === null ? 'none' : html`${relative(job.next_run_at, v.now)} (${timestamp(job.next_run_at)})`}${
+    d.last ? html`; last <a href="${v.base}/runs/${d.last.id}"><span data-run-status="${d.last.id}" class="s-${d.last.status}">${d.last.status}</span></a> ${relative(d.last.scheduled_ts, v.now)}` : ''
+  }.</p>
 <p>${jobActions(v, job, { edit: true })} <a class="button" href="${v.base}/jobs/${job.id}/export" download="job-${job.id}.json">Export</a></p>
 <h2>Occurrences</h2>
 <table><thead><tr><th scope="col">run</th><th scope="col">status</th><th scope="col">scheduled</th><th scope="col">duration</th><th scope="col">targets</th><th scope="col">why</th></tr></thead><tbody>
