@@ -199,7 +199,7 @@ describeBackends('dashboard in a browser', (ctx) => {
     await signin.goto(`${server.url}/ui/signin`);
     await signin.screenshot({ path: join(dir, 'signin-dark.png') });
     await signin.context().close();
-  });
+  }, 240_000); // 24 full-page screenshots: about 40 s on an idle 2-core machine, several times that under load
 });
 
 describe('browser test environment', () => {
