@@ -241,3 +241,28 @@ describeBackends('dashboard jobs over HTTP', (ctx) => {
     expect(page).toMatch(/<td>web-1<\/td>[\s\S]*?<td><span class="s-Failed">Failed<\/span><\/td><td>3<\/td><td>1 s<\/td>\s*<td>exit code 3<\/td>/);
   });
 });
+
+describeBackends('dashboard job form and secrets', (ctx) => {
+  let server: UiServer;
+  beforeAll(async () => {
+    server = await startUiServer(ctx.store, { clock: () => NOW });
+  });
+  afterAll(() => server.close());
+
+  it('refuses a secret in the components and never shows it back', async () => {
+    await ctx.truncateAll();
+    const client = new UiClient(server.url);
+    await client.signIn(OPERATOR);
+    const csrf = await client.csrf();
+    const components = JSON.stringify([{ kind: 'command', argv: ['deploy'], env: { DB_PASSWORD: 'hunter2-secret' } }]);
+    const bodies: Array<Record<string, string>> = [{ ...goodForm(1), sites: '', hostnames: 'web-1', components }, { definition: JSON.stringify({ name: 'x', schedule_type: 'daily', targets: { hostnames: ['web-1'] }, components: JSON.parse(components) }) }];
+    for (const body of bodies) {
+      const res = await client.post('/ui/jobs/new', { _csrf: csrf, ...body });
+      expect(res.status).toBe(400);
+      const page = await res.text();
+      expect(page).toContain('components.0.env.DB_PASSWORD: secrets never enter job definitions; use credential_id');
+      expect(page).not.toContain('hunter2');
+    }
+    expect(Number((await ctx.db.selectFrom('scheduled_jobs').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)).toBe(0);
+  });
+});

@@ -1,6 +1,6 @@
 /** The job form's pure mapping: fields ↔ definition, and problems placed beside their fields. */
 import { describe, expect, it } from 'vitest';
-import { blankForm, definitionFromForm, fieldOfProblem, formFromDefinition, GENERAL, mergeProblems, problemsByField } from '../../src/http/ui/job-form.js';
+import { blankForm, definitionFromForm, fieldOfProblem, formFromDefinition, GENERAL, mergeProblems, problemsByField, redactJsonText, REDACTED } from '../../src/http/ui/job-form.js';
 import { validateJobDefinition } from '../../src/schedule/job-definition.js';
 
 const NOW = Date.UTC(2099, 0, 5, 12, 0, 0);
@@ -67,5 +67,12 @@ describe('job form', () => {
       ['name', ['name: required']],
       ['time_zone', ['time_zone: unknown']],
     ]);
+  });
+
+  it('removes values under secret-named keys from JSON text shown again, and leaves other text alone', () => {
+    const text = '[{"kind":"http","url":"https://x","headers":{"X-Api-Key":"k-123","Accept":"json"}}]';
+    expect(JSON.parse(redactJsonText(text))).toEqual([{ kind: 'http', url: 'https://x', headers: { 'X-Api-Key': REDACTED, Accept: 'json' } }]);
+    expect(redactJsonText('[{"kind":"command","argv":["ls"]}]')).toBe('[{"kind":"command","argv":["ls"]}]');
+    expect(redactJsonText('[{ not json')).toBe('[{ not json');
   });
 });

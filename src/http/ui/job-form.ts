@@ -6,6 +6,7 @@
  * their shape depends on the component kind.
  */
 import { jsonSyntaxProblem } from '../../cli/options.js';
+import { isSecretKey } from '../../secrets.js';
 
 /** The form's fields, as strings (checkboxes: "on" when checked, absent otherwise). */
 export type JobFormFields = Record<(typeof FORM_FIELDS)[number], string>;
@@ -173,4 +174,33 @@ export function problemsByField(problems: readonly string[]): Map<string, string
  */
 export function mergeProblems(jsonProblems: readonly string[], unparsed: readonly string[], validator: readonly string[]): string[] {
   return [...jsonProblems, ...validator.filter((p) => !unparsed.some((u) => p.startsWith(`${u}:`)))];
+}
+
+/** The value shown instead of what was typed under a secret-named key. */
+export const REDACTED = '(removed: secrets never enter job definitions)';
+
+function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isSecretKey(k) ? REDACTED : redact(v)]));
+}
+
+/**
+ * JSON text with the values under secret-named keys replaced, so a refused form never echoes a
+ * secret back into the page; text that is not JSON (or holds no such key) is returned unchanged.
+ */
+export function redactJsonText(text: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  const clean = redact(parsed);
+  return JSON.stringify(clean) === JSON.stringify(parsed) ? text : JSON.stringify(clean, null, 2);
+}
+
+/** The fields as shown again after a refusal: secrets typed into the JSON fields removed. */
+export function redactForm(f: JobFormFields): JobFormFields {
+  return { ...f, components: redactJsonText(f.components), onboarding_scope: redactJsonText(f.onboarding_scope) };
 }

@@ -13,7 +13,7 @@ import { runNowAsOperator, setEnabledAsOperator } from '../../schedule/operator-
 import { readRunDetail } from '../../schedule/run-detail.js';
 import { jsonSyntaxProblem } from '../../cli/options.js';
 import { NotFoundError, ValidationError } from '../../errors.js';
-import { blankForm, definitionFromForm, formFields, formFromDefinition, mergeProblems, type JobFormFields } from './job-form.js';
+import { blankForm, definitionFromForm, formFields, formFromDefinition, mergeProblems, redactForm, redactJsonText, type JobFormFields } from './job-form.js';
 import { jobFormPage } from './pages/job-form.js';
 import { jobPage, jobsPage } from './pages/jobs.js';
 import { runPage } from './pages/runs.js';
@@ -44,7 +44,7 @@ export function registerJobRoutes(app: UiHono, kit: RouteKit): void {
       return job.id;
     });
     if (typeof problems === 'number') return c.redirect(`${c.var.base}/jobs/${problems}?saved=created`, 303);
-    return render(c, 'New job', '/jobs', jobFormPage(c.var.view, { fields, problems }), { status: 400 });
+    return render(c, 'New job', '/jobs', jobFormPage(c.var.view, { fields: redactForm(fields), problems }), { status: 400 });
   });
 
   app.get('/jobs/:id/edit', async (c) => {
@@ -62,7 +62,7 @@ export function registerJobRoutes(app: UiHono, kit: RouteKit): void {
       return job.id;
     });
     if (typeof problems === 'number') return c.redirect(`${c.var.base}/jobs/${job.id}?saved=updated`, 303);
-    return render(c, `Edit ${job.name}`, '/jobs', jobFormPage(c.var.view, { jobId: job.id, jobName: job.name, fields, problems }), { status: 400 });
+    return render(c, `Edit ${job.name}`, '/jobs', jobFormPage(c.var.view, { jobId: job.id, jobName: job.name, fields: redactForm(fields), problems }), { status: 400 });
   });
 
   app.get('/jobs/:id/export', async (c) => {
@@ -138,7 +138,7 @@ export function registerJobRoutes(app: UiHono, kit: RouteKit): void {
     } catch (err) {
       if (!(err instanceof JobDefinitionError)) throw err;
       const fields = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? formFromDefinition(parsed as Record<string, unknown>) : blankForm();
-      return render(c, 'New job', '/jobs', jobFormPage(c.var.view, { fields, problems: err.problems, definitionText: text }), { status: 400 });
+      return render(c, 'New job', '/jobs', jobFormPage(c.var.view, { fields: redactForm(fields), problems: err.problems, definitionText: redactJsonText(text) }), { status: 400 });
     }
   }
 }
