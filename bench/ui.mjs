@@ -12,10 +12,10 @@ import { MIGRATIONS } from '../dist/migrations/index.js';
 import { toJson } from '../dist/src/db/dialect.js';
 import { readOverview } from '../dist/src/http/ui/queries/overview.js';
 import { listItems } from '../dist/src/http/ui/queries/work-items.js';
-import { listJobPage } from '../dist/src/http/ui/queries/jobs.js';
+import { listJobLines, listOccurrences } from '../dist/src/schedule/job-list.js';
 import { readInventory } from '../dist/src/http/ui/queries/inventory.js';
 import { readSeries, rollUpMinutes } from '../dist/src/queue/minute-rollup.js';
-import { readRunDetail, listJobRuns } from '../dist/src/schedule/run-detail.js';
+import { readRunDetail } from '../dist/src/schedule/run-detail.js';
 import { listWorkers, listRecentWorkers } from '../dist/src/fleet/worker-rows.js';
 import { listAudit } from '../dist/src/audit/audit-log.js';
 import { ensurePostgresDatabase } from './lib.mjs';
@@ -101,8 +101,8 @@ for (const backend of backends) {
     work_items_failed_site: () => listItems(store, { status: 'failed', site: 3 }, { limit: 50 }),
     work_items_running_worker: () => listItems(store, { status: 'running', worker: 'w-7' }, { limit: 50 }),
     work_items_payload: () => listItems(store, { status: 'failed', payloadPath: 'host.name', payloadValue: 'h42' }, { limit: 50 }),
-    jobs: () => listJobPage(store, { limit: 50 }),
-    job: () => listJobRuns(store, 1, 50),
+    jobs: () => listJobLines(store, { limit: 50 }),
+    job: () => listOccurrences(store, { jobId: 1, limit: 50 }),
     run: () => readRunDetail(store, 1),
     workers: async () => [await listWorkers(store), await listRecentWorkers(store, { endedSince: NOW - 3_600_000 })],
     inventory: () => readInventory(store, NOW, 600_000, { credentials: true }),

@@ -1,6 +1,6 @@
 /**
  * The dashboard in a real browser (headless Debian Chromium through playwright-core), on both
- * backends: sign in, run a job now and watch it finish live, open its run and a target's output,
+ * backends: sign in, create a job through the form (after a bad field's message), run it now and watch it finish live, open its run and a target's output,
  * retry a failed item, bulk-cancel by filter, and a viewer who sees no actions and whose forged
  * action is refused. Screenshots of every page, light and dark, go to test-results/dashboard/.
  */
@@ -55,9 +55,41 @@ describeBackends('dashboard in a browser', (ctx) => {
     await operator.locator('.live-dot.on').waitFor();
   });
 
-  it('runs a job now and shows it going Running → Success without a reload, then its target output', async () => {
+  it('creates a job through the form, showing a bad field\'s message beside it first', async () => {
     await operator.goto(`${server.url}/ui/jobs`);
-    await operator.getByRole('row', { name: /disk report/ }).getByRole('button', { name: 'Run now' }).click();
+    await operator.getByRole('link', { name: 'New job' }).click();
+    await operator.waitForURL(/\/ui\/jobs\/new$/);
+    await operator.getByLabel('Name', { exact: true }).fill('uptime report');
+    await operator.getByLabel('Schedule type').selectOption('cron');
+    await operator.getByLabel('Cron expression').fill('61 2 * * *');
+    await operator.getByLabel('Time zone').fill('Europe/Berlin');
+    await operator.getByLabel('Hostnames').fill('web-1');
+    await operator.getByRole('button', { name: 'Create job' }).click();
+    const problem = operator.locator('#cron_expression-problems');
+    await problem.waitFor();
+    await expect(problem.textContent()).resolves.toMatch(/^cron_expression: /);
+    // The field carries its message for assistive technology, and the form kept what was typed.
+    await expect(operator.getByLabel('Cron expression').getAttribute('aria-describedby')).resolves.toContain('cron_expression-problems');
+    await expect(operator.getByLabel('Name', { exact: true }).inputValue()).resolves.toBe('uptime report');
+    expect(await ctx.db.selectFrom('scheduled_jobs').select('id').where('name', '=', 'uptime report').execute()).toEqual([]);
+    if (ctx.backend === 'sqlite') {
+      mkdirSync(SHOTS, { recursive: true });
+      await operator.screenshot({ path: join(SHOTS, 'job-form-invalid-light.png'), fullPage: true });
+    }
+
+    await operator.getByLabel('Cron expression').fill('30 2 * * *');
+    await operator.getByRole('button', { name: 'Create job' }).click();
+    await operator.waitForURL(/\/ui\/jobs\/\d+\?saved=created$/);
+    await operator.getByText('Job created.').waitFor();
+    await operator.getByText('every day at 02:30 (Europe/Berlin)').first().waitFor();
+    const row = await ctx.db.selectFrom('scheduled_jobs').selectAll().where('name', '=', 'uptime report').executeTakeFirstOrThrow();
+    expect(row.cron_expression).toBe('30 2 * * *');
+    expect(row.time_zone).toBe('Europe/Berlin');
+  });
+
+  it('runs the new job now and shows it going Running → Success without a reload, then its target output', async () => {
+    await operator.goto(`${server.url}/ui/jobs`);
+    await operator.getByRole('row', { name: /uptime report/ }).getByRole('button', { name: 'Run now' }).click();
     await operator.waitForURL(/\/ui\/runs\/\d+$/);
     const runId = Number(operator.url().split('/').at(-1));
     await operator.evaluate('window.marker = 42');
@@ -120,6 +152,10 @@ describeBackends('dashboard in a browser', (ctx) => {
       expect(await viewer.getByRole('button', { name: /Cancel|Retry|Run now|Apply/ }).count()).toBe(0);
       await viewer.goto(`${server.url}/ui/jobs`);
       expect(await viewer.getByRole('button', { name: /Run now|Disable|Enable/ }).count()).toBe(0);
+      expect(await viewer.getByRole('link', { name: 'New job' }).count()).toBe(0);
+      await viewer.goto(`${server.url}/ui/jobs/${seeded.job.id}`);
+      expect(await viewer.getByRole('link', { name: 'Edit' }).count()).toBe(0);
+      expect(await viewer.getByRole('link', { name: 'Export' }).count()).toBe(1);
       // The session's own CSRF token (from the sign-out form) and a same-origin request: only the role is wrong.
       const status = await viewer.evaluate(`(async () => {
         const csrf = document.querySelector('input[name=_csrf]').value;
@@ -136,12 +172,14 @@ describeBackends('dashboard in a browser', (ctx) => {
 
   // One backend is enough for pictures (the pages are the same); it keeps the file's wall time modest.
   it.runIf(ctx.backend === 'sqlite')('writes a screenshot of every page, light and dark', async () => {
-    const run = await ctx.db.selectFrom('scheduled_job_runs').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow();
+    const run = await ctx.db.selectFrom('scheduled_job_runs').select(['id', 'job_id']).orderBy('id', 'desc').executeTakeFirstOrThrow();
     const pages: Array<[string, string]> = [
       ['overview', '/ui'],
       ['work-items', '/ui/items'],
       ['jobs', '/ui/jobs'],
-      ['job', `/ui/jobs/${seeded.job.id}`],
+      ['job', `/ui/jobs/${run.job_id}`],
+      ['job-form', '/ui/jobs/new'],
+      ['job-edit', `/ui/jobs/${seeded.job.id}/edit`],
       ['run', `/ui/runs/${run.id}`],
       ['workers', '/ui/workers'],
       ['services', '/ui/services'],
@@ -161,7 +199,7 @@ describeBackends('dashboard in a browser', (ctx) => {
     await signin.goto(`${server.url}/ui/signin`);
     await signin.screenshot({ path: join(dir, 'signin-dark.png') });
     await signin.context().close();
-  });
+  }, 240_000); // 24 full-page screenshots: about 40 s on an idle 2-core machine, several times that under load
 });
 
 describe('browser test environment', () => {

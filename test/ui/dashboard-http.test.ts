@@ -99,7 +99,7 @@ describeBackends('dashboard over HTTP', (ctx) => {
       await client.signIn(VIEWER);
       const text = await (await client.get('/ui/jobs')).text();
       expect(text).toContain('aria-label="last runs, oldest first: Failed, Pending"');
-      expect(text).toContain('every day at its start time');
+      expect(text).toContain('daily at 03:30 (Europe/Berlin)');
     });
 
     it('keeps the audit log and credentials for admins, as the API does', async () => {

@@ -13,31 +13,26 @@ import { streamSSE } from 'hono/streaming';
 import { listAudit } from '../../audit/audit-log.js';
 import { describeError, NotFoundError, UserError, ValidationError, ConflictError } from '../../errors.js';
 import { listRecentWorkers, listWorkers } from '../../fleet/worker-rows.js';
-import { readOnboardingTimelines } from '../../executors/onboarding/timelines.js';
 import { silentLogger } from '../../log.js';
-import { readRunDetail, listJobRuns } from '../../schedule/run-detail.js';
 import { DEFAULT_OFFLINE_AFTER_MS } from '../../schedule/ticker.js';
 import { listServiceSnapshots } from '../../services/snapshots.js';
 import { buildAssets, IMMUTABLE } from './assets.js';
 import { BulkRunner } from './bulk.js';
-import { roleAtLeast, type Role, type UiDeps } from './deps.js';
+import { roleAtLeast, type UiDeps } from './deps.js';
+import { back, Forbidden, need, positiveId, render, type Env } from './route-kit.js';
+import { registerJobRoutes } from './routes-jobs.js';
 import { readInventory } from './queries/inventory.js';
 import { applyItemAction, ITEM_ACTIONS, type ItemAction } from './queries/item-actions.js';
-import { listJobPage, runNowAudited, setEnabledAudited } from './queries/jobs.js';
 import { readOverview } from './queries/overview.js';
 import { readSeries } from '../../queue/minute-rollup.js';
 import { listItems, parseItemFilter } from './queries/work-items.js';
-import { page, signInPage, type Html, type View } from './layout.js';
+import { page, signInPage, type Html } from './layout.js';
 import { LiveSnapshots } from './live.js';
 import { itemsPage, batchPage } from './pages/items.js';
-import { jobPage, jobsPage } from './pages/jobs.js';
 import { auditPage, inventoryPage, servicesPage, workersPage } from './pages/misc.js';
 import { overviewPage } from './pages/overview.js';
-import { runPage } from './pages/runs.js';
-import { csrfMatches, createSession, deleteSession, findSession, type UiSession } from './sessions.js';
+import { csrfMatches, createSession, deleteSession, findSession } from './sessions.js';
 import { isHttps, publicBase, sameOrigin, securityHeaders, SESSION_COOKIE } from './security.js';
-
-type Env = { Variables: { base: string; session: UiSession; view: View; form: Record<string, string | string[]> } };
 
 const DEFAULT_TTL_MS = 12 * 60 * 60 * 1000;
 
@@ -125,16 +120,6 @@ export function createUiApp(deps: UiDeps): UiApp {
     await next();
   });
 
-  const need = (c: Context<Env>, role: Role): void => {
-    if (!roleAtLeast(c.var.session.role, role)) throw new Forbidden(`this needs the ${role} role; you are ${c.var.session.role}`);
-  };
-  const back = (c: Context<Env>, fallback: string): string => {
-    const b = c.var.form._back;
-    return typeof b === 'string' && (b === c.var.base || b.startsWith(`${c.var.base}/`) || b.startsWith(`${c.var.base}?`)) && !b.startsWith('//') ? b : fallback;
-  };
-  const render = (c: Context<Env>, title: string, section: string, body: Html, extra: { live?: boolean; refreshSeconds?: number } = {}) =>
-    c.html(page(c.var.view, { title, section, body, ...extra }));
-
   app.post('/signout', async (c) => {
     const id = getCookie(c, SESSION_COOKIE);
     if (id) await deleteSession(store, id, c.var.session.actor, clock());
@@ -202,40 +187,7 @@ export function createUiApp(deps: UiDeps): UiApp {
     return c.redirect(back(c, `${c.var.base}/items`), 303);
   });
 
-  app.get('/jobs', async (c) => {
-    const after = Number(c.req.query('after'));
-    const data = await listJobPage(store, { ...(after > 0 ? { after } : {}), limit: 50 });
-    return render(c, 'Scheduled jobs', '/jobs', jobsPage(c.var.view, data), { live: true });
-  });
-  app.get('/jobs/:id', async (c) => {
-    const id = positiveId(c.req.param('id'), 'job id');
-    const data = await listJobRuns(store, id, 50);
-    if (!data) throw new NotFoundError(`job ${id}: no such job`);
-    const { getScheduledJob } = await import('../../schedule/jobs.js');
-    const job = await getScheduledJob(store, id);
-    if (!job) throw new NotFoundError(`job ${id}: no such job`);
-    return render(c, job.name, '/jobs', jobPage(c.var.view, job, data.runs), { live: true });
-  });
-  app.post('/jobs/:id/:action', async (c) => {
-    need(c, 'operator');
-    const id = positiveId(c.req.param('id'), 'job id');
-    const action = c.req.param('action');
-    if (action === 'run-now') {
-      const runId = await runNowAudited(store, id, c.var.session.actor, clock());
-      return c.redirect(`${c.var.base}/runs/${runId}`, 303);
-    }
-    if (action !== 'enable' && action !== 'disable') throw new ValidationError([`action: "${action}" is not one of run-now, enable, disable`]);
-    await setEnabledAudited(store, id, action === 'enable', c.var.session.actor, clock());
-    return c.redirect(back(c, `${c.var.base}/jobs`), 303);
-  });
-
-  app.get('/runs/:id', async (c) => {
-    const id = positiveId(c.req.param('id'), 'run id');
-    const detail = await readRunDetail(store, id);
-    if (!detail) throw new NotFoundError(`run ${id}: no such run`);
-    const timelines = detail.job ? await readOnboardingTimelines(store, detail.job.id, { runId: id, limit: 100 }) : undefined;
-    return render(c, `Run ${id}`, '/jobs', runPage(c.var.view, detail, timelines), { live: true });
-  });
+  registerJobRoutes(app, { store, clock, logger });
 
   app.get('/workers', async (c) => {
     const now = clock();
@@ -259,11 +211,4 @@ export function createUiApp(deps: UiDeps): UiApp {
   }
 
   return { app, live, bulk };
-}
-
-class Forbidden extends UserError {}
-
-function positiveId(text: string, name: string): number {
-  if (!/^\d{1,15}$/.test(text) || Number(text) <= 0) throw new ValidationError([`${name}: "${text}" is not a positive integer`]);
-  return Number(text);
 }

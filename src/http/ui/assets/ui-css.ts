@@ -46,4 +46,15 @@ pre{background:var(--panel);border:1px solid var(--line);padding:.5rem;overflow:
 svg.chart{width:100%;max-width:36rem;height:6rem;border:1px solid var(--line);background:var(--panel)}
 svg.chart polyline{fill:none;stroke:var(--accent);stroke-width:1.5}
 svg.chart polyline.bad{stroke:var(--bad)}
+.ok{border-left:4px solid var(--ok);padding:.4rem .7rem;background:var(--panel);margin:.4rem 0}
+a.button{text-decoration:none;display:inline-block}
+textarea{font:13px/1.4 ui-monospace,monospace;padding:.3rem .4rem;border:1px solid var(--line);border-radius:4px;background:var(--bg);color:var(--fg);width:100%}
+textarea:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
+.jobform{max-width:60rem}
+.jobform fieldset{border:1px solid var(--line);border-radius:6px;margin:0 0 .8rem;padding:.5rem .8rem}
+.jobform .field{display:grid;grid-template-columns:12rem 1fr;gap:.2rem .8rem;align-items:start;margin:.4rem 0}
+.jobform .field input[type=text]{width:100%}
+.jobform .hint,.jobform .problem{grid-column:2;font-size:.85rem}
+.jobform .problem{color:var(--bad);margin:0}
+.jobform [aria-invalid=true]{border-color:var(--bad)}
 `;
