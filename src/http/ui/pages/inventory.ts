@@ -53,16 +53,16 @@ ${d.filters.map(
 <td>${x.site_mode === 'all' ? 'all' : x.sites.join(', ')}</td><td>${x.archived ? 'yes' : 'no'}</td>
 <td><a href="${v.base}/inventory${qs({ ...f, test: x.id })}#match">Which devices match now<span class="sr"> ${x.name}</span></a></td></tr>`,
 )}</tbody></table>
-${d.tested ? matchSection(d.tested) : ''}
+${d.tested ? matchSection(d.tested, new Map(d.sites.map((x) => [x.id, x.name]))) : ''}
 <h2>Credentials</h2>
 ${d.credentials === null ? html`<p class="muted">Credentials are listed for admins only.</p>` : credentialTable(d.credentials)}`;
 }
 
 /** What `jobyard filters test` prints, as a section. */
-function matchSection(t: FilterExplanation): Html {
+function matchSection(t: FilterExplanation, siteNames: Map<number, string>): Html {
   const rows = (list: ExplainedDevice[]) =>
     html`<table><thead><tr><th scope="col">hostname</th><th scope="col">site</th><th scope="col">state</th><th scope="col">why</th></tr></thead><tbody>
-${list.map((x) => html`<tr><th scope="row">${x.hostname}</th><td>${x.site_id ?? '—'}</td><td><span class="s-${x.state}">${x.state}</span></td><td>${x.reasons.join('; ')}</td></tr>`)}</tbody></table>`;
+${list.map((x) => html`<tr><th scope="row">${x.hostname}</th><td>${x.site_id === null ? '—' : (siteNames.get(x.site_id) ?? x.site_id)}</td><td><span class="s-${x.state}">${x.state}</span></td><td>${x.reasons.join('; ')}</td></tr>`)}</tbody></table>`;
   return html`<section id="match" aria-labelledby="match-h"><h3 id="match-h">Filter ${t.filter.id} “${t.filter.name}” matches ${t.matches.length} of ${t.examined} devices now</h3>
 ${t.problems.map((p) => html`<p class="err">${p}</p>`)}
 ${t.matches.length > 0 ? rows(t.matches) : html`<p class="muted">No device matches.</p>`}

@@ -43,7 +43,7 @@ ${rows.map((w) => {
 <h2>Live</h2>
 ${liveGroups.length === 0 ? html`<p class="muted">No live worker.</p>` : ''}
 ${liveGroups.map((g) => html`<h3>${g.name} <span class="muted">(${g.rows.length} live, ${g.rows.reduce((n, w) => n + w.claimed_count, 0)} claimed)</span></h3>${table(g.rows, `Live workers of ${g.name}`)}`)}
-<h2>Stopped or lost since ${relative(d.endedSince, v.now)}</h2>
+<h2>Stopped or lost in the last ${duration(v.now - d.endedSince)}</h2>
 ${endedGroups.length === 0 ? html`<p class="muted">None.</p>` : ''}
 ${endedGroups.map((g) => html`<h3>${g.name}</h3>${table(g.rows, `Ended workers of ${g.name}`)}`)}`;
 }
