@@ -135,6 +135,7 @@ describeBackends('dashboard in a browser', (ctx) => {
   });
 
   // One backend is enough for pictures (the pages are the same); it keeps the file's wall time modest.
+  // Workers, services, inventory and audit are pictured by dashboard-admin-browser.test.ts.
   it.runIf(ctx.backend === 'sqlite')('writes a screenshot of every page, light and dark', async () => {
     const run = await ctx.db.selectFrom('scheduled_job_runs').select('id').orderBy('id', 'desc').executeTakeFirstOrThrow();
     const pages: Array<[string, string]> = [
@@ -143,10 +144,6 @@ describeBackends('dashboard in a browser', (ctx) => {
       ['jobs', '/ui/jobs'],
       ['job', `/ui/jobs/${seeded.job.id}`],
       ['run', `/ui/runs/${run.id}`],
-      ['workers', '/ui/workers'],
-      ['services', '/ui/services'],
-      ['inventory', '/ui/inventory'],
-      ['audit', '/ui/audit'],
     ];
     const dir = SHOTS;
     mkdirSync(dir, { recursive: true });

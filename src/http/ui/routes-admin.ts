@@ -69,7 +69,8 @@ export function registerAdminRoutes(app: Hono<UiEnv>, deps: UiDeps, kit: AdminRo
     const form = c.var.form;
     const { service, action } = checkServiceForm(form.service, form.action, allow);
     await enqueueServiceActionAsOperator(store, { action, service }, c.var.session.actor, { now: kit.clock(), allow });
-    return c.redirect(`${c.var.base}/services#actions`, 303);
+    // No fragment: the page's refresh while the action runs must be a real reload, and a refresh to the same URL with a fragment is not one.
+    return c.redirect(`${c.var.base}/services`, 303);
   });
 
   app.get('/inventory', async (c) => {

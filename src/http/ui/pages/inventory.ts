@@ -70,6 +70,7 @@ ${t.near_misses.length > 0 ? html`<h4>Near misses</h4>${rows(t.near_misses)}` : 
 }
 
 function credentialTable(list: CredentialInfo[]): Html {
+  if (list.length === 0) return html`<p class="muted">No credentials.</p>`;
   return html`<p class="muted">Secrets are never shown here: only which ones are set.</p>
 <table><thead><tr><th scope="col">id</th><th scope="col">name</th><th scope="col">site</th><th scope="col">type</th><th scope="col">connection</th><th scope="col">username</th><th scope="col">secrets set</th><th scope="col">updated</th></tr></thead><tbody>
 ${list.map(

@@ -24,6 +24,7 @@ export const actionsInFlight = (actions: WorkItem[]): boolean => actions.some((a
 
 export function servicesPage(v: View, rows: ServiceRow[], allow: ReadonlySet<string>, actions: WorkItem[], canAct: boolean): Html {
   return html`<h1>Services</h1>
+${actionsInFlight(actions) ? html`<p class="warn" role="status">${actions.filter((a) => a.status === 'queued' || a.status === 'running').length} service action(s) queued or running; this page reloads until they finish (see <a href="#actions">Recent service actions</a>).</p>` : ''}
 <p class="muted">Compose services as the scheduler last saw them. ${
     allow.size === 0
       ? html`No service is on the action allow-list (<code>SERVICE_ACTION_ALLOW</code>), so none can be restarted, stopped or started from here.`
