@@ -12,6 +12,7 @@ import { listDevicePage, type DeviceQuery } from '../../inventory/device-admin.j
 import { listFilterPage, testFilter } from '../../inventory/filter-admin.js';
 import { listSites } from '../../inventory/sites.js';
 import { listWorkItems } from '../../queue/admin.js';
+import { WORK_STATUSES } from '../../queue/kinds.js';
 import { refusalReason } from '../../services/allow-list.js';
 import { enqueueServiceActionAsOperator } from '../../services/enqueue.js';
 import { isServiceAction, SERVICE_ACTION_KIND, SERVICE_ACTIONS } from '../../services/service-key.js';
@@ -51,7 +52,8 @@ export function registerAdminRoutes(app: Hono<UiEnv>, deps: UiDeps, kit: AdminRo
     return kit.render(c, 'Workers', '/workers', workersPage(c.var.view, { live, ended, endedSince, siteNames, staleAfterMs: STALE_HEARTBEAT_MS }), { live: true });
   });
 
-  const serviceActions = () => listWorkItems(store, { kinds: [SERVICE_ACTION_KIND], siteId: null, limit: 20 });
+  // Every status listed, so the (status, kind) index finds the few service actions among millions of items (no walk down the id index).
+  const serviceActions = () => listWorkItems(store, { statuses: WORK_STATUSES, kinds: [SERVICE_ACTION_KIND], siteId: null, limit: 20 });
   app.get('/services', async (c) => {
     const actions = await serviceActions();
     const canAct = c.var.view.canAdmin;
