@@ -126,6 +126,12 @@ export async function authenticateApiToken(store: Store, token: string, options:
   return { name: row.name, role: row.role };
 }
 
+/** True while the token with this name exists, is not revoked and still has this role. */
+export async function isApiTokenLive(store: Store, name: string, role: Role): Promise<boolean> {
+  const row = await store.db.selectFrom('api_tokens').select('role').where('name', '=', name).where('revoked_at', 'is', null).executeTakeFirst();
+  return row !== undefined && row.role === role;
+}
+
 /** True when at least one token is live (not revoked). */
 export async function hasLiveApiToken(store: Store): Promise<boolean> {
   const row = await store.db.selectFrom('api_tokens').select('id').where('revoked_at', 'is', null).limit(1).executeTakeFirst();

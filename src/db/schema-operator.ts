@@ -52,6 +52,10 @@ export interface UiSessionsTable {
   csrf_token: string;
   created_at: Timestamp;
   expires_at: Timestamp;
+  /** HMAC-SHA256 (hex), keyed with the cookie's session id, of the token that signed in. */
+  credential_mac: Generated<string>;
+  /** Last request (written at most once a minute), for the idle timeout. */
+  last_active_at: Generated<Timestamp>;
 }
 
 /** Finished work items per minute and kind, for the dashboard's charts (owned by src/queue/minute-rollup.ts). */

@@ -104,7 +104,15 @@ export function createApp(deps: AppDeps): ApiApp {
   registerHealthRoute(app, { status: deps.status, ...(deps.healthDbTimeoutMs !== undefined ? { dbTimeoutMs: deps.healthDbTimeoutMs } : {}) });
   registerMetricsRoutes(app, deps.metrics);
   for (const register of ROUTE_MODULES) register(app);
-  mountDashboard(app, { store: deps.store, logger: deps.logger, clock: deps.clock, bootstrapToken: deps.bootstrapToken, basePath: deps.uiBasePath });
+  mountDashboard(app, {
+    store: deps.store,
+    logger: deps.logger,
+    clock: deps.clock,
+    bootstrapToken: deps.bootstrapToken,
+    basePath: deps.uiBasePath,
+    serviceAllow: deps.serviceAllow,
+    offlineAfterMs: deps.offlineAfterMs,
+  });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
     type: 'http',

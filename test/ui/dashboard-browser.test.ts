@@ -171,6 +171,7 @@ describeBackends('dashboard in a browser', (ctx) => {
   });
 
   // One backend is enough for pictures (the pages are the same); it keeps the file's wall time modest.
+  // Workers, services, inventory and audit are pictured by dashboard-admin-browser.test.ts.
   it.runIf(ctx.backend === 'sqlite')('writes a screenshot of every page, light and dark', async () => {
     const run = await ctx.db.selectFrom('scheduled_job_runs').select(['id', 'job_id']).orderBy('id', 'desc').executeTakeFirstOrThrow();
     const pages: Array<[string, string]> = [
@@ -181,10 +182,6 @@ describeBackends('dashboard in a browser', (ctx) => {
       ['job-form', '/ui/jobs/new'],
       ['job-edit', `/ui/jobs/${seeded.job.id}/edit`],
       ['run', `/ui/runs/${run.id}`],
-      ['workers', '/ui/workers'],
-      ['services', '/ui/services'],
-      ['inventory', '/ui/inventory'],
-      ['audit', '/ui/audit'],
     ];
     const dir = SHOTS;
     mkdirSync(dir, { recursive: true });

@@ -8,9 +8,10 @@ import { Hono } from 'hono';
 import type { AddressInfo } from 'node:net';
 import { createSite, upsertDevice, assignDeviceToSite } from '../../src/inventory/index.js';
 import type { Store } from '../../src/db/open.js';
+import { toJson } from '../../src/db/dialect.js';
 import { createScheduledJob } from '../../src/schedule/jobs.js';
 import { createUiApp, type UiApp } from '../../src/http/ui/app.js';
-import type { UiPrincipal } from '../../src/http/ui/deps.js';
+import type { UiDeps, UiPrincipal } from '../../src/http/ui/deps.js';
 
 export const TOKENS: Record<string, UiPrincipal> = {
   'viewer-token-0123456789': { actor: 'token:vera', role: 'viewer' },
@@ -27,8 +28,15 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
-export async function startUiServer(store: Store, options: { liveIntervalMs?: number; clock?: () => number } = {}): Promise<UiServer> {
-  const ui = createUiApp({ store, authenticate: (t) => TOKENS[t], liveIntervalMs: options.liveIntervalMs ?? 200, ...(options.clock ? { clock: options.clock } : {}) });
+/** `deps` overrides the dashboard's dependencies (e.g. the real token checks, SERVICE_ACTION_ALLOW). */
+export async function startUiServer(store: Store, options: { liveIntervalMs?: number; clock?: () => number; deps?: Partial<UiDeps> } = {}): Promise<UiServer> {
+  const ui = createUiApp({
+    store,
+    authenticate: (t) => TOKENS[t],
+    liveIntervalMs: options.liveIntervalMs ?? 200,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...options.deps,
+  });
   const root = new Hono();
   root.route('/ui', ui.app);
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
@@ -44,6 +52,14 @@ export async function startUiServer(store: Store, options: { liveIntervalMs?: nu
         server.close(() => resolve());
       }),
   };
+}
+
+/** A service snapshot row as the scheduler's snapshotter writes it (no Docker Engine needed to read the page). */
+export async function seedServiceSnapshot(store: Store, key: string, now: number, state: 'running' | 'stopped' = 'running') {
+  const [project, service] = key.split('/') as [string, string];
+  const container = { name: `${project}-${service}-1`, id: `id-${service}`, state, status: state === 'running' ? 'Up 3 minutes' : 'Exited (0)', health: null, image: 'local/node-base', started_at: null, restart_count: 0 };
+  const payload = { project, service, state, health: null, running: state === 'running' ? 1 : 0, total: 1, containers: [container] };
+  await store.db.insertInto('job_scheduler_service_snapshots').values({ service_key: key, payload_json: toJson(payload), updated_at: now }).execute();
 }
 
 /** Site "north" with online device web-1, and an hourly job on it (first due in 2099). */

@@ -10,18 +10,14 @@ import { compress } from 'hono/compress';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { html } from 'hono/html';
 import { streamSSE } from 'hono/streaming';
-import { listAudit } from '../../audit/audit-log.js';
 import { describeError, NotFoundError, UserError, ValidationError, ConflictError } from '../../errors.js';
-import { listRecentWorkers, listWorkers } from '../../fleet/worker-rows.js';
 import { silentLogger } from '../../log.js';
 import { DEFAULT_OFFLINE_AFTER_MS } from '../../schedule/ticker.js';
-import { listServiceSnapshots } from '../../services/snapshots.js';
 import { buildAssets, IMMUTABLE } from './assets.js';
 import { BulkRunner } from './bulk.js';
 import { roleAtLeast, type UiDeps } from './deps.js';
 import { back, Forbidden, need, positiveId, render, type Env } from './route-kit.js';
 import { registerJobRoutes } from './routes-jobs.js';
-import { readInventory } from './queries/inventory.js';
 import { applyItemAction, ITEM_ACTIONS, type ItemAction } from './queries/item-actions.js';
 import { readOverview } from './queries/overview.js';
 import { readSeries } from '../../queue/minute-rollup.js';
@@ -29,12 +25,15 @@ import { listItems, parseItemFilter } from './queries/work-items.js';
 import { page, signInPage, type Html } from './layout.js';
 import { LiveSnapshots } from './live.js';
 import { itemsPage, batchPage } from './pages/items.js';
-import { auditPage, inventoryPage, servicesPage, workersPage } from './pages/misc.js';
 import { overviewPage } from './pages/overview.js';
-import { csrfMatches, createSession, deleteSession, findSession } from './sessions.js';
+import { registerAdminRoutes } from './routes-admin.js';
+import { csrfMatches, createSession, DEFAULT_SESSION_TIMES, deleteSession, findSession, type UiSession } from './sessions.js';
 import { isHttps, publicBase, sameOrigin, securityHeaders, SESSION_COOKIE } from './security.js';
 
-const DEFAULT_TTL_MS = 12 * 60 * 60 * 1000;
+export type UiEnv = Env;
+
+/** How often an open live stream re-checks its session. */
+const LIVE_SESSION_RECHECK_MS = 30_000;
 
 export interface UiApp {
   app: Hono<Env>;
@@ -51,6 +50,20 @@ export function createUiApp(deps: UiDeps): UiApp {
   const live = new LiveSnapshots(store, clock, deps.liveIntervalMs ?? 1000, logger);
   const bulk = new BulkRunner(store, { clock });
   const app = new Hono<Env>();
+  const ttlMs = deps.sessionTtlMs ?? DEFAULT_SESSION_TIMES.ttlMs;
+  const idleMs = deps.sessionIdleMs ?? DEFAULT_SESSION_TIMES.idleMs;
+  /** The session behind a cookie while it and its credential hold; one whose credential went away is ended here. */
+  const currentSession = async (cookie: string | undefined): Promise<UiSession | undefined> => {
+    const found = await findSession(store, cookie, clock(), idleMs);
+    if (!found || !cookie) return undefined;
+    const gone = deps.credentialGone ? await deps.credentialGone(found) : undefined;
+    if (gone !== undefined) {
+      await deleteSession(store, cookie, found.actor, clock(), gone);
+      return undefined;
+    }
+    const { signedInWith: _proof, ...session } = found;
+    return session;
+  };
 
   app.onError((err, c) => {
     if (err instanceof UserError) {
@@ -86,14 +99,14 @@ export function createUiApp(deps: UiDeps): UiApp {
     const token = typeof form.token === 'string' ? form.token.trim() : '';
     const principal = token ? await deps.authenticate(token) : undefined;
     if (!principal) return c.html(signInPage(c.var.base, assets, 'token: not a valid API token (unknown, revoked or mistyped)'), 401);
-    const { id } = await createSession(store, principal, { now: clock(), ttlMs: deps.sessionTtlMs ?? DEFAULT_TTL_MS });
-    setCookie(c, SESSION_COOKIE, id, { path: c.var.base, httpOnly: true, sameSite: 'Strict', secure: isHttps(c), maxAge: Math.floor((deps.sessionTtlMs ?? DEFAULT_TTL_MS) / 1000) });
+    const { id } = await createSession(store, principal, { now: clock(), ttlMs, token });
+    setCookie(c, SESSION_COOKIE, id, { path: c.var.base, httpOnly: true, sameSite: 'Strict', secure: isHttps(c), maxAge: Math.floor(ttlMs / 1000) });
     return c.redirect(c.var.base, 303);
   });
 
   // Everything below needs a session.
   app.use('*', async (c, next) => {
-    const session = await findSession(store, getCookie(c, SESSION_COOKIE), clock());
+    const session = await currentSession(getCookie(c, SESSION_COOKIE));
     if (!session) {
       if (c.req.method === 'GET' && c.req.header('accept') !== 'text/event-stream') return c.redirect(`${c.var.base}/signin`, 303);
       return c.text('sign in first', 401);
@@ -136,9 +149,17 @@ export function createUiApp(deps: UiDeps): UiApp {
   app.get('/live', (c) =>
     streamSSE(c, async (stream) => {
       let id = 0;
-      const done = new Promise<void>((resolve) => stream.onAbort(resolve));
+      let end = () => {};
+      const done = new Promise<void>((resolve) => {
+        end = resolve;
+        stream.onAbort(resolve);
+      });
       const off = live.subscribe((json) => void stream.writeSSE({ event: 'snapshot', data: json, id: String(++id) }).catch(() => {}));
+      // A long-lived stream outlives no session: when its session ends (sign-out, revoked token, expiry) the stream ends too.
+      const cookie = getCookie(c, SESSION_COOKIE);
+      const recheck = setInterval(() => void currentSession(cookie).then((s) => (s ? undefined : end()), end), LIVE_SESSION_RECHECK_MS);
       await done;
+      clearInterval(recheck);
       off();
     }),
   );
@@ -189,21 +210,7 @@ export function createUiApp(deps: UiDeps): UiApp {
 
   registerJobRoutes(app, { store, clock, logger });
 
-  app.get('/workers', async (c) => {
-    const now = clock();
-    const [liveRows, ended] = [await listWorkers(store), await listRecentWorkers(store, { endedSince: now - 60 * 60 * 1000 })];
-    return render(c, 'Workers', '/workers', workersPage(c.var.view, liveRows, ended));
-  });
-  app.get('/services', async (c) => render(c, 'Services', '/services', servicesPage(c.var.view, await listServiceSnapshots(store))));
-  app.get('/inventory', async (c) => render(c, 'Inventory', '/inventory', inventoryPage(c.var.view, await readInventory(store, clock(), DEFAULT_OFFLINE_AFTER_MS, { credentials: c.var.view.canAdmin }))));
-  app.get('/audit', async (c) => {
-    need(c, 'admin'); // as /api/audit: the audit log is an admin read
-    const actor = c.req.query('actor') || undefined;
-    const action = c.req.query('action') || undefined;
-    const cursor = c.req.query('cursor') || undefined;
-    const result = await listAudit(store.db, { limit: 50, ...(actor ? { actor } : {}), ...(action ? { action } : {}), ...(cursor ? { cursor } : {}) });
-    return render(c, 'Audit log', '/audit', auditPage(c.var.view, result.items, result.next_cursor, { ...(actor ? { actor } : {}), ...(action ? { action } : {}) }));
-  });
+  registerAdminRoutes(app, deps, { clock, offlineAfterMs: deps.offlineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS, need, render });
 
   function messagePage(c: Context<Env>, title: string, message: string): Html {
     const body = html`<h1>${title}</h1><p class="err" role="alert">${message}</p><p><a href="${c.var.base}">Back to the overview</a></p>`;

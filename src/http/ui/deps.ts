@@ -29,6 +29,20 @@ export interface UiDeps {
   mountPath?: string;
   /** How often the shared live snapshot is recomputed while anyone watches (default 1000 ms). */
   liveIntervalMs?: number;
-  /** Session lifetime (default 12 h). */
+  /** When a device counts as offline (OFFLINE_AFTER_SECONDS; default 10 minutes). */
+  offlineAfterMs?: number;
+  /** Session lifetime from sign-in (default 12 h). */
   sessionTtlMs?: number;
+  /** A session ends after this long without a request (default 2 h). */
+  sessionIdleMs?: number;
+  /**
+   * Checked on every request: why a session's credential no longer holds (its API token revoked,
+   * HTTP_TOKEN changed), or undefined while it does. The session then ends. Unset: never.
+   */
+  credentialGone?(session: UiPrincipal & { signedInWith(token: string): boolean }): Promise<string | undefined> | string | undefined;
+  /**
+   * SERVICE_ACTION_ALLOW as this server knows it: the services the Services page offers actions
+   * for. Unset or empty: no service actions from the dashboard.
+   */
+  serviceAllow?: ReadonlySet<string>;
 }

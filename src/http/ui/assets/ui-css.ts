@@ -5,7 +5,7 @@ export const UI_CSS = `
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;background:var(--bg);color:var(--fg)}
 a{color:var(--accent)}
-a:focus-visible,button:focus-visible,input:focus-visible,select:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
+a:focus-visible,button:focus-visible,summary:focus-visible,input:focus-visible,select:focus-visible{outline:2px solid var(--accent);outline-offset:2px}
 header{display:flex;gap:1rem;align-items:center;padding:.5rem 1rem;border-bottom:1px solid var(--line);background:var(--panel);flex-wrap:wrap}
 header .brand{font-weight:700;margin-right:1rem}
 nav a{margin-right:.8rem;text-decoration:none}
@@ -30,6 +30,9 @@ th{color:var(--muted);font-weight:600}
 form.inline{display:inline}
 button,.button{font:inherit;padding:.2rem .6rem;border:1px solid var(--line);border-radius:5px;background:var(--panel);color:var(--fg);cursor:pointer}
 button.danger{color:var(--bad)}
+a.button{text-decoration:none;display:inline-block;margin:.1rem 0}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.s-queued,.s-starting,.s-partial{color:var(--warn)}.s-stopped,.s-offline{color:var(--muted)}.s-online,.s-idle{color:var(--ok)}
 input,select{font:inherit;padding:.2rem .4rem;border:1px solid var(--line);border-radius:4px;background:var(--bg);color:var(--fg)}
 .filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end;margin-bottom:.8rem}
 .filters label{display:flex;flex-direction:column;font-size:.85rem;color:var(--muted)}
