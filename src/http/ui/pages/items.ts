@@ -3,8 +3,9 @@ import { html } from 'hono/html';
 import type { WorkItem } from '../../../db/schema.js';
 import { WORK_STATUSES } from '../../../queue/kinds.js';
 import type { BulkBatch } from '../bulk.js';
-import { ITEM_ACTIONS } from '../queries/item-actions.js';
-import { filterToQuery, type ItemFilter, type ItemPage } from '../queries/work-items.js';
+import { ITEM_ACTIONS } from '../../../queue/item-actions.js';
+import { filterToQuery } from '../item-filter.js';
+import type { ItemFilter, ItemPage } from '../../../queue/work-item-list.js';
 import { cappedCount, duration, relative, timestamp } from '../format.js';
 import { csrfField, qs, status, type Html, type View } from '../layout.js';
 
