@@ -81,6 +81,14 @@ async function countArms(store: Store, queries: ItemQuery[]): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
+export interface ListOptions {
+  /** Continue below this id (the previous page's next_before). */
+  before?: number;
+  limit: number;
+  /** Rows an unindexed payload search tests per page (default PAYLOAD_SEARCH_WINDOW). */
+  searchWindow?: number;
+}
+
 export interface ItemPage {
   items: WorkItem[];
   /** The id to continue below, or null on the last page. */
@@ -92,7 +100,7 @@ export interface ItemPage {
 }
 
 /** Items below the `before` id matching the filter, newest first, and a capped count (omit with `count: false`). */
-export async function listItems(store: Store, f: ItemFilter, options: { before?: number; limit: number; count?: boolean }): Promise<ItemPage> {
+export async function listItems(store: Store, f: ItemFilter, options: ListOptions & { count?: boolean }): Promise<ItemPage> {
   const bounded = searchesPayload(f) && !store.dialect.jsonSearch.indexed;
   const counting = options.count !== false;
   const total = counting ? countArms(store, arms(store, f, undefined, !bounded)) : Promise.resolve(0);
@@ -107,15 +115,16 @@ export async function listItems(store: Store, f: ItemFilter, options: { before?:
  * items matching the other filters. More hits than a page → continue below the last hit; a full
  * window → continue below the window, so the next page searches the next window.
  */
-async function boundedSearch(store: Store, f: ItemFilter & { payloadPath: string }, options: { before?: number; limit: number }) {
-  const windowIds = await newestIds(arms(store, f, options.before, false), PAYLOAD_SEARCH_WINDOW);
+async function boundedSearch(store: Store, f: ItemFilter & { payloadPath: string }, options: ListOptions) {
+  const size = options.searchWindow ?? PAYLOAD_SEARCH_WINDOW;
+  const windowIds = await newestIds(arms(store, f, options.before, false), size);
   if (windowIds.length === 0) return { items: [], next_before: null, scanned: 0 };
   const oldest = windowIds.at(-1)!;
   // The window holds every item matching the other filters in [oldest, before): the full filter
   // restricted to that id range tests exactly the window's rows.
   const rows = await newest(arms(store, f, options.before).map((q) => q.where('id', '>=', oldest)), options.limit + 1);
   const items = rows.slice(0, options.limit);
-  const next = rows.length > options.limit ? items.at(-1)!.id : windowIds.length === PAYLOAD_SEARCH_WINDOW ? oldest : null;
+  const next = rows.length > options.limit ? items.at(-1)!.id : windowIds.length === size ? oldest : null;
   return { items, next_before: next, scanned: windowIds.length };
 }
 
@@ -126,7 +135,7 @@ async function newestIds(queries: ItemQuery[], limit: number): Promise<number[]>
 }
 
 /** Ids matching the filter, newest first, one keyset window at a time (for bulk actions); `last` is where to continue, null at the end. */
-export async function idsMatching(store: Store, f: ItemFilter, options: { before?: number; limit: number }): Promise<{ ids: number[]; last: number | null }> {
+export async function idsMatching(store: Store, f: ItemFilter, options: ListOptions): Promise<{ ids: number[]; last: number | null }> {
   if (searchesPayload(f) && !store.dialect.jsonSearch.indexed) {
     const page = await boundedSearch(store, f, options);
     return { ids: page.items.map((i) => i.id), last: page.next_before };
