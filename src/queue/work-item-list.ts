@@ -31,7 +31,7 @@ export interface ItemFilter {
 }
 
 /** How many of the newest items matching the other filters an unindexed payload search tests. */
-export const PAYLOAD_SEARCH_WINDOW = 10_000;
+export const PAYLOAD_SEARCH_WINDOW = 5_000;
 
 type ItemQuery = SelectQueryBuilder<Database, 'job_scheduler_work_items', {}>;
 
