@@ -22,6 +22,7 @@
  *   `INSERT … ON CONFLICT … DO UPDATE/NOTHING` on SQLite (3.24+) and PostgreSQL.
  */
 import { sql, type AliasedRawBuilder, type Kysely, type RawBuilder } from 'kysely';
+import { postgresJsonSearch, sqliteJsonSearch, type JsonSearch } from './json-search.js';
 import type {
   ColumnDataType,
   ColumnDefinitionBuilder,
@@ -130,6 +131,8 @@ export interface Dialect {
   isUniqueViolation(err: unknown): boolean;
   /** True when an error means the connection or server went away and a retry may succeed. */
   isTransientError(err: unknown): boolean;
+  /** Payload path search: an index on PostgreSQL, a bounded row-by-row test on SQLite (json-search.ts). */
+  readonly jsonSearch: JsonSearch;
 }
 
 /** A row of Dialect.claimsTable. */
@@ -142,6 +145,7 @@ export interface ClaimsRow {
 
 const sqliteDialect: Dialect = {
   backend: 'sqlite',
+  jsonSearch: sqliteJsonSearch,
   capabilities: { skipLocked: false, listenNotify: false, multipleConnections: false, connectionBudget: false },
   types: { bigint: 'integer', timestamp: 'integer', json: 'text', boolean: 'integer', blob: 'blob' },
   addIdColumn(table, name) {
@@ -189,6 +193,7 @@ const PG_TRANSIENT = new Set([
 
 const postgresDialect: Dialect = {
   backend: 'postgres',
+  jsonSearch: postgresJsonSearch,
   capabilities: { skipLocked: true, listenNotify: true, multipleConnections: true, connectionBudget: true },
   types: { bigint: 'bigint', timestamp: 'bigint', json: 'jsonb', boolean: 'boolean', blob: 'bytea' },
   addIdColumn(table, name, size) {

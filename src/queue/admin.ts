@@ -5,6 +5,7 @@ import type { Store } from '../db/open.js';
 import type { Database, WorkItem } from '../db/schema.js';
 import { FINISHED_STATUSES } from './kinds.js';
 import { signalLocalRevocation, signalLocalWork } from './wakeup.js';
+import { listItems } from './work-item-list.js';
 
 export interface WorkItemFilter {
   /** Only items in one of these statuses (default: every status). */
@@ -18,15 +19,14 @@ export interface WorkItemFilter {
   limit: number;
 }
 
-/** Items matching the filter, newest first (by id), at most `limit`. */
+/** Items matching the filter, newest first (by id), at most `limit`: the dashboard's list query, without its count. */
 export async function listWorkItems(store: Store, filter: WorkItemFilter): Promise<WorkItem[]> {
-  let q = store.db.selectFrom('job_scheduler_work_items').selectAll();
-  if (filter.statuses) q = q.where('status', 'in', filter.statuses);
-  if (filter.kinds) q = q.where('kind', 'in', filter.kinds);
-  if (filter.siteId === null) q = q.where('site_id', 'is', null);
-  else if (filter.siteId !== undefined) q = q.where('site_id', '=', filter.siteId);
-  if (filter.beforeId !== undefined) q = q.where('id', '<', filter.beforeId);
-  return q.orderBy('id', 'desc').limit(filter.limit).execute();
+  const page = await listItems(
+    store,
+    { ...(filter.statuses ? { status: filter.statuses } : {}), ...(filter.kinds ? { kind: filter.kinds } : {}), ...(filter.siteId !== undefined ? { site: filter.siteId } : {}) },
+    { ...(filter.beforeId !== undefined ? { before: filter.beforeId } : {}), limit: filter.limit, count: false },
+  );
+  return page.items;
 }
 
 export async function getWorkItem(store: Store, id: number): Promise<WorkItem | undefined> {

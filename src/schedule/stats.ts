@@ -39,3 +39,9 @@ export async function readSchedulerStats(store: Store, now: number): Promise<Sch
     oldest_due_age_ms: age(oldestDue),
   };
 }
+
+/** Status of the newest runs (id → status), newest first, from the primary key. */
+export async function recentRunStatuses(store: Store, limit: number): Promise<Record<string, string>> {
+  const rows = await store.db.selectFrom('scheduled_job_runs').select(['id', 'status']).orderBy('id', 'desc').limit(limit).execute();
+  return Object.fromEntries(rows.map((r) => [String(r.id), r.status]));
+}

@@ -1,7 +1,8 @@
 /** The dashboard's pure pieces: counts, durations, schedules in words, and the work-item filter in the URL. */
 import { describe, expect, it } from 'vitest';
 import { cappedCount, cronInWords, duration, explainRunStatus, scheduleInWords } from '../../src/http/ui/format.js';
-import { filterToQuery, parseItemFilter, payloadMatches } from '../../src/http/ui/queries/work-items.js';
+import { filterToQuery, parseItemFilter } from '../../src/http/ui/item-filter.js';
+import { jsonCandidates } from '../../src/db/json-search.js';
 
 describe('formatting', () => {
   it('shows counts past the cap as "10,000+"', () => {
@@ -58,12 +59,10 @@ describe('the work-item filter in the URL', () => {
     ]);
   });
 
-  it('matches payload values at a dotted path, as text', () => {
-    const payload = { host: { name: 'web-1', port: 22 }, tags: ['a'] };
-    expect(payloadMatches(payload, 'host.name', 'web-1')).toBe(true);
-    expect(payloadMatches(payload, 'host.port', '22')).toBe(true);
-    expect(payloadMatches(payload, 'tags', '["a"]')).toBe(true);
-    expect(payloadMatches(payload, 'host.name', 'web-2')).toBe(false);
-    expect(payloadMatches(payload, 'host.name.x', 'web-1')).toBe(false);
+  it('matches a typed payload value as a string, or as the JSON it spells', () => {
+    expect(jsonCandidates('web-1')).toEqual(['"web-1"']);
+    expect(jsonCandidates('22')).toEqual(['"22"', '22']);
+    expect(jsonCandidates('["a"]')).toEqual(['"[\\"a\\"]"', '["a"]']);
+    expect(jsonCandidates('"quoted"')).toEqual(['"\\"quoted\\""']);
   });
 });

@@ -8,8 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Actor } from '../../audit/audit-log.js';
 import type { Store } from '../../db/open.js';
-import { applyItemAction, type ItemAction } from './queries/item-actions.js';
-import { idsMatching, type ItemFilter } from './queries/work-items.js';
+import { applyItemAction, type ItemAction } from '../../queue/item-actions.js';
+import { idsMatching, type ItemFilter } from '../../queue/work-item-list.js';
 
 export interface BulkBatch {
   id: string;

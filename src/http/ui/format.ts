@@ -1,7 +1,8 @@
 /** Pure formatting for the dashboard: capped counts, ages, times and schedules in words. */
+import { COUNT_CAP } from '../../db/capped-count.js';
 
 /** The count cap every page uses: counting stops here, so a count costs at most this many index entries. */
-export const COUNT_CAP = 10_000;
+export { COUNT_CAP };
 
 /** "1,234", or "10,000+" when the count reached the cap. */
 export function cappedCount(n: number, cap: number = COUNT_CAP): string {

@@ -8,7 +8,7 @@ import type { Store } from '../../db/open.js';
 import { describeError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { acquireWakeups } from '../../queue/wakeup.js';
-import { readOverview } from './queries/overview.js';
+import { readOverview } from './overview-data.js';
 
 type Listener = (json: string) => void;
 

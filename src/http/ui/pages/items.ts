@@ -3,8 +3,9 @@ import { html } from 'hono/html';
 import type { WorkItem } from '../../../db/schema.js';
 import { WORK_STATUSES } from '../../../queue/kinds.js';
 import type { BulkBatch } from '../bulk.js';
-import { ITEM_ACTIONS } from '../queries/item-actions.js';
-import { filterToQuery, type ItemFilter, type ItemPage } from '../queries/work-items.js';
+import { ITEM_ACTIONS } from '../../../queue/item-actions.js';
+import { filterToQuery } from '../item-filter.js';
+import type { ItemFilter, ItemPage } from '../../../queue/work-item-list.js';
 import { cappedCount, duration, relative, timestamp } from '../format.js';
 import { csrfField, qs, status, type Html, type View } from '../layout.js';
 
@@ -28,7 +29,7 @@ ${field('kind', 'kind')}${field('site', 'site id', 'id or none')}${field('lane',
 ${field('run', 'run id')}${field('from', 'created from (UTC)', '2026-12-02T08:00')}${field('to', 'created before (UTC)')}${field('payload', 'payload path=value', 'host.name=web-1')}
 <button type="submit">Filter</button> <a href="${v.base}/items">clear</a>
 </form>
-<p><b>${cappedCount(page.total)}</b> item(s) match${page.scanned !== undefined ? html`; the payload search looked at the newest ${page.scanned.toLocaleString('en-US')} of them` : ''}.</p>
+<p><b>${cappedCount(page.total)}</b> item(s) match${page.scanned !== undefined ? html` the other filters; the payload search is bounded: this page searched the newest ${page.scanned.toLocaleString('en-US')} of them (Next searches older ones)` : ''}.</p>
 ${v.canAct ? bulkForm(v, fq, page) : ''}
 ${v.canAct ? html`<form id="selection" method="post" action="${v.base}/items/bulk">${csrfField(v)}</form>` : ''}
 <table><thead><tr>${v.canAct ? html`<th scope="col"><input type="checkbox" data-select-all aria-label="Select every item on this page"></th>` : ''}

@@ -1,6 +1,6 @@
 /** The overview page: counts that update live from the shared snapshot. */
 import { html } from 'hono/html';
-import type { Overview } from '../queries/overview.js';
+import type { Overview } from '../overview-data.js';
 import type { MinutePoint } from '../../../queue/minute-rollup.js';
 import { chart } from './chart.js';
 import { qs, type Html, type View } from '../layout.js';

@@ -4,11 +4,11 @@
  * Each runs in one transaction with its audit row; an item in the wrong state is a conflict
  * reported in words, never an error page.
  */
-import { recordAudit, type Actor } from '../../../audit/audit-log.js';
-import type { Store } from '../../../db/open.js';
-import { cancelWorkItem, retryWorkItemNow } from '../../../queue/admin.js';
-import { FINISHED_STATUSES } from '../../../queue/kinds.js';
-import { signalLocalRevocation, signalLocalWork } from '../../../queue/wakeup.js';
+import { recordAudit, type Actor } from '../audit/audit-log.js';
+import type { Store } from '../db/open.js';
+import { cancelWorkItem, retryWorkItemNow } from './admin.js';
+import { FINISHED_STATUSES } from './kinds.js';
+import { signalLocalRevocation, signalLocalWork } from './wakeup.js';
 
 export const ITEM_ACTIONS = ['retry', 'requeue', 'cancel'] as const;
 export type ItemAction = (typeof ITEM_ACTIONS)[number];

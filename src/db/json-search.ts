@@ -1,0 +1,64 @@
+/**
+ * Payload path search, the one place its backend difference lives. PostgreSQL answers it from a
+ * GIN (jsonb_path_ops) index: a containment test narrows to candidate rows, an exact `#>`
+ * comparison rechecks them. SQLite has no JSON index: the predicate (`->`, the value's JSON text)
+ * is evaluated row by row, so callers bound the rows it runs over (`indexed` is false).
+ *
+ * Matching compares as text, as an operator types it: a string value equals the typed text; any
+ * other value (number, boolean, null, object, array) equals it when its JSON spelling does.
+ */
+import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+
+export interface JsonSearch {
+  /** True when an index answers a search over the whole table; false: callers bound the rows searched. */
+  readonly indexed: boolean;
+  createIndex(db: Kysely<any>, name: string, table: string, column: string): Promise<void>;
+  dropIndex(db: Kysely<any>, name: string): Promise<void>;
+  /** `column` holds, at the path (object keys), a value whose text is `value`. */
+  valueAt(column: string, path: readonly string[], value: string): RawBuilder<SqlBool>;
+}
+
+/** The JSON spellings that match `value`: the string itself, and the value as JSON when it is JSON but not a string. Pure. */
+export function jsonCandidates(value: string): string[] {
+  const out = [JSON.stringify(value)];
+  try {
+    if (typeof JSON.parse(value) !== 'string') out.push(value);
+  } catch {
+    // Not JSON: only a string can match.
+  }
+  return out;
+}
+
+/** The nested object `{a: {b: value}}` for path [a, b], as a containment probe. Pure. */
+function nest(path: readonly string[], value: unknown): unknown {
+  return path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value);
+}
+
+export const sqliteJsonSearch: JsonSearch = {
+  indexed: false,
+  createIndex: async () => {},
+  dropIndex: async () => {},
+  valueAt(column, path, value) {
+    const jsonPath = '$' + path.map((k) => `."${k}"`).join('');
+    const candidates = jsonCandidates(value).map((c) => sql`${c}`);
+    return sql<SqlBool>`(${sql.ref(column)} -> ${jsonPath}) in (${sql.join(candidates)})`;
+  },
+};
+
+export const postgresJsonSearch: JsonSearch = {
+  indexed: true,
+  async createIndex(db, name, table, column) {
+    await sql`create index ${sql.id(name)} on ${sql.table(table)} using gin (${sql.ref(column)} jsonb_path_ops)`.execute(db);
+  },
+  async dropIndex(db, name) {
+    await sql`drop index if exists ${sql.id(name)}`.execute(db);
+  },
+  valueAt(column, path, value) {
+    const col = sql.ref(column);
+    const arms = jsonCandidates(value).map((c) => {
+      const probe = JSON.stringify(nest(path, JSON.parse(c)));
+      return sql`(${col} @> cast(${probe} as jsonb) and ${col} #> cast(${[...path]} as text[]) = cast(${c} as jsonb))`;
+    });
+    return sql<SqlBool>`(${sql.join(arms, sql` or `)})`;
+  },
+};
