@@ -168,7 +168,10 @@ const sqliteDialect: Dialect = {
   claimsParams: (ids, claims, results) => [JSON.stringify(ids.map((id, i) => [id, claims[i], results?.[i] ?? null]))],
   claimsParamCount: 1,
   claimsTableOf(alias, [triples]) {
-    return sql<ClaimsRow>`(select json_extract(value, '$[0]') as item_id, json_extract(value, '$[1]') as claim, json_extract(value, '$[2]') as result from json_each(${triples}))`.as<typeof alias>(alias);
+    // `limit -1` (no limit) keeps SQLite from flattening the subquery: materialised first, it is
+    // the outer loop and each row probes the primary key. Flattened, the planner knows nothing of
+    // json_each's size and may scan it once per row of another index (the lease owner's): n².
+    return sql<ClaimsRow>`(select json_extract(value, '$[0]') as item_id, json_extract(value, '$[1]') as claim, json_extract(value, '$[2]') as result from json_each(${triples}) limit -1)`.as<typeof alias>(alias);
   },
   installWorkNotify: async () => {},
   removeWorkNotify: async () => {},

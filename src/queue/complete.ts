@@ -31,10 +31,8 @@ export async function completeWorkItems(
   if (completions.length === 0) return [];
   const now = options.now ?? (await clockNow(store.clock));
   const { dialect } = store;
-  let template = templates.get(store.db);
-  if (template === undefined) templates.set(store.db, (template = buildCompletion(store).compile()));
   const { rows } = await store.db.executeQuery(
-    bind<Lease>(template, {
+    bind<Lease>(completionStatement(store), {
       claims: dialect.claimsParams(
         completions.map((c) => c.item.id),
         completions.map((c) => c.item.claim_count),
@@ -50,6 +48,13 @@ export async function completeWorkItems(
 
 /** The completion statement, compiled once per database (one shape: see Dialect.claimsParams). */
 const templates = new WeakMap<Store['db'], CompiledQuery>();
+
+/** The compiled completion statement; slots `claims` (Dialect.claimsParams), `now`, `owner`. */
+export function completionStatement(store: Store): CompiledQuery {
+  let template = templates.get(store.db);
+  if (template === undefined) templates.set(store.db, (template = buildCompletion(store).compile()));
+  return template;
+}
 
 function buildCompletion(store: Store) {
   const claims = store.dialect.claimsTableOf('v', slots('claims', store.dialect.claimsParamCount));
