@@ -64,7 +64,7 @@ export type HandlerVerdict =
 export async function callHandler(
   handlers: Record<string, WorkHandler>,
   item: WorkItem,
-  abort: { readonly signal: AbortSignal },
+  abort: AbortSignal | { readonly signal: AbortSignal },
   logger: Logger,
   workerGuid: string | null,
 ): Promise<HandlerVerdict> {
@@ -84,7 +84,7 @@ export async function callHandler(
       item,
       payload: payload as Record<string, unknown>,
       get signal() {
-        return abort.signal;
+        return abort instanceof AbortSignal ? abort : abort.signal;
       },
       // Built on first use: a child logger per item is measurable on a no-op hot path.
       get logger() {
