@@ -16,6 +16,7 @@ import * as m20261202_0008 from './20261202_0008_ssh_host_keys.js';
 import * as m20261202_0009 from './20261202_0009_ansible_recaps.js';
 import * as m20261202_0010 from './20261202_0010_ui_sessions.js';
 import * as m20261202_0011 from './20261202_0011_minute_rollup.js';
+import * as m20261202_0014 from './20261202_0014_work_item_partial_indexes.js';
 import * as m20261202_0018 from './20261202_0018_work_item_list_indexes.js';
 import * as m20261202_0019 from './20261202_0019_ui_session_proof.js';
 
@@ -33,6 +34,7 @@ export const MIGRATIONS: MigrationList = [
   ['20261202_0009_ansible_recaps', m20261202_0009],
   ['20261202_0010_ui_sessions', m20261202_0010],
   ['20261202_0011_minute_rollup', m20261202_0011],
+  ['20261202_0014_work_item_partial_indexes', m20261202_0014],
   ['20261202_0018_work_item_list_indexes', m20261202_0018],
   ['20261202_0019_ui_session_proof', m20261202_0019],
 ];

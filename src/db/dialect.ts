@@ -99,8 +99,7 @@ export interface Dialect {
   /**
    * A derived table `alias(item_id, claim, result)`, one row per (item id, claim_count) pair, that a
    * batched fenced statement joins on, so a batch stays one statement with one primary-key probe
-   * per row. PostgreSQL: unnest() of three array parameters, however large the batch. SQLite: a
-   * VALUES list. `results` (JSON text or null, one per pair) fills `result` (null without it).
+   * per row. `results` (JSON text or null, one per pair) fills `result` (null without it).
    */
   claimsTable<A extends string>(
     alias: A,
@@ -108,6 +107,17 @@ export interface Dialect {
     claims: readonly number[],
     results?: ReadonlyArray<string | null>,
   ): AliasedRawBuilder<ClaimsRow, A>;
+  /**
+   * The parameters that carry a claims table, a fixed number (`claimsParamCount`) whatever the
+   * batch size, so the statement's text is the same for every batch and can be compiled once
+   * (compiled-query.ts). PostgreSQL: three arrays for unnest(). SQLite: one JSON array of
+   * [id, claim, result] triples read by json_each() (a VALUES list would change the text, and the
+   * prepared statement, with every batch size).
+   */
+  claimsParams(ids: readonly number[], claims: readonly number[], results?: ReadonlyArray<string | null>): unknown[];
+  readonly claimsParamCount: number;
+  /** claimsTable over parameters from claimsParams (or template slots standing for them). */
+  claimsTableOf<A extends string>(alias: A, params: readonly unknown[]): AliasedRawBuilder<ClaimsRow, A>;
   /**
    * Installs (or removes) what tells listeners that work items were inserted. PostgreSQL: a
    * statement-level trigger that NOTIFYs WORK_CHANNEL with the inserted site ids. SQLite: nothing;
@@ -157,9 +167,15 @@ const sqliteDialect: Dialect = {
   idInCte: (cte) => sql<SqlBool>`id in (select id from ${sql.table(cte)})`,
   jsonExpression: (json) => sql`${json}`,
   claimsTable(alias, ids, claims, results) {
-    const rows = ids.map((id, i) => sql`(${id}, ${claims[i]}, ${results?.[i] ?? null})`);
-    // A VALUES list names its columns column1…; SQLite takes no column list on a derived table.
-    return sql<ClaimsRow>`(select column1 as item_id, column2 as claim, column3 as result from (values ${sql.join(rows)}))`.as<typeof alias>(alias);
+    return sqliteDialect.claimsTableOf(alias, sqliteDialect.claimsParams(ids, claims, results));
+  },
+  claimsParams: (ids, claims, results) => [JSON.stringify(ids.map((id, i) => [id, claims[i], results?.[i] ?? null]))],
+  claimsParamCount: 1,
+  claimsTableOf(alias, [triples]) {
+    // `limit -1` (no limit) keeps SQLite from flattening the subquery: materialised first, it is
+    // the outer loop and each row probes the primary key. Flattened, the planner knows nothing of
+    // json_each's size and may scan it once per row of another index (the lease owner's): n².
+    return sql<ClaimsRow>`(select json_extract(value, '$[0]') as item_id, json_extract(value, '$[1]') as claim, json_extract(value, '$[2]') as result from json_each(${triples}) limit -1)`.as<typeof alias>(alias);
   },
   installWorkNotify: async () => {},
   removeWorkNotify: async () => {},
@@ -208,8 +224,12 @@ const postgresDialect: Dialect = {
   idInCte: (cte) => sql<SqlBool>`id = any(array(select id from ${sql.table(cte)}))`,
   jsonExpression: (json) => sql`cast(${json} as jsonb)`,
   claimsTable(alias, ids, claims, results) {
-    const resultArray = results ?? ids.map(() => null);
-    return sql<ClaimsRow>`unnest(cast(${ids} as bigint[]), cast(${claims} as integer[]), cast(${resultArray} as jsonb[]))`.as<typeof alias>(
+    return postgresDialect.claimsTableOf(alias, postgresDialect.claimsParams(ids, claims, results));
+  },
+  claimsParams: (ids, claims, results) => [ids, claims, results ?? ids.map(() => null)],
+  claimsParamCount: 3,
+  claimsTableOf(alias, [ids, claims, results]) {
+    return sql<ClaimsRow>`unnest(cast(${ids} as bigint[]), cast(${claims} as integer[]), cast(${results} as jsonb[]))`.as<typeof alias>(
       sql`${sql.id(alias)}(item_id, claim, result)`,
     );
   },

@@ -89,44 +89,63 @@ const STATEMENT_CACHE_SIZE = 256;
  * caches prepared statements, since the queue runs the same few statements thousands of times.
  */
 export function wrapSqliteDatabase(db: BetterSqlite3.Database): SqliteDatabase {
-  const cache = new Map<string, BetterSqlite3.Statement>();
-  const prepare = (text: string): BetterSqlite3.Statement => {
-    let stmt = cache.get(text);
-    if (stmt === undefined) {
-      stmt = db.prepare(text);
+  const cache = new Map<string, Prepared>();
+  const prepare = (text: string): Prepared => {
+    let prepared = cache.get(text);
+    if (prepared === undefined) {
+      const stmt = db.prepare(text);
+      prepared = { stmt, convert: stmt.reader ? rowConverter(stmt.columns().map((c) => c.name)) : undefined };
       if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-      cache.set(text, stmt);
+      cache.set(text, prepared);
     }
-    return stmt;
+    return prepared;
   };
   return {
     close: () => db.close(),
     prepare(text: string): SqliteStatement {
-      const stmt = prepare(text);
+      const { stmt, convert } = prepare(text);
+      const map = convert ?? ((row: unknown) => row);
       return {
         reader: stmt.reader,
-        all: (params) => stmt.all(...toSqliteParams(params)).map(fromSqliteRow),
+        all: (params) => stmt.all(...toSqliteParams(params)).map(map),
         run: (params) => stmt.run(...toSqliteParams(params)),
-        iterate: (params) => mapIterator(stmt.iterate(...toSqliteParams(params)), fromSqliteRow),
+        iterate: (params) => mapIterator(stmt.iterate(...toSqliteParams(params)), map),
       };
     },
   };
+}
+
+interface Prepared {
+  stmt: BetterSqlite3.Statement;
+  /** Converts a result row; undefined for statements that return none. */
+  convert: ((row: unknown) => unknown) | undefined;
 }
 
 function toSqliteParams(params: ReadonlyArray<unknown>): unknown[] {
   return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
 }
 
-function fromSqliteRow(row: unknown): unknown {
-  if (row === null || typeof row !== 'object') return row;
-  const out = row as Record<string, unknown>;
-  for (const key of Object.keys(out)) {
-    const value = out[key];
-    if (value === null || value === undefined) continue;
-    if (BOOLEAN_COLUMNS.has(key) && typeof value === 'number') out[key] = value !== 0;
-    else if (typeof value === 'string' && isJsonColumn(key)) out[key] = parseJsonColumn(key, value);
-  }
-  return out;
+/**
+ * The conversions of one statement's result columns, decided once from their names when it is
+ * prepared (a claim returns every column of thousands of rows; only two need converting).
+ */
+function rowConverter(columns: readonly string[]): (row: unknown) => unknown {
+  const booleans = columns.filter((c) => BOOLEAN_COLUMNS.has(c));
+  const json = columns.filter((c) => !BOOLEAN_COLUMNS.has(c) && isJsonColumn(c));
+  if (booleans.length === 0 && json.length === 0) return (row) => row;
+  return (row) => {
+    if (row === null || typeof row !== 'object') return row;
+    const out = row as Record<string, unknown>;
+    for (const key of booleans) {
+      const value = out[key];
+      if (typeof value === 'number') out[key] = value !== 0;
+    }
+    for (const key of json) {
+      const value = out[key];
+      if (typeof value === 'string') out[key] = parseJsonColumn(key, value);
+    }
+    return out;
+  };
 }
 
 /** A corrupt JSON cell must not make a whole query throw; callers see the raw text and decide. */

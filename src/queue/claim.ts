@@ -13,6 +13,7 @@
  * after its lease expired and the item was reclaimed and claimed again — changes nothing.
  */
 import { clockNow } from '../db/clock.js';
+import { bind, QueryTemplates, slot, slots } from '../db/compiled-query.js';
 import type { Store } from '../db/open.js';
 import type { WorkItem } from '../db/schema.js';
 
@@ -35,44 +36,69 @@ export interface ClaimOptions {
   now?: number;
 }
 
+/** Compiled claim statements per database, by shape (site filter, lane and kind list lengths). */
+const templates = new WeakMap<Store['db'], QueryTemplates>();
+
 export async function claimWorkItems(store: Store, options: ClaimOptions): Promise<WorkItem[]> {
   const now = options.now ?? (await clockNow(store.clock));
   // Due within the clocks' uncertainty counts as due (0 on SQLite, one host clock; see clock.ts).
   const dueBy = options.now ?? now + store.clock.claimSlackMs();
   if (options.limit <= 0) return [];
   if (options.lanes?.length === 0 || options.kinds?.length === 0) return [];
+  const site = options.siteId === null ? 'null' : options.siteId === undefined ? 'any' : 'one';
+  const key = `${site}:${options.lanes?.length ?? '*'}:${options.kinds?.length ?? '*'}`;
+  let forDb = templates.get(store.db);
+  if (forDb === undefined) templates.set(store.db, (forDb = new QueryTemplates()));
+  const template = forDb.get(key, () => buildClaim(store, site, options.lanes?.length, options.kinds?.length));
+  const { rows: claimed } = await store.db.executeQuery(
+    bind<WorkItem>(template, {
+      dueBy,
+      siteId: options.siteId,
+      lanes: options.lanes,
+      kinds: options.kinds,
+      limit: options.limit,
+      owner: options.owner,
+      leaseExpiresAt: now + options.leaseSeconds * 1000,
+      now,
+      workerGuid: options.workerGuid ?? null,
+      containerName: options.containerName ?? null,
+    }),
+  );
+  // RETURNING order is unspecified; hand items out in claim order.
+  return claimed.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || a.id - b.id);
+}
+
+/** The claim statement of one shape, with slots for every per-call value (see compiled-query.ts). */
+function buildClaim(store: Store, site: 'null' | 'any' | 'one', lanes: number | undefined, kinds: number | undefined) {
   const { dialect } = store;
-  const claimed = await store.db
+  return store.db
     .with('candidates', (db) => {
       let q = db
         .selectFrom('job_scheduler_work_items')
         .select('id')
         .where('status', '=', 'queued')
-        .where('available_at', '<=', dueBy);
-      if (options.siteId === null) q = q.where('site_id', 'is', null);
-      else if (options.siteId !== undefined) q = q.where('site_id', '=', options.siteId);
-      if (options.lanes) q = q.where('lane', 'in', options.lanes);
-      if (options.kinds) q = q.where('kind', 'in', options.kinds);
+        .where('available_at', '<=', slot<number>('dueBy'));
+      if (site === 'null') q = q.where('site_id', 'is', null);
+      else if (site === 'one') q = q.where('site_id', '=', slot<number>('siteId'));
+      if (lanes !== undefined) q = q.where('lane', 'in', slots<string>('lanes', lanes));
+      if (kinds !== undefined) q = q.where('kind', 'in', slots<string>('kinds', kinds));
       return dialect.lockRowsSkipLocked(
-        q.orderBy('priority', 'desc').orderBy('available_at').orderBy('id').limit(options.limit),
+        q.orderBy('priority', 'desc').orderBy('available_at').orderBy('id').limit(slot<number>('limit')),
       );
     })
     .updateTable('job_scheduler_work_items')
     .set((eb) => ({
       status: 'running',
-      lease_owner: options.owner,
-      lease_expires_at: now + options.leaseSeconds * 1000,
-      heartbeat_at: now,
-      started_at: now,
+      lease_owner: slot<string>('owner'),
+      lease_expires_at: slot<number>('leaseExpiresAt'),
+      heartbeat_at: slot<number>('now'),
+      started_at: slot<number>('now'),
       attempt_count: eb('attempt_count', '+', 1),
       claim_count: eb('claim_count', '+', 1),
-      worker_guid: options.workerGuid ?? null,
-      container_name: options.containerName ?? null,
-      updated_at: now,
+      worker_guid: slot<string | null>('workerGuid'),
+      container_name: slot<string | null>('containerName'),
+      updated_at: slot<number>('now'),
     }))
     .where(dialect.idInCte('candidates'))
-    .returningAll()
-    .execute();
-  // RETURNING order is unspecified; hand items out in claim order.
-  return claimed.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || a.id - b.id);
+    .returningAll();
 }

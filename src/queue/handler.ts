@@ -27,6 +27,32 @@ export interface HandlerContext {
 
 export type WorkHandler = (ctx: HandlerContext) => unknown;
 
+/**
+ * An AbortController made on first use of its signal: one per claimed item, and creating
+ * AbortSignals was ≈ 5 % of a no-op drain's CPU while few handlers ever read theirs. An abort
+ * before the signal exists is kept and applied when it is made.
+ */
+export class LazyAbort {
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
 export type ItemOutcome = CompletionOutcome | FailOutcome | 'released';
 
 /** What to record for a handler call. */
@@ -38,7 +64,7 @@ export type HandlerVerdict =
 export async function callHandler(
   handlers: Record<string, WorkHandler>,
   item: WorkItem,
-  signal: AbortSignal,
+  abort: AbortSignal | { readonly signal: AbortSignal },
   logger: Logger,
   workerGuid: string | null,
 ): Promise<HandlerVerdict> {
@@ -57,7 +83,9 @@ export async function callHandler(
     const result = await handler({
       item,
       payload: payload as Record<string, unknown>,
-      signal,
+      get signal() {
+        return abort instanceof AbortSignal ? abort : abort.signal;
+      },
       // Built on first use: a child logger per item is measurable on a no-op hot path.
       get logger() {
         itemLogger ??= logger.child({ itemId: item.id, kind: item.kind, siteId: item.site_id, workerGuid });

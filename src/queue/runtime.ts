@@ -26,7 +26,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { sleep } from '../sleep.js';
 import { CompletionBatcher } from './completion-batcher.js';
 import { failWorkItem } from './fail.js';
-import { callHandler, type HandlerVerdict, type ItemOutcome, type WorkHandler } from './handler.js';
+import { callHandler, LazyAbort, type HandlerVerdict, type ItemOutcome, type WorkHandler } from './handler.js';
 import type { RetryPolicy } from './kinds.js';
 import { ANY_LANE, Lane, type LaneConfig } from './lane-loop.js';
 import { LeaseKeeper } from './lease-keeper.js';
@@ -103,7 +103,7 @@ export interface QueueRuntime {
 interface Held {
   item: WorkItem;
   lane: Lane;
-  abort: AbortController;
+  abort: LazyAbort;
   started: boolean;
   lost: boolean;
   settled: boolean;
@@ -174,7 +174,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
   const runHandler = async (h: Held): Promise<HandlerVerdict | undefined> => {
     if (h.settled || h.lost || stopSignal.signal.aborted) return undefined; // stop() releases what never started
     h.started = true;
-    return callHandler(options.handlers, h.item, h.abort.signal, logger, workerGuid);
+    return callHandler(options.handlers, h.item, h.abort, logger, workerGuid);
   };
 
   /** Writes the handler's verdict durably, then settles the item. */
@@ -201,7 +201,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
 
   const accept = (item: WorkItem, lane: Lane) => {
     counts.claimed++;
-    const h: Held = { item, lane, abort: new AbortController(), started: false, lost: false, settled: false, occupying: true };
+    const h: Held = { item, lane, abort: new LazyAbort(), started: false, lost: false, settled: false, occupying: true };
     const stale = held.get(item.id); // claimed again after its lease expired here: that claim is lost
     if (stale) loseLease(stale);
     held.set(item.id, h);

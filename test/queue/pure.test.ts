@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import { retryDelayMs } from '../../src/queue/backoff.js';
+import { LazyAbort } from '../../src/queue/handler.js';
 import { defaultPriority, retryPolicyFor } from '../../src/queue/kinds.js';
 import { findSecretKeys, isSecretKey, serialisePayload } from '../../src/queue/payload.js';
 
@@ -61,5 +62,28 @@ describe('payload secrets', () => {
     expect(() => serialisePayload(cyclic)).toThrow(/not serialisable/);
     expect(serialisePayload(undefined)).toBe('{}');
     expect(serialisePayload({ credential_id: 7 })).toBe('{"credential_id":7}');
+  });
+});
+
+describe('LazyAbort', () => {
+  it('an abort before the signal exists shows on the signal when it is made, with its reason', () => {
+    const a = new LazyAbort();
+    const reason = new Error('lease lost');
+    a.abort(reason);
+    a.abort(new Error('later'));
+    expect(a.signal.aborted).toBe(true);
+    expect(a.signal.reason).toBe(reason);
+  });
+
+  it('an abort after the signal was handed out fires it', () => {
+    const a = new LazyAbort();
+    const signal = a.signal;
+    let fired = 0;
+    signal.addEventListener('abort', () => fired++);
+    expect(signal.aborted).toBe(false);
+    a.abort(new Error('shutdown'));
+    a.abort(new Error('again'));
+    expect(fired).toBe(1);
+    expect(a.signal).toBe(signal);
   });
 });
