@@ -196,6 +196,41 @@ describeBackends('ssh execution on real hosts', (ctx: BackendContext) => {
     expect((await targets(o2.runId))[0]!.status).toBe('Cancelled');
   });
 
+  it('a command timeout stops the remote command and fails the target with the reason; per-job and per-site limits cap targets running at once', async () => {
+    const T = 4_102_445_050_000;
+    // Four devices on the one healthy host: four connections to it.
+    const s = await site(T, { 'lim-1': healthy, 'lim-2': healthy, 'lim-3': healthy, 'lim-4': healthy });
+    const cred = await credential(users.plain, 'password', T);
+    const tag = String(10000 + Math.floor(Math.random() * 89999));
+    const pgrep = async (pattern: string) => (await run('pgrep', ['-f', pattern]).catch(() => ({ stdout: '' }))).stdout.trim();
+
+    const slow = await occurrence(T, s.id, cred.id, [{ kind: 'script', name: 'slow', timeout_seconds: 1, script: `sleep 4${tag}0` }]);
+    await executeScheduledRun(executorContext(ctx, slow.item, sshConfig()));
+    const timedOut = await targets(slow.runId);
+    expect(timedOut.map((t) => t.status)).toEqual(['Failed', 'Failed', 'Failed', 'Failed']);
+    for (const t of timedOut) expect(t.detail).toBe('slow: timed out after 1 s; remote command stopped');
+    expect(await pgrep(`^sleep 4${tag}0$`)).toBe('');
+
+    // Each target stamps its command's start and end on the host (same clock as this machine).
+    const stamped = { kind: 'command', name: 'stamp', argv: ['sh', '-c', 'date +%s%N; sleep 0.5; date +%s%N'] };
+    const overlap = async (runId: number) => {
+      const intervals = (await activity(runId)).map((a) => a.stdout!.trim().split('\n').map((x) => Number(BigInt(x) / 1000n)));
+      expect(intervals).toHaveLength(4);
+      const edges = intervals.flatMap(([a, b]) => [[a!, 1], [b!, -1]] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+      let open = 0;
+      let max = 0;
+      for (const [, d] of edges) max = Math.max(max, (open += d));
+      return max;
+    };
+    const perJob = await occurrence(T + 3_600_000, s.id, cred.id, [{ ...stamped, concurrency: 2 }]);
+    await executeScheduledRun(executorContext(ctx, perJob.item, sshConfig({ siteConcurrency: 20 })));
+    expect(await overlap(perJob.runId)).toBeLessThanOrEqual(2);
+    const perSite = await occurrence(T + 7_200_000, s.id, cred.id, [{ ...stamped, concurrency: 4 }]);
+    await executeScheduledRun(executorContext(ctx, perSite.item, sshConfig({ siteConcurrency: 1 })));
+    expect(await overlap(perSite.runId)).toBe(1);
+    expect((await targets(perSite.runId)).map((t) => t.status)).toEqual(['Success', 'Success', 'Success', 'Success']);
+  });
+
   it('refuses a changed host key without authenticating, until an operator re-pins (audited)', async () => {
     const T = 4_102_445_100_000;
     const s = await site(T, { 'edge-1': healthy });
