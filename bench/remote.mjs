@@ -6,7 +6,14 @@
 //   reuse_overhead_ms         extra time per additional component on the reused connection,
 //                             minus the time of the same command run locally (the command itself)
 //   parallelism               sum of per-target durations / wall time (targets running at once)
-// Options: --targets 40 --hosts 2 --components 10 --concurrency 40 --backends sqlite
+// and, with --sleep S (> 0), a parallel case: one component `sleep S` on every target, the remote
+// command's start and end taken on the target (date +%s%N; the namespaces share the machine's
+// clock):
+//   concurrent_max            most targets whose remote command was running at the same instant
+//   sleep_wall_ms             wall time of that occurrence; sleep_overhead_ms_per_target is
+//                             (wall − S) × concurrency / N: what each target cost beyond its command
+// Options: --targets 40 --hosts 2 --components 10 --concurrency 40 --sleep 0 --connect-timeout-ms 10000
+//          --backends sqlite
 // Needs root, iproute2, openssh-server (scripts/test-packages.sh).
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -37,6 +44,8 @@ const N = Number(opt('targets', '40'));
 const H = Number(opt('hosts', '2'));
 const K = Number(opt('components', '10'));
 const concurrency = Number(opt('concurrency', '40'));
+const sleepS = Number(opt('sleep', '0'));
+const connectTimeoutMs = Number(opt('connect-timeout-ms', '10000'));
 const backends = opt('backends', 'sqlite').split(',');
 const PG_URL = process.env.BENCH_REMOTE_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -109,7 +118,7 @@ async function occurrence(store, siteId, credId, components, at) {
     signal: new AbortController().signal,
     logger: silentLogger,
     credentials: createDatabaseCredentialProvider(store, credentialLock),
-    config: { ...defaultExecutorConfig(), ssh: { siteConcurrency: concurrency, connectTimeoutMs: 10_000 } },
+    config: { ...defaultExecutorConfig(), ssh: { siteConcurrency: concurrency, connectTimeoutMs } },
     workerGuid: 'bench',
     now: () => Date.now(),
   };
@@ -119,7 +128,22 @@ async function occurrence(store, siteId, credId, components, at) {
   const rows = await store.db.selectFrom('scheduled_job_run_targets').select(['status', 'duration_ms', 'detail']).where('run_id', '=', item.run_id).execute();
   const bad = rows.filter((r) => r.status !== 'Success');
   if (bad.length > 0) throw new Error(`${bad.length} target(s) failed, e.g. ${bad[0].detail}`);
-  return { result, wall, durations: rows.map((r) => r.duration_ms).sort((a, b) => a - b) };
+  const outputs = await store.db
+    .selectFrom('scheduled_job_run_activity as a')
+    .innerJoin('activity_history as h', 'h.id', 'a.activity_id')
+    .select('h.stdout')
+    .where('a.run_id', '=', item.run_id)
+    .execute();
+  return { result, wall, durations: rows.map((r) => r.duration_ms).sort((a, b) => a - b), stdouts: outputs.map((o) => o.stdout ?? '') };
+}
+
+/** Most intervals open at one instant (an end at t closes before a start at t opens). */
+function maxOverlap(intervals) {
+  const edges = intervals.flatMap(([a, b]) => [[a, 1], [b, -1]]).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  let open = 0;
+  let max = 0;
+  for (const [, d] of edges) max = Math.max(max, (open += d));
+  return max;
 }
 
 /** The benchmark process's credentials lock, unlocked once per backend's keyring. */
@@ -157,6 +181,21 @@ async function bench(backend) {
       local.push(performance.now() - t);
     }
     const localMs = local.sort((x, y) => x - y)[10];
+    let parallel = {};
+    if (sleepS > 0) {
+      // The remote command stamps its own start and end (ns), so overlap is measured where it runs.
+      const stamp = { kind: 'command', argv: ['/bin/sh', '-c', `date +%s%N; sleep ${sleepS}; date +%s%N`], concurrency };
+      const c = await occurrence(store, site.id, cred.id, [stamp], at + 10_800_000);
+      const intervals = c.stdouts.map((o) => o.trim().split(/\s+/).map((x) => Number(BigInt(x) / 1000n) / 1000));
+      if (intervals.length !== N || intervals.some((i) => i.length !== 2 || !i.every(Number.isFinite))) throw new Error(`unexpected remote stamps: ${JSON.stringify(c.stdouts.slice(0, 3))}`);
+      parallel = {
+        sleep_s: sleepS,
+        concurrent_max: maxOverlap(intervals),
+        sleep_wall_ms: round(c.wall),
+        sleep_targets_per_s: round(N / (c.wall / 1000), 1),
+        sleep_overhead_ms_per_target: round(((c.wall - sleepS * 1000) * Math.min(concurrency, N)) / N, 1),
+      };
+    }
     const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
     const perExtra = (mean(b.durations) - mean(a.durations)) / (K - 1);
     console.log(
@@ -175,6 +214,7 @@ async function bench(backend) {
         command_local_ms: round(localMs, 1),
         reuse_overhead_ms: round(perExtra - localMs, 1),
         parallelism: round(a.durations.reduce((s, x) => s + x, 0) / a.wall, 1),
+        ...parallel,
         cpus: os.cpus().length,
       }),
     );

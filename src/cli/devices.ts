@@ -123,17 +123,24 @@ export function registerDevicesCommand(program: Command): Command {
 
   devices
     .command('show')
-    .description('show one device')
+    .description('show one device and the SSH host keys pinned for it')
     .argument('<device>', 'hostname or guid')
     .option('--json', 'print JSON (default: a table)')
     .action(async (ref: string, options: { json?: boolean }) => {
       await withStore(async (store) => {
-        const { getDevice } = await import('../inventory/device-admin.js');
-        const d = await getDevice(store, ref, presence());
-        if (options.json) return print(JSON.stringify(d));
+        const { getDeviceDetail } = await import('../operator/device-detail.js');
+        const { ssh_host_keys: pins, ...d } = await getDeviceDetail(store, ref, presence());
+        if (options.json) return print(JSON.stringify({ ...d, ssh_host_keys: pins }));
         printTable(
           ['field', 'value'],
           Object.entries(d).map(([k, v]) => [k, k === 'last_seen' || k === 'created_at' ? iso(v as number | null) : k === 'site_name' ? siteText(d) : (v ?? '-')]),
+        );
+        print('');
+        if (pins.length === 0) return print('SSH host keys: none pinned yet (the first SSH contact pins one)');
+        print('SSH host keys:');
+        printTable(
+          ['key type', 'fingerprint', 'first seen at', 'pinned', 'last seen'],
+          pins.map((p) => [p.key_type, p.fingerprint, p.address, iso(p.pinned_at), iso(p.last_seen_at)]),
         );
       });
     });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { escapeControl, iso, parseId, parsePositiveInt, print, printTable } from './output.js';
 import { withStore } from './store.js';
+import { RECAP_FIELDS as RECAP_COLUMNS } from '../executors/ansible/recap.js';
 
 /** Largest bigint id (runs are bigint keys on PostgreSQL). */
 const MAX_RUN_ID = Number.MAX_SAFE_INTEGER;
@@ -40,7 +41,7 @@ export function registerRunsCommand(program: Command): Command {
 
   runs
     .command('show <id>')
-    .description('a run: status, per-target outcomes with exit code, duration and output snippets, onboarding timelines, work items')
+    .description('a run: status, per-target outcomes with exit code, duration and output snippets, Ansible play recaps per host, onboarding timelines, work items')
     .option('--json', 'print JSON instead of text')
     .action(async (idText: string, options: { json?: boolean }) => {
       const id = parsePositiveInt(idText, 'runs show: id', MAX_RUN_ID);
@@ -73,6 +74,11 @@ export function registerRunsCommand(program: Command): Command {
             if (t.stdout_snippet) print(`--- ${t.hostname ?? '?'} stdout\n${indent(t.stdout_snippet)}`);
             if (t.stderr_snippet) print(`--- ${t.hostname ?? '?'} stderr\n${indent(t.stderr_snippet)}`);
           }
+        }
+        for (const p of d.playbooks) {
+          print(`playbook ${p.component_index}${p.component_name ? ` (${p.component_name})` : ''}: ${p.status}${p.error ? `: ${p.error}` : ''} (run ${p.run_id})`);
+          if (p.hosts.length === 0) print('  no PLAY RECAP recorded');
+          else printTable(['host', 'target', ...RECAP_COLUMNS], p.hosts.map((h) => [h.inventory_hostname, h.hostname, ...RECAP_COLUMNS.map((f) => h[f])]));
         }
         if (d.onboarding && d.onboarding.length > 0) {
           print('onboarding:');

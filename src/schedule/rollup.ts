@@ -9,6 +9,9 @@
  * A target an executor left Pending takes its site item's outcome (succeeded → Success, anything
  * else → Failed), so a run whose item went dead is Failed with that item's error.
  * While items run, a Pending run becomes Running with started_ts set.
+ * Component rows (an Ansible playbook's shared row, component_index set) have no items of their
+ * own: they are finalised with their occurrence. One its executor left Pending or Running (the
+ * worker died mid-playbook and no retry finished it) becomes Failed with the item's error.
  */
 import type { Store } from '../db/open.js';
 import type { RunStatus } from './fire.js';
@@ -109,8 +112,9 @@ export async function applyRunRollups(store: Store, options: { now?: number; lim
   const now = options.now ?? Date.now();
   const open = await store.db
     .selectFrom('scheduled_job_runs')
-    .select(['id', 'status'])
+    .select(['id', 'status', 'job_id', 'scheduled_ts'])
     .where('status', 'in', ['Pending', 'Running'])
+    .where('component_index', 'is', null)
     .orderBy('id')
     .limit(options.limit ?? 500)
     .execute();
@@ -168,9 +172,24 @@ export async function applyRunRollups(store: Store, options: { now?: number; lim
         .where('id', '=', run.id)
         .where('status', 'in', ['Pending', 'Running'])
         .executeTakeFirst();
-      return Number(r.numUpdatedRows) > 0;
+      if (Number(r.numUpdatedRows) === 0) return false;
+      await trx
+        .updateTable('scheduled_job_runs')
+        .set({ status: 'Failed', error: unfinishedComponentError(runItems), finished_ts: outcome.finishedTs ?? now, updated_at: now })
+        .where('job_id', '=', run.job_id)
+        .where('scheduled_ts', '=', run.scheduled_ts)
+        .where('component_index', 'is not', null)
+        .where('status', 'in', ['Pending', 'Running'])
+        .execute();
+      return true;
     });
     if (wrote) finalised++;
   }
   return finalised;
+}
+
+/** Why a component row was left unfinished: its occurrence's items ended without finishing it. Pure. */
+export function unfinishedComponentError(items: readonly Pick<RollupItem, 'status' | 'error'>[]): string {
+  const failed = items.find((i) => i.status !== 'succeeded');
+  return `the playbook did not finish: ${failed ? `its work item ended ${failed.status}${failed.error ? ` (${failed.error})` : ''}` : 'its work item ended without recording it'}`;
 }

@@ -8,12 +8,15 @@
  * duration, output snippets — stored output is already masked and capped when it is written, the
  * snippets only shorten it further). Onboarding runs add their targets' timelines (the read-only
  * timelines module of the onboarding executor, the one place that joins those tables).
+ * `playbooks` lists an occurrence's Ansible playbook components (their shared run rows) with each
+ * host's PLAY RECAP counts (read by the Ansible executor's play-recaps module); empty otherwise.
  */
 import type { Store } from '../db/open.js';
 import type { ScheduledJobRun } from '../db/schema.js';
 import { NotFoundError } from '../errors.js';
 import { decodeCursor, pageLimit, toPage, type Page } from '../pagination.js';
 import { readOnboardingTimelines } from '../executors/onboarding/timelines.js';
+import { readPlayRecaps } from '../executors/ansible/play-recaps.js';
 
 /** Characters of stdout/stderr shown per target (the full stored text is in `activity`). */
 export const SNIPPET_CHARS = 400;
@@ -100,7 +103,8 @@ export async function readRunDetail(store: Store, runId: number) {
   const onboarding = job?.job_kind === 'onboarding'
     ? ((await readOnboardingTimelines(store, job.id, { runId, limit: ONBOARDING_TARGET_LIMIT }))?.targets ?? [])
     : null;
-  return { run, job: job ?? null, targets, target_rows: targetRows(targets, activity), activity, work_items: workItems, onboarding };
+  const playbooks = await readPlayRecaps(store, run);
+  return { run, job: job ?? null, targets, target_rows: targetRows(targets, activity), activity, playbooks, work_items: workItems, onboarding };
 }
 
 export interface TargetRow {

@@ -1,9 +1,10 @@
 /**
  * `jobyard devices host-key show|repin` in-process: the pinned key is shown, re-pinning removes
  * it with an audit row in the same transaction, and unknown devices or missing pins are one-line
- * errors (exit 2) that write nothing.
+ * errors (exit 2) that write nothing. `devices show` lists the device's pins too.
  */
 import { beforeEach, expect, it } from 'vitest';
+import { registerDevicesCommand } from '../../src/cli/devices.js';
 import { registerHostKeyCommand } from '../../src/cli/host-keys.js';
 import { UserError } from '../../src/errors.js';
 import { addressSubject, checkHostKey, deviceSubject } from '../../src/executors/ssh/host-keys.js';
@@ -11,7 +12,7 @@ import { upsertDevice } from '../../src/inventory/devices.js';
 import { describeBackends } from '../helpers/backends.js';
 import { cliRunner, useDatabaseUrl } from '../helpers/cli.js';
 
-const jobyard = cliRunner([registerHostKeyCommand]);
+const jobyard = cliRunner([registerDevicesCommand, registerHostKeyCommand]);
 /** An ssh-ed25519 public-key blob (type string, then 32 key bytes). */
 const KEY = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]);
 const T = 4_102_444_800_000;
@@ -39,6 +40,24 @@ describeBackends('jobyard devices host-key', (ctx) => {
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ action: 'device.host_key_repin', object_type: 'device', object_id: 'Web-1' });
     expect(audit[0]!.actor).toMatch(/^cli:/);
+  });
+
+  it('devices show lists the pinned keys (table and JSON), and none before the first contact', async () => {
+    await upsertDevice(ctx.store, { guid: 'g-4', hostname: 'app-4', status: 'online', last_seen: T }, T);
+    await checkHostKey(ctx.store, deviceSubject('g-9'), KEY, { hostname: 'other', address: '10.0.0.9:22' }, T);
+    const before = await jobyard(['devices', 'show', 'app-4']);
+    expect(before.error).toBeUndefined();
+    expect(before.stdout).toContain('SSH host keys: none pinned yet (the first SSH contact pins one)\n');
+    expect(JSON.parse((await jobyard(['devices', 'show', 'app-4', '--json'])).stdout).ssh_host_keys).toEqual([]);
+
+    const check = await checkHostKey(ctx.store, deviceSubject('g-4'), KEY, { hostname: 'app-4', address: '10.0.0.4:2222' }, T);
+    const shown = JSON.parse((await jobyard(['devices', 'show', 'g-4', '--json'])).stdout);
+    expect(shown).toMatchObject({ guid: 'g-4', hostname: 'app-4' });
+    expect(shown.ssh_host_keys).toEqual([{ key_type: 'ssh-ed25519', fingerprint: check.fingerprint, address: '10.0.0.4:2222', pinned_at: T, last_seen_at: T }]);
+    const table = (await jobyard(['devices', 'show', 'APP-4'])).stdout;
+    expect(table).toContain('SSH host keys:\n');
+    expect(table).toMatch(new RegExp(`ssh-ed25519\\s+${check.fingerprint.replace(/[+/]/g, '\\$&')}\\s+10\\.0\\.0\\.4:2222\\s+2100-01-01T00:00:00\\.000Z`));
+    expect(table).not.toContain(KEY.toString('base64'));
   });
 
   it('a changed key is refused and never replaces the pin', async () => {

@@ -164,7 +164,7 @@ describeBackends('ssh execution on real hosts', (ctx: BackendContext) => {
     await expectNothingLeftOnTarget([users.plain, users.sudoer]);
   });
 
-  it('cancel stops the remote command (and, under sudo, its whole tree) and records the target Cancelled', async () => {
+  it('cancel stops the remote command (and, under sudo, its whole tree) and records the target Cancelled', { timeout: 180_000 }, async () => {
     const T = 4_102_445_000_000;
     const s = await site(T, { 'app-1': healthy });
     const key = await credential(users.sudoer, 'password', T); // a password login: the key's KDF only slows this case down
@@ -174,9 +174,9 @@ describeBackends('ssh execution on real hosts', (ctx: BackendContext) => {
       { kind: 'script', name: 'long-root', become: true, script: `sleep 3${tag}3 & sleep 3${tag}4; wait` },
     ]);
     const ac = new AbortController();
-    const running = executeScheduledRun(executorContext(ctx, o.item, { ...sshConfig(), signal: ac.signal }));
+    const running = executeScheduledRun(executorContext(ctx, o.item, { ...sshConfig({ connectTimeoutMs: 30_000 }), signal: ac.signal }));
     const pgrep = async (pattern: string) => (await run('pgrep', ['-f', pattern]).catch(() => ({ stdout: '' }))).stdout.trim();
-    await vi.waitFor(async () => expect(await pgrep(`^sleep 3${tag}2$`)).not.toBe(''), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(async () => expect(await pgrep(`^sleep 3${tag}2$`)).not.toBe(''), { timeout: 60_000, interval: 100 });
     ac.abort(new Error('item cancelled'));
     await expect(running).rejects.toThrow('execution stopped: item cancelled');
     expect(await pgrep(`^sleep 3${tag}[12]$`)).toBe('');
@@ -188,12 +188,48 @@ describeBackends('ssh execution on real hosts', (ctx: BackendContext) => {
     // The same under sudo: sudo relays a signal to its direct child only; the trap ends the tree.
     const o2 = await occurrence(T + 3_600_000, s.id, key.id, [{ kind: 'script', name: 'long-root', become: true, script: `sleep 3${tag}3 & sleep 3${tag}4; wait` }]);
     const ac2 = new AbortController();
-    const running2 = executeScheduledRun(executorContext(ctx, o2.item, { ...sshConfig(), signal: ac2.signal }));
-    await vi.waitFor(async () => expect(await pgrep(`^sleep 3${tag}4$`)).not.toBe(''), { timeout: 10_000, interval: 50 });
+    const running2 = executeScheduledRun(executorContext(ctx, o2.item, { ...sshConfig({ connectTimeoutMs: 30_000 }), signal: ac2.signal }));
+    await vi.waitFor(async () => expect(await pgrep(`^sleep 3${tag}4$`)).not.toBe(''), { timeout: 60_000, interval: 100 });
     ac2.abort(new Error('worker draining'));
     await expect(running2).rejects.toThrow('execution stopped: worker draining');
     expect(await pgrep(`^sleep 3${tag}[34]$`)).toBe('');
     expect((await targets(o2.runId))[0]!.status).toBe('Cancelled');
+  });
+
+  it('a command timeout stops the remote command and fails the target with the reason; per-job and per-site limits cap targets running at once', { timeout: 180_000 }, async () => {
+    const T = 4_102_445_050_000;
+    // Connect timeouts of 30 s: four handshakes at once on a loaded 2-core machine.
+    // Four devices on the one healthy host: four connections to it.
+    const s = await site(T, { 'lim-1': healthy, 'lim-2': healthy, 'lim-3': healthy, 'lim-4': healthy });
+    const cred = await credential(users.plain, 'password', T);
+    const tag = String(10000 + Math.floor(Math.random() * 89999));
+    const pgrep = async (pattern: string) => (await run('pgrep', ['-f', pattern]).catch(() => ({ stdout: '' }))).stdout.trim();
+
+    const slow = await occurrence(T, s.id, cred.id, [{ kind: 'script', name: 'slow', timeout_seconds: 1, script: `sleep 4${tag}0` }]);
+    await executeScheduledRun(executorContext(ctx, slow.item, sshConfig({ connectTimeoutMs: 30_000 })));
+    const timedOut = await targets(slow.runId);
+    expect(timedOut.map((t) => t.status)).toEqual(['Failed', 'Failed', 'Failed', 'Failed']);
+    for (const t of timedOut) expect(t.detail).toBe('slow: timed out after 1 s; remote command stopped');
+    expect(await pgrep(`^sleep 4${tag}0$`)).toBe('');
+
+    // Each target stamps its command's start and end on the host (same clock as this machine).
+    const stamped = { kind: 'command', name: 'stamp', argv: ['sh', '-c', 'date +%s%N; sleep 0.5; date +%s%N'] };
+    const overlap = async (runId: number) => {
+      const intervals = (await activity(runId)).map((a) => a.stdout!.trim().split('\n').map((x) => Number(BigInt(x) / 1000n)));
+      expect(intervals).toHaveLength(4);
+      const edges = intervals.flatMap(([a, b]) => [[a!, 1], [b!, -1]] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+      let open = 0;
+      let max = 0;
+      for (const [, d] of edges) max = Math.max(max, (open += d));
+      return max;
+    };
+    const perJob = await occurrence(T + 3_600_000, s.id, cred.id, [{ ...stamped, concurrency: 2 }]);
+    await executeScheduledRun(executorContext(ctx, perJob.item, sshConfig({ siteConcurrency: 20, connectTimeoutMs: 30_000 })));
+    expect(await overlap(perJob.runId)).toBeLessThanOrEqual(2);
+    const perSite = await occurrence(T + 7_200_000, s.id, cred.id, [{ ...stamped, concurrency: 4 }]);
+    await executeScheduledRun(executorContext(ctx, perSite.item, sshConfig({ siteConcurrency: 1, connectTimeoutMs: 30_000 })));
+    expect(await overlap(perSite.runId)).toBe(1);
+    expect((await targets(perSite.runId)).map((t) => t.status)).toEqual(['Success', 'Success', 'Success', 'Success']);
   });
 
   it('refuses a changed host key without authenticating, until an operator re-pins (audited)', async () => {

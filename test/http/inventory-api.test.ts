@@ -5,6 +5,7 @@
  */
 import { beforeEach, expect, it } from 'vitest';
 import { toJson } from '../../src/db/dialect.js';
+import { checkHostKey, deviceSubject } from '../../src/executors/ssh/host-keys.js';
 import { enqueueWorkItem } from '../../src/queue/index.js';
 import { describeBackends } from '../helpers/backends.js';
 import { API_T0, useApiServer, type ApiReply, type ApiRequest } from '../helpers/http.js';
@@ -75,7 +76,13 @@ describeBackends('inventory API', (ctx) => {
     expect((await ok('/api/devices?state=offline', { role: 'viewer' })).items.map((d: any) => d.hostname)).toEqual(['ws-2']);
     expect((await ok('/api/devices?hostname=WS&site=paris', { role: 'viewer' })).items.map((d: any) => d.hostname)).toEqual(['ws-1']);
     expect((await ok('/api/devices?site=none', { role: 'viewer' })).items.map((d: any) => d.hostname)).toEqual(['ws-2']);
-    expect(await ok('/api/devices/WS-1', { role: 'viewer' })).toMatchObject({ guid: ws1.guid });
+    expect(await ok('/api/devices/WS-1', { role: 'viewer' })).toMatchObject({ guid: ws1.guid, ssh_host_keys: [] });
+    // The device detail carries its pinned SSH host keys, as `jobyard devices show` does (same function).
+    const key = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 5)]);
+    const pin = await checkHostKey(ctx.store, deviceSubject(ws1.guid), key, { hostname: 'ws-1', address: '10.0.0.1:22' }, API_T0);
+    expect((await ok('/api/devices/ws-1', { role: 'viewer' })).ssh_host_keys).toEqual([
+      { key_type: 'ssh-ed25519', fingerprint: pin.fingerprint, address: '10.0.0.1:22', pinned_at: API_T0, last_seen_at: API_T0 },
+    ]);
     expect(await ok('/api/devices/ws-2', { method: 'PATCH', json: { site_id: paris.id, operating_system: 'Linux' } })).toMatchObject({ site_name: 'paris', operating_system: 'Linux' });
     expect(await ok('/api/devices/seen', { json: { hostname: 'ws-2', external_ip: '203.0.113.7' } })).toEqual({ updated: [{ hostname: 'ws-2', guid: expect.any(String), last_seen: API_T0 }], unknown: [] });
     expect(await ok('/api/devices/seen', { json: { devices: [{ hostname: 'ws-1' }, { hostname: 'ghost' }] } })).toMatchObject({ unknown: ['ghost'] });

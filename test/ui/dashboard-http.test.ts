@@ -89,6 +89,25 @@ describeBackends('dashboard over HTTP', (ctx) => {
       }
     });
 
+    it('shows an Ansible occurrence\'s play recaps per playbook and host on the run page', async () => {
+      const { job } = await seedSiteAndJob(ctx.store, NOW);
+      const { runJobNow } = await import('../../src/schedule/ticker.js');
+      const runId = await runJobNow(ctx.store, job, { now: NOW });
+      const occurrence = await ctx.db.selectFrom('scheduled_job_runs').select(['scheduled_ts']).where('id', '=', runId).executeTakeFirstOrThrow();
+      const component = await ctx.db
+        .insertInto('scheduled_job_runs')
+        .values({ job_id: job.id, scheduled_ts: occurrence.scheduled_ts, status: 'Partial', error: '1 host(s) failed', started_ts: NOW, finished_ts: NOW, target_hostname: null, component_index: 0, component_kind: 'ansible_playbook', component_name: 'site.yml', created_at: NOW, updated_at: NOW })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await ctx.db.insertInto('ansible_play_recaps').values({ run_id: component.id, target_id: null, inventory_hostname: 'web-7', ok: 4, changed: 2, unreachable: 0, failed: 1, skipped: 3, rescued: 0, ignored: 0, created_at: NOW }).execute();
+      const client = new UiClient(server.url);
+      await client.signIn(VIEWER);
+      const text = await (await client.get(`/ui/runs/${runId}`)).text();
+      expect(text).toContain('<h2>Ansible play recaps</h2>');
+      expect(text).toMatch(/<h3>Playbook 0 \(site\.yml\) — .*Partial.*<\/h3>/);
+      expect(text).toContain('<td>web-7</td><td>—</td><td>4</td><td>2</td><td>0</td><td>1</td><td>3</td><td>0</td><td>0</td>');
+    });
+
     it('shows each job\'s last runs as a result bar, oldest first', async () => {
       const { job } = await seedSiteAndJob(ctx.store, NOW);
       const { runJobNow } = await import('../../src/schedule/ticker.js');

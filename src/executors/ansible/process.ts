@@ -2,11 +2,17 @@
  * One ansible-playbook process: the run's files written into a 0700 temp dir (files 0600), the
  * process in its own group (a stop kills the group: ansible's ssh and sshpass children too,
  * TERM then KILL), output collected, the dir removed in `finally` whatever happened.
+ *
+ * A worker that dies (SIGKILL, OOM) runs no `finally`: through setpriv, ansible-playbook gets
+ * SIGKILL when its worker dies (no playbook goes on unattended beside the retry), and each dir
+ * holds its worker's pid, so the next playbook run removes the dirs of dead workers (their
+ * vars.json holds the credential).
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findSetpriv } from './tool.js';
 import { ansibleEnvironment, inventoryJson, knownHostsText, varsJson, type InventoryHost } from './inventory.js';
 
 export interface PlaybookOptions {
@@ -31,9 +37,11 @@ export interface PlaybookResult {
 
 /** Writes the run's files into a 0700 temp dir, runs ansible-playbook in its own process group, removes the dir. */
 export async function runPlaybook(binary: string, c: { playbook: string; become?: boolean }, hosts: readonly InventoryHost[], o: PlaybookOptions): Promise<PlaybookResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'jobyard-ansible-'));
+  removeDeadWorkersDirs();
+  const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
   try {
     chmodSync(dir, 0o700);
+    writeFileSync(join(dir, OWNER_FILE), String(process.pid), { mode: 0o600 });
     for (const sub of ['tmp', 'ansible-home']) mkdirSync(join(dir, sub), { mode: 0o700 });
     const write = (name: string, text: string) => writeFileSync(join(dir, name), text, { mode: 0o600 });
     write('ansible.cfg', '');
@@ -53,7 +61,9 @@ export async function runPlaybook(binary: string, c: { playbook: string; become?
       let output = '';
       let cancelled = false;
       let error: string | undefined;
-      const child = spawn(binary, args, { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      const setpriv = findSetpriv();
+      const [command, argv] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', binary, ...args]] : [binary, args];
+      const child = spawn(command, argv, { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       const collect = (d: Buffer) => {
         if (output.length < 4 * 1024 * 1024) output += d.toString();
       };
@@ -88,5 +98,40 @@ export async function runPlaybook(binary: string, c: { playbook: string; become?
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const DIR_PREFIX = 'jobyard-ansible-';
+const OWNER_FILE = 'owner.pid';
+
+/** Removes the run dirs whose worker is gone (it was killed before its `finally`). */
+export function removeDeadWorkersDirs(root: string = tmpdir()): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(root).filter((n) => n.startsWith(DIR_PREFIX));
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(join(root, name, OWNER_FILE), 'utf8'));
+    } catch {
+      continue; // not ours to judge (or being created right now)
+    }
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
+    rmSync(join(root, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -13,6 +13,11 @@
  * runs with StrictHostKeyChecking=yes; a target without a pin is first contacted through the ssh
  * path (ssh/connection.ts), which pins it (or fails it with the reason).
  *
+ * A retried item (its worker died mid-playbook; the lease expired) runs each component again only
+ * on the still-going targets without a successful recap on that component's row, and the row's
+ * status then counts every recap it has; a row no attempt finishes is finalised Failed with the
+ * occurrence by the rollup (schedule/rollup.ts).
+ *
  * Secrets: the credential goes into vars.json / a key file, 0600 in a 0700 temp dir removed in
  * `finally`; sshpass reads the password from a pipe ansible opens (never argv). A passphrase-
  * protected private key is refused with a reason (no agent is started). Cancel kills the
@@ -31,7 +36,7 @@ import { sshAuth, type SshRunResult, type SshTarget } from '../ssh/run.js';
 import { sshSettings } from '../ssh/settings.js';
 import { inventoryAlias, type InventoryHost } from './inventory.js';
 import { runPlaybook } from './process.js';
-import { componentStatus, fatalReasons, hostOutcome, parseRecap, type HostOutcome } from './recap.js';
+import { componentStatus, fatalReasons, hostOutcome, parseRecap, RECAP_FIELDS, type HostOutcome, type RecapCounts } from './recap.js';
 import { findAnsiblePlaybook, NOT_INSTALLED } from './tool.js';
 import { emptyTally, finishTarget } from '../target-outcome.js';
 
@@ -122,7 +127,17 @@ export async function runAnsibleTargets(
     if (going.length === 0) break;
     const ranAt = ctx.now();
     const row = await componentRow(ctx, refs, run, index, c, { status: 'Running' });
-    const run1 = await runPlaybook(binary, c, going.map((t) => hosts.get(t.id)!), {
+    // A retry (the worker died mid-run): hosts whose recap an earlier attempt recorded as a
+    // success are not run again; the row's status counts every host it has a recap for.
+    const earlier = await recapsOfRow(ctx, row);
+    const todo = going.filter((t) => { const p = earlier.get(t.id); return !p || hostOutcome(p, undefined).status !== 'Success'; });
+    const previous: HostOutcome[] = [...earlier].filter(([id]) => !todo.some((t) => t.id === id)).map(([, counts]) => hostOutcome(counts, undefined));
+    if (todo.length === 0) {
+      logger.info({ component: index }, 'ansible component already ran on every remaining host in an earlier attempt');
+      await componentRow(ctx, refs, run, index, c, { status: componentStatus(previous), error: componentStatus(previous) === 'Success' ? null : `${previous.filter((o) => o.status === 'Failed').length} host(s) failed` });
+      continue;
+    }
+    const run1 = await runPlaybook(binary, c, todo.map((t) => hosts.get(t.id)!), {
       username: auth.username,
       password: auth.password,
       // A key with a passphrase cannot be used unattended: with a password beside it, log in by password.
@@ -143,7 +158,7 @@ export async function runAnsibleTargets(
     const recaps = parseRecap(run1.output);
     const reasons = fatalReasons(run1.output);
     const outcomes: HostOutcome[] = [];
-    for (const target of going) {
+    for (const target of todo) {
       const alias = hosts.get(target.id)!.alias;
       const counts = recaps.get(alias);
       const detailOf = (text: string) => sanitizeOutput(text, { secrets, cap: 1024 }) ?? '';
@@ -164,8 +179,9 @@ export async function runAnsibleTargets(
       await recordActivity(ctx, refs.runId, target, { ok: outcome.status === 'Success', kind: ANSIBLE_KIND, name, path: `ansible-playbook (component ${index})`, stdout: output, stderr: null, detail: outcome.status === 'Success' ? 'ok' : detailOf(outcome.detail), durationMs: ctx.now() - ranAt, aborted: false }, ranAt);
       if (outcome.status === 'Failed') await finish(target, 'Failed', `${name ?? ANSIBLE_KIND}: ${detailOf(outcome.detail)}`);
     }
-    const status = componentStatus(outcomes);
-    await componentRow(ctx, refs, run, index, c, { status, error: status === 'Success' ? null : (run1.error ?? `${outcomes.filter((o) => o.status === 'Failed').length} host(s) failed`) });
+    const all = [...previous, ...outcomes];
+    const status = componentStatus(all);
+    await componentRow(ctx, refs, run, index, c, { status, error: status === 'Success' ? null : (run1.error ?? `${all.filter((o) => o.status === 'Failed').length} host(s) failed`) });
   }
   if (ctx.signal.aborted) throw abortError(ctx.signal);
   for (const t of [...open.values()]) await finish(t, 'Success', `${components.length} playbook(s) ok`);
@@ -182,6 +198,17 @@ async function hostKeyRefusal(ctx: ExecutorContext, target: SshTarget, h: Invent
     return null;
   }
   return conn.kind === 'host_key_changed' ? conn.reason : null;
+}
+
+/** The PLAY RECAP counts recorded on a component row so far, by target id. */
+async function recapsOfRow(ctx: ExecutorContext, rowId: number): Promise<Map<number, RecapCounts>> {
+  const rows = await ctx.store.db.selectFrom('ansible_play_recaps').select(['target_id', ...RECAP_FIELDS]).where('run_id', '=', rowId).execute();
+  const byTarget = new Map<number, RecapCounts>();
+  for (const r of rows) {
+    if (r.target_id === null) continue;
+    byTarget.set(Number(r.target_id), Object.fromEntries(RECAP_FIELDS.map((f) => [f, Number(r[f])])) as RecapCounts);
+  }
+  return byTarget;
 }
 
 /** Inserts (first call) or updates the component's shared run row; returns its id. */

@@ -6,11 +6,12 @@
  */
 import { z } from '@hono/zod-openapi';
 import { ValidationError } from '../../errors.js';
-import { addDevice, getDevice, listDevicePage, removeDevice, updateDevice } from '../../inventory/device-admin.js';
+import { addDevice, listDevicePage, removeDevice, updateDevice } from '../../inventory/device-admin.js';
 import { parseDeviceFile } from '../../inventory/device-file.js';
 import { importDevices } from '../../inventory/device-import.js';
 import { checkSeenReports, recordSeen } from '../../inventory/device-seen.js';
 import { DEVICE_STATES } from '../../inventory/presence.js';
+import { getDeviceDetail } from '../../operator/device-detail.js';
 import { actorOf, type ApiApp, type ApiContext } from '../context.js';
 import { pageQuery, querySchema, stringQuery } from '../params.js';
 import { apiJson, BODY_ERRORS, CONFLICT, defineRoute, jsonResponse, JsonObject, NOT_FOUND } from '../route.js';
@@ -67,7 +68,7 @@ const show = defineRoute('viewer', {
   method: 'get',
   path: '/api/devices/{device}',
   tags,
-  summary: 'One device',
+  summary: 'One device, with the SSH host keys pinned for it (ssh_host_keys)',
   request: { params },
   responses: { 200: jsonResponse('the device', JsonObject), ...NOT_FOUND },
 });
@@ -131,7 +132,7 @@ export function registerDeviceRoutes(app: ApiApp): void {
     return c.json(apiJson(await listDevicePage(c.get('store'), query, clock(c))), 200);
   });
   app.openapi(create, async (c) => c.json(apiJson(await addDevice(c.get('store'), c.req.valid('json'), { actor: actorOf(c), ...clock(c) })), 201));
-  app.openapi(show, async (c) => c.json(apiJson(await getDevice(c.get('store'), c.req.valid('param').device, clock(c))), 200));
+  app.openapi(show, async (c) => c.json(apiJson(await getDeviceDetail(c.get('store'), c.req.valid('param').device, clock(c))), 200));
   app.openapi(update, async (c) => {
     const body = c.req.valid('json');
     if (Object.keys(body).length === 0) throw new ValidationError(['body: nothing to change; give at least one field']);

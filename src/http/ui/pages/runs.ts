@@ -1,11 +1,13 @@
 /**
  * One run: status explained, each frozen target with its resolution (and why, and which filter
- * brought it in), its outcome, exit code, duration and output, the work items, and onboarding
- * timelines. Output is stored masked; it is masked again here in case a row predates a pattern.
+ * brought it in), its outcome, exit code, duration and output, each playbook's per-host recap,
+ * the work items, and onboarding timelines. Output is stored masked; it is masked again here in
+ * case a row predates a pattern.
  */
 import { html } from 'hono/html';
 import { maskSecrets } from '../../../executors/sanitize.js';
 import type { readRunDetail } from '../../../schedule/run-detail.js';
+import { RECAP_FIELDS } from '../../../executors/ansible/recap.js';
 import { duration, explainRunStatus, timestamp } from '../format.js';
 import { status, type Html, type View } from '../layout.js';
 
@@ -53,6 +55,7 @@ ${d.activity.map(
   }${a.duration_ms !== null ? ` · ${duration(a.duration_ms)}` : ''} · ${timestamp(a.ran_at)}</summary>
 ${a.detail ? html`<p>${a.detail}</p>` : ''}<h3>stdout</h3>${out(a.stdout)}<h3>stderr</h3>${out(a.stderr)}</details>`,
 )}
+${d.playbooks.length > 0 ? playbooks(d.playbooks) : ''}
 <h2>Work items</h2>
 <table><thead><tr><th scope="col">item</th><th scope="col">kind</th><th scope="col">site</th><th scope="col">status</th><th scope="col">attempts</th><th scope="col">duration</th><th scope="col">error</th></tr></thead><tbody>
 ${d.work_items.map(
@@ -73,5 +76,16 @@ ${(target.events as OnboardingEvent[]).map(
   (e) => html`<tr><td>${e.task ?? '—'}</td><td>${status(e.status)}</td><td>${e.started_at && e.finished_at ? duration(e.finished_at - e.started_at) : '—'}</td>
 <td>${e.detail ?? ''}${e.stdout_snippet ? out(e.stdout_snippet) : ''}${e.stderr_snippet ? out(e.stderr_snippet) : ''}</td></tr>`,
 )}</tbody></table>`,
+)}`;
+}
+
+function playbooks(list: RunDetail['playbooks']): Html {
+  return html`<h2>Ansible play recaps</h2>
+${list.map(
+  (p) => html`<h3>Playbook ${p.component_index}${p.component_name ? html` (${p.component_name})` : ''} — ${status(p.status)}</h3>
+${p.error ? html`<p class="err">${p.error}</p>` : ''}
+<table><thead><tr><th scope="col">host</th><th scope="col">target</th>${RECAP_FIELDS.map((f) => html`<th scope="col">${f}</th>`)}</tr></thead><tbody>
+${p.hosts.map((h) => html`<tr><td>${h.inventory_hostname}</td><td>${h.hostname ?? '—'}</td>${RECAP_FIELDS.map((f) => html`<td>${h[f]}</td>`)}</tr>`)}
+</tbody></table>`,
 )}`;
 }
