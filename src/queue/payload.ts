@@ -4,15 +4,42 @@ import { isSecretKey } from '../secrets.js';
 // Which key names hold secrets is decided in one place for payloads, logs and output alike.
 export { isSecretKey };
 
+// Payload keys repeat from item to item (a batch is usually one shape), and deciding a key is
+// three regex passes: remember the answer per key name, in a bounded map.
+const secretByKey = new Map<string, boolean>();
+const KEY_MEMO_MAX = 10_000;
+
+function isSecretKeyMemo(key: string): boolean {
+  let secret = secretByKey.get(key);
+  if (secret === undefined) {
+    secret = isSecretKey(key);
+    if (secretByKey.size >= KEY_MEMO_MAX) secretByKey.clear();
+    secretByKey.set(key, secret);
+  }
+  return secret;
+}
+
 /** Paths (`a.b[2].password`) of every secret-named key in a value, at any depth. */
 export function findSecretKeys(value: unknown, path = '', seen: WeakSet<object> = new WeakSet()): string[] {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return [];
+  const found: string[] = [];
+  collectSecretKeys(value, path, seen, found);
+  return found;
+}
+
+function collectSecretKeys(value: unknown, path: string, seen: WeakSet<object>, found: string[]): void {
+  if (value === null || typeof value !== 'object' || seen.has(value)) return;
   seen.add(value); // a cyclic value is reported by JSON.stringify, not by a stack overflow here
-  if (Array.isArray(value)) return value.flatMap((v, i) => findSecretKeys(v, `${path}[${i}]`, seen));
-  return Object.entries(value).flatMap(([k, v]) => {
-    const here = path ? `${path}.${k}` : k;
-    return isSecretKey(k) ? [here, ...findSecretKeys(v, here, seen)] : findSecretKeys(v, here, seen);
-  });
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) collectSecretKeys(value[i], `${path}[${i}]`, seen, found);
+    return;
+  }
+  for (const k in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
+    const v = (value as Record<string, unknown>)[k];
+    // Paths are only built for what is reported or descended into.
+    if (isSecretKeyMemo(k)) found.push(path ? `${path}.${k}` : k);
+    if (v !== null && typeof v === 'object') collectSecretKeys(v, path ? `${path}.${k}` : k, seen, found);
+  }
 }
 
 /**

@@ -11,11 +11,21 @@
 import type { Kysely } from 'kysely';
 import type { Store } from '../db/open.js';
 import type { Database, ScheduledJob } from '../db/schema.js';
-import { toJson } from '../db/dialect.js';
+import { bulkInsert, type Cell } from '../db/bulk-insert.js';
+import { compareAndSetMany } from '../db/bulk-update.js';
+import { toJson, type Backend } from '../db/dialect.js';
 import { enqueueWorkItems, type EnqueueRequest } from '../queue/enqueue.js';
 import { signalLocalWork } from '../queue/wakeup.js';
 import type { MissedRecord } from './occurrences.js';
 import type { FrozenTarget } from './targets.js';
+
+const RUN_COLUMNS = [
+  'job_id', 'scheduled_ts', 'status', 'skip_reason', 'error', 'finished_ts', 'shared_execution', 'rerun_of_run_id', 'created_at', 'updated_at',
+];
+const TARGET_COLUMNS = [
+  'run_id', 'device_guid', 'hostname', 'site_id', 'resolved_from_filter_id', 'resolved_from_filter_ids_json', 'resolution_status',
+  'resolution_reason', 'status', 'finished_at', 'created_at',
+];
 
 /** Work kind per job kind. */
 export const KIND_FOR_JOB: Record<string, string> = {
@@ -108,54 +118,45 @@ export async function writeOccurrencesIn(
   if (batch.length === 0) return summary;
   const planned = batch.map((b) => ({ occ: b, runs: buildRuns(b, now) }));
   {
-    const won = await advanceDueTimes(trx, batch, now);
+    const won = await advanceDueTimes(trx, store.dialect.backend, batch, now);
     const winners = planned.filter((p) => won.has(p.occ.job.id));
     summary.won = winners.map((p) => p.occ.job.id);
     summary.lost = planned.filter((p) => !won.has(p.occ.job.id)).map((p) => p.occ.job.id);
     const runs = winners.flatMap((p) => p.runs);
     if (runs.length === 0) return summary;
 
+    const backend = store.dialect.backend;
     const ids = new Map<string, number>();
-    for (let i = 0; i < runs.length; i += 500) {
-      const inserted = await trx
-        .insertInto('scheduled_job_runs')
-        .values(
-          runs.slice(i, i + 500).map((r) => ({
-            job_id: r.job_id,
-            scheduled_ts: r.scheduled_ts,
-            status: r.status,
-            skip_reason: r.skip_reason,
-            error: r.error,
-            finished_ts: r.finished_ts,
-            shared_execution: true,
-            rerun_of_run_id: r.rerun_of_run_id,
-            created_at: now,
-            updated_at: now,
-          })),
-        )
-        .returning(['id', 'job_id', 'scheduled_ts'])
-        .execute();
-      for (const row of inserted) ids.set(`${row.job_id}:${row.scheduled_ts}`, row.id);
+    for (let i = 0; i < runs.length; i += 1000) {
+      const inserted = await bulkInsert<{ id: number; job_id: number; scheduled_ts: number }>(trx, backend, {
+        table: 'scheduled_job_runs',
+        columns: RUN_COLUMNS,
+        rows: runs.slice(i, i + 1000).map((r) => [
+          r.job_id, r.scheduled_ts, r.status, r.skip_reason, r.error, r.finished_ts, true, r.rerun_of_run_id, now, now,
+        ]),
+        returning: ['id', 'job_id', 'scheduled_ts'],
+      });
+      for (const row of inserted) ids.set(`${row.job_id}:${row.scheduled_ts}`, Number(row.id));
     }
     summary.runIds = [...ids.values()];
 
     const targetRows = runs.flatMap((r) =>
-      r.targets.map((t) => ({
-        run_id: ids.get(r.key)!,
-        device_guid: t.deviceGuid,
-        hostname: t.hostname,
-        site_id: t.siteId,
-        resolved_from_filter_id: t.resolvedFromFilterId,
-        resolved_from_filter_ids_json: t.resolvedFromFilterIds.length > 0 ? toJson(t.resolvedFromFilterIds) : null,
-        resolution_status: t.resolutionStatus,
-        resolution_reason: t.resolutionReason,
-        status: targetStatus(t, r.status),
-        finished_at: t.resolutionStatus === 'resolved' && r.status === 'Pending' ? null : now,
-        created_at: now,
-      })),
+      r.targets.map((t): Cell[] => [
+        ids.get(r.key)!,
+        t.deviceGuid,
+        t.hostname,
+        t.siteId,
+        t.resolvedFromFilterId,
+        t.resolvedFromFilterIds.length > 0 ? toJson(t.resolvedFromFilterIds) : null,
+        t.resolutionStatus,
+        t.resolutionReason,
+        targetStatus(t, r.status),
+        t.resolutionStatus === 'resolved' && r.status === 'Pending' ? null : now,
+        now,
+      ]),
     );
-    for (let i = 0; i < targetRows.length; i += 500) {
-      await trx.insertInto('scheduled_job_run_targets').values(targetRows.slice(i, i + 500)).execute();
+    for (let i = 0; i < targetRows.length; i += 2000) {
+      await bulkInsert(trx, backend, { table: 'scheduled_job_run_targets', columns: TARGET_COLUMNS, rows: targetRows.slice(i, i + 2000) });
     }
 
     const items = runs.flatMap((r) =>
@@ -169,23 +170,17 @@ export async function writeOccurrencesIn(
 }
 
 /** Compare-and-set of next_run_at for every job with an expected due time; returns who won. */
-async function advanceDueTimes(trx: Kysely<Database>, batch: readonly JobOccurrences[], now: number): Promise<Set<number>> {
+async function advanceDueTimes(trx: Kysely<Database>, backend: Backend, batch: readonly JobOccurrences[], now: number): Promise<Set<number>> {
   const won = new Set(batch.filter((b) => b.expectedDue === null).map((b) => b.job.id));
   const cas = batch.filter((b) => b.expectedDue !== null);
   if (cas.length === 0) return won;
-  const rows = await trx
-    .updateTable('scheduled_jobs')
-    .set((eb) => ({
-      next_run_at: cas
-        .reduce((c, b) => c.when('id', '=', b.job.id).then(b.nextRunAt as never), eb.case() as any)
-        .else(eb.ref('next_run_at'))
-        .end(),
-      updated_at: now,
-    }))
-    .where((eb) => eb.or(cas.map((b) => eb.and([eb('id', '=', b.job.id), eb('next_run_at', '=', b.expectedDue!)]))))
-    .returning('id')
-    .execute();
-  for (const r of rows) won.add(r.id);
+  const rows = await compareAndSetMany(trx, backend, {
+    table: 'scheduled_jobs',
+    column: 'next_run_at',
+    rows: cas.map((b) => ({ id: b.job.id, expected: b.expectedDue!, next: b.nextRunAt })),
+    updatedAt: now,
+  });
+  for (const id of rows) won.add(id);
   return won;
 }
 

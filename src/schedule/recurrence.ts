@@ -96,7 +96,36 @@ export function validateRecurrence(spec: RecurrenceSpec): string[] {
   return problems;
 }
 
+// Every tick validates each due job's schedule, and each recurrence call re-checks it: building
+// a Cron and probing it is the costly part, so results and instances are kept per pattern and zone
+// (few distinct ones; the maps are emptied past a bound).
+const MEMO_MAX = 10_000;
+const cronProblems = new Map<string, string | null>();
+const crons = new Map<string, Cron>();
+
 function cronProblem(expr: string | null | undefined, timeZone: string): string | null {
+  const key = `${timeZone}|${String(expr)}`;
+  const known = cronProblems.get(key);
+  if (known !== undefined) return known;
+  const problem = findCronProblem(expr, timeZone);
+  if (cronProblems.size >= MEMO_MAX) cronProblems.clear();
+  cronProblems.set(key, problem);
+  return problem;
+}
+
+/** A Cron for a pattern validateRecurrence accepted (croner's nextRun does not depend on state). */
+function cronFor(expr: string, timeZone: string): Cron {
+  const key = `${timeZone}|${expr}`;
+  let cron = crons.get(key);
+  if (!cron) {
+    cron = new Cron(expr, { timezone: timeZone });
+    if (crons.size >= MEMO_MAX) crons.clear();
+    crons.set(key, cron);
+  }
+  return cron;
+}
+
+function findCronProblem(expr: string | null | undefined, timeZone: string): string | null {
   if (expr == null || expr.trim() === '') return `required when schedule_type is cron; ${CRON_HELP}`;
   // croner treats any string containing ":" as a one-off ISO date, and replaces "?" with the
   // current time at construction; neither is a stable recurring pattern.
@@ -250,7 +279,7 @@ function calendarNext(type: CalendarType, anchor: number, timeZone: string, afte
  *   pass; we keep stepping until the answer is strictly after (bounded by matches in one hour).
  */
 function cronAfter(spec: RecurrenceSpec, after: number): number | null {
-  const cron = new Cron(spec.cronExpression ?? '', { timezone: spec.timeZone ?? 'UTC' });
+  const cron = cronFor(spec.cronExpression ?? '', spec.timeZone ?? 'UTC');
   let next = cron.nextRun(new Date(after));
   for (let guard = 0; next !== null && next.getTime() <= after; guard++) {
     if (guard > 4000) throw new Error(`croner did not advance past ${after} for "${spec.cronExpression}"`);

@@ -58,12 +58,46 @@ export function isValidTimeZone(timeZone: string): boolean {
   }
 }
 
+// Zones Intl resolves to UTC ("UTC", "Etc/UTC", "GMT", "Zulu", …) have offset 0 at every instant:
+// their wall clock is the Date's UTC fields, without a formatter.
+const utcZones = new Map<string, boolean>();
+
+function isUtcZone(timeZone: string): boolean {
+  let utc = utcZones.get(timeZone);
+  if (utc === undefined) {
+    utc = formatterFor(timeZone).resolvedOptions().timeZone === 'UTC';
+    utcZones.set(timeZone, utc);
+  }
+  return utc;
+}
+
+// formatToParts dominates a tick's planning (every calendar job reads a few wall clocks, and jobs
+// share instants: the tick's "now", common anchors and their day-neighbours). Exact-instant memo,
+// emptied when it grows past a bound so it cannot grow without limit.
+const wallClockMemo = new Map<string, WallClock>();
+const WALL_CLOCK_MEMO_MAX = 50_000;
+
 /** The wall clock shown in `timeZone` at instant `ts` (epoch ms). */
 export function wallClockAt(ts: number, timeZone: string): WallClock {
+  if (isUtcZone(timeZone)) {
+    const d = new Date(ts);
+    return {
+      year: d.getUTCFullYear(),
+      month: d.getUTCMonth() + 1,
+      day: d.getUTCDate(),
+      hour: d.getUTCHours(),
+      minute: d.getUTCMinutes(),
+      second: d.getUTCSeconds(),
+      millisecond: d.getUTCMilliseconds(),
+    };
+  }
+  const key = `${timeZone}|${ts}`;
+  const memo = wallClockMemo.get(key);
+  if (memo) return { ...memo };
   const parts = formatterFor(timeZone).formatToParts(ts);
   const field = (type: Intl.DateTimeFormatPartTypes): number =>
     Number(parts.find((p) => p.type === type)?.value);
-  return {
+  const wall: WallClock = {
     year: field('year'),
     month: field('month'),
     day: field('day'),
@@ -72,6 +106,9 @@ export function wallClockAt(ts: number, timeZone: string): WallClock {
     second: field('second'),
     millisecond: ((ts % 1000) + 1000) % 1000, // zones offsets are whole seconds
   };
+  if (wallClockMemo.size >= WALL_CLOCK_MEMO_MAX) wallClockMemo.clear();
+  wallClockMemo.set(key, wall);
+  return { ...wall };
 }
 
 /** The wall clock read as if it were UTC: a plain number to do arithmetic on. */

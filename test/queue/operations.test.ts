@@ -59,6 +59,25 @@ describeBackends('queue operations', (ctx) => {
     expect(Number(count!.n)).toBe(4);
   });
 
+  it('returns each created item exactly as the table holds it, in the caller\'s order', async () => {
+    // Enqueue returns only ids from the database and builds the rest from what it wrote and the
+    // columns' defaults: this compares that with the stored rows, field by field.
+    const results = await enqueueWorkItems(
+      ctx.store,
+      [
+        { kind: 'scheduled_run', siteId: SITE, jobId: 3, runId: 4, targetId: 5, payload: { n: 1, nested: { list: [1, 'two', null] }, text: 'é"\\' }, dedupeKey: 'z' },
+        { kind: 'x', lane: 'slow', priority: 9, availableAt: T0 + 1000, maxAttempts: 7 },
+        { kind: 'x', dedupeKey: 'a', payload: { flag: true } },
+        { kind: 'x' },
+      ],
+      { now: T0 },
+    );
+    expect(results.map((r) => r.created)).toEqual([true, true, true, true]);
+    expect(results.map((r) => r.item.kind)).toEqual(['scheduled_run', 'x', 'x', 'x']);
+    for (const { item: returned } of results) expect(returned).toEqual(await item(returned.id));
+    expect(results[1]!.item.id).toBeLessThan(results[3]!.item.id); // unkeyed rows keep their order
+  });
+
   it('refuses secrets and bad fields without writing anything', async () => {
     await expect(
       enqueueWorkItems(ctx.store, [{ kind: 'ok' }, { kind: 'ok', payload: { auth: { password: 'x' } } }]),
