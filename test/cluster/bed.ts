@@ -11,6 +11,8 @@
  * PostgreSQL only: an SQLite database is one file on one host by nature.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BackendContext } from '../helpers/backends.js';
 import { JOBYARD_BIN } from '../helpers/cli.js';
@@ -156,6 +158,12 @@ async function createHost(name: string, ctx: BackendContext): Promise<ClusterHos
 
 async function destroyHost(h: ClusterHost): Promise<void> {
   await h.killAll().catch(() => []);
+  // CLUSTER_LOG_DIR: every host's log lines kept for a post-mortem (one JSON line each).
+  const logDir = process.env.CLUSTER_LOG_DIR;
+  if (logDir) {
+    mkdirSync(logDir, { recursive: true });
+    writeFileSync(join(logDir, `${h.name}.jsonl`), h.lines.map((l) => JSON.stringify(l)).join('\n') + '\n' + h.text);
+  }
   if (h.scheduler && h.alive()) await new Promise((r) => h.scheduler!.once('exit', r));
   await h.forwarder.close();
   await h.netns.destroy();
