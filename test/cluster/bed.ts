@@ -139,15 +139,23 @@ async function createHost(name: string, ctx: BackendContext): Promise<ClusterHos
       child.stderr!.on('data', reader());
     },
     async killAll() {
-      const pids = (await run('ip', ['netns', 'pids', netns.ns])).stdout.split('\n').filter(Boolean).map(Number);
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
+      // Until none is left: a process forked between listing and killing (a worker starting a
+      // command) is in the next listing, so every process of the host is killed and returned.
+      const killed: number[] = [];
+      for (let round = 0; round < 50; round++) {
+        const pids = (await run('ip', ['netns', 'pids', netns.ns])).stdout.split('\n').filter(Boolean).map(Number);
+        if (pids.length === 0) break;
+        for (const pid of pids) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+          if (!killed.includes(pid)) killed.push(pid);
         }
+        await new Promise((r) => setTimeout(r, 20));
       }
-      return pids;
+      return killed;
     },
     alive: () => host.scheduler !== undefined && host.scheduler.exitCode === null && host.scheduler.signalCode === null,
     launchedWorkers: () => new Set(lines.filter((l) => l.msg === 'site worker launched').map((l) => String(l.workerGuid))),
