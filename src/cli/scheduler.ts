@@ -32,6 +32,7 @@ Environment (default):
   COMMAND_USER              user commands run as (nobody when the worker runs as root)
   WORKER_IDLE_SECONDS       a worker exits after idling this long (30)
   WORKER_STALE_SECONDS      a worker silent this long is lost (30)
+  WORKER_START_SECONDS      a launched worker not running after this long is lost (120)
   WORKER_LEASE_SECONDS      a site worker's item lease (60)
   WORKER_HEARTBEAT_SECONDS  how often a site worker renews its leases (15)
   WORKER_HISTORY_SECONDS    stopped/lost worker rows are kept this long (60)
@@ -175,6 +176,7 @@ async function createFleet(config: Config, store: Store, logger: Logger, workerE
     maxWorkersPerSite: config.MAX_WORKERS_PER_SITE,
     maxWorkers: config.MAX_WORKERS,
     staleAfterMs: config.WORKER_STALE_SECONDS * 1000,
+    startTimeoutMs: config.WORKER_START_SECONDS * 1000,
     historyMs: config.WORKER_HISTORY_SECONDS * 1000,
   });
 }

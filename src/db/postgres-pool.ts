@@ -17,9 +17,15 @@ export function loadPg(): typeof pg {
 
 /** A connect that takes longer fails: an unreachable server is reported, not waited on forever. */
 export const PG_CONNECT_TIMEOUT_MS = 15_000;
-/** A session left idle inside a transaction is ended by the server after 60 s, so a stuck
- *  client cannot hold row locks (and block claims) indefinitely. */
-export const PG_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
+/**
+ * A session left idle inside a transaction is ended by the server after 10 s. jobyard's
+ * transactions are a few statements with no other work in between, so only a client that stopped
+ * talking mid-transaction gets there: one cut off by a network partition (no FIN ever reaches the
+ * server) would otherwise hold its row locks and the fleet's launch lock, stalling every other
+ * replica's ticks and launches, until the timeout. 10 s leaves a starved but healthy process
+ * seconds of room between two statements, and stays within a site worker's lease.
+ */
+export const PG_IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
 export const APPLICATION_NAME = 'jobyard';
 
 const INT8_OID = 20;

@@ -8,8 +8,9 @@
  * lock on PostgreSQL, the single writer on SQLite), so both caps hold across scheduler replicas.
  *
  * Reconcile: a live row whose worker exited or vanished, whose heartbeat is stale, or that never
- * got past `starting` becomes `lost` (with docker_state and exit_code), and its leased items are
- * released at once rather than after lease expiry — after the launcher stopped it and its commands. Exited workers are removed once their exit
+ * got past `starting` becomes `lost` (with docker_state and exit_code). Its leased items are
+ * released at once rather than after lease expiry when this scheduler's launcher stopped it and its
+ * commands (or saw it exit); another host's worker keeps them until their leases expire. Exited workers are removed once their exit
  * code is recorded; labelled workers without a live row are stopped and removed; terminal rows
  * are pruned after WORKER_HISTORY_SECONDS.
  */
@@ -39,7 +40,7 @@ export interface FleetOptions {
   connectionBudget?: ConnectionBudget;
   /** A running worker whose row was not refreshed for this long is lost (default 30 s). */
   staleAfterMs?: number;
-  /** A worker still `starting` after this long is lost (default 60 s). */
+  /** A worker still `starting` after this long is lost (WORKER_START_SECONDS, default 120 s). */
   startTimeoutMs?: number;
   /** Terminal rows are deleted after this (WORKER_HISTORY_SECONDS, default 60 s). */
   historyMs?: number;
@@ -54,7 +55,7 @@ export interface ReconcileResult {
 }
 
 export class Fleet {
-  /** Workers this scheduler launched: only these can be judged by the process launcher's view. */
+  /** Workers this scheduler launched: only these can be judged gone by the launcher's view. */
   readonly #launchedHere = new Set<string>();
   /** Sites whose last launch failed: when to try again, and the current pause. */
   readonly #launchBackoff = new Map<number, { retryAt: number; delayMs: number }>();
@@ -79,7 +80,7 @@ export class Fleet {
     for (const siteId of demand) {
       const backoff = this.#launchBackoff.get(siteId);
       if (backoff && backoff.retryAt > now) continue;
-      const spec = await this.#reserve(siteId, now);
+      const spec = await this.#reserve(siteId);
       if (spec === 'over-budget') {
         this.#refuseOverBudget(siteId, now, backoff?.delayMs);
         continue;
@@ -88,7 +89,6 @@ export class Fleet {
       try {
         await this.options.launcher.launch(spec);
         this.#launchedHere.add(spec.workerGuid);
-        this.#launchBackoff.delete(siteId);
         launched++;
         this.options.logger.info({ workerGuid: spec.workerGuid, containerName: spec.containerName, siteId, launcher: this.options.launcher.kind }, 'site worker launched');
       } catch (err) {
@@ -123,14 +123,14 @@ export class Fleet {
   }
 
   /** Writes the `starting` row for a new worker of this site if the caps and the budget allow one. */
-  async #reserve(siteId: number, now: number) {
+  async #reserve(siteId: number) {
     const workerGuid = randomUUID();
     const containerName = `site-worker-${workerGuid}`;
     const reserved = await reserveStartingRow(this.options.store, {
       workerGuid,
       containerName,
       siteId,
-      now,
+      now: this.#clock,
       maxWorkers: this.options.maxWorkers ?? 20,
       maxPerSite: this.options.maxWorkersPerSite ?? 1,
       budget: this.options.connectionBudget,
@@ -149,19 +149,24 @@ export class Fleet {
   async reconcile(): Promise<ReconcileResult> {
     const { store, launcher, logger } = this.options;
     const result: ReconcileResult = { lost: [], removed: [], orphansStopped: [], pruned: 0 };
+    // Launched before the list was taken: a worker launched since (by the launch loop, meanwhile)
+    // is missing from the list without having vanished.
+    const launchedBefore = new Set(this.#launchedHere);
     const observed = new Map((await launcher.list()).map((o) => [o.workerGuid, o]));
     const now = this.#clock();
     const rows = await listWorkers(store, { includeTerminal: true });
     const rowsByGuid = new Map(rows.map((r) => [r.worker_guid, r]));
     const staleMs = this.options.staleAfterMs ?? 30_000;
-    const startMs = this.options.startTimeoutMs ?? 60_000;
-    // The docker launcher sees every labelled container; the process launcher only its own children.
-    const seesAll = launcher.kind === 'docker';
+    const startMs = this.options.startTimeoutMs ?? 120_000;
 
     for (const row of rows) {
       if (!isLiveWorkerStatus(row.status)) continue;
       const obs = observed.get(row.worker_guid);
-      const judged = seesAll || this.#launchedHere.has(row.worker_guid);
+      // Only a worker launched here is judged gone when the launcher does not see it: another
+      // host's worker is invisible to this host's engine or process table whatever its state.
+      const judged = launchedBefore.has(row.worker_guid);
+      // A worker of the site got going: launches there are healthy again.
+      if (row.status !== 'starting' && row.site_id !== null && this.#launchedHere.has(row.worker_guid)) this.#launchBackoff.delete(row.site_id);
       let reason: string | undefined;
       let fields: WorkerEnd = { docker_state: row.docker_state, exit_code: row.exit_code };
       if (judged && !obs) {
@@ -177,11 +182,21 @@ export class Fleet {
       }
       if (!reason) continue;
       if (await markWorkerLost(store, row.worker_guid, fields, now)) {
-        // Stopped (with its commands) before its items are released: a next attempt must never
-        // run beside the previous one.
-        if (obs?.running) await launcher.stop(row.worker_guid, { graceMs: 5_000 }).catch(() => {});
-        const released = await releaseOwner(store, row.worker_guid, { now, reason: `${reason}; released` });
-        logger.warn({ workerGuid: row.worker_guid, siteId: row.site_id, reason, ...fields, released: released.requeued.length, dead: released.dead.length }, 'site worker lost');
+        // Its items are released at once only when its processes are known to be gone: a next
+        // attempt must never run beside the previous one. Gone: stopped here (with its commands),
+        // seen exited, or launched here and vanished. A worker of another host (partitioned, or
+        // dead with it) cannot be stopped from here: its items wait for their leases to expire,
+        // which the worker itself honours (it abandons them, killing their commands, before
+        // then), and any replica's reclaim returns them.
+        const gone = obs ? !obs.running || (await launcher.stop(row.worker_guid, { graceMs: 5_000 }).then(() => true, () => false)) : judged;
+        const released = gone ? await releaseOwner(store, row.worker_guid, { now, reason: `${reason}; released` }) : { requeued: [], dead: [] };
+        // A worker that never got to `running` (too slow to start on a starved host, or crashing
+        // at start) is not replaced at once: a new one would fail the same way and add to the load.
+        const retryInMs = row.status === 'starting' && row.site_id !== null ? this.#pause(row.site_id, now, this.#launchBackoff.get(row.site_id)?.delayMs) : undefined;
+        logger.warn(
+          { workerGuid: row.worker_guid, siteId: row.site_id, reason, ...fields, released: gone ? released.requeued.length : 'at lease expiry', dead: released.dead.length, ...(retryInMs ? { retryInMs } : {}) },
+          'site worker lost',
+        );
         result.lost.push(row.worker_guid);
       }
     }

@@ -150,7 +150,9 @@ export async function runSiteWorker(options: SiteWorkerOptions): Promise<WorkerE
   clearInterval(idleTimer);
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
-  await runtime.stop();
+  // Declared lost: its items were handed to others (or soon will be), so its commands are
+  // stopped now rather than given the drain grace.
+  await runtime.stop(reason === 'lost' ? { graceMs: 0 } : undefined);
   await beating;
   if (reason !== 'lost') await markWorkerStopped(store, workerGuid, { claimedCount, now: store.clock.now() });
   logger.info({ reason, claimed: claimedCount }, 'site worker stopped');

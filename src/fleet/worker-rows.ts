@@ -57,14 +57,17 @@ export const LAUNCH_LOCK = 'jobyard.fleet-launch';
  */
 export async function reserveStartingRow(
   store: Store,
-  spec: { workerGuid: string; containerName: string; siteId: number; now: number; maxWorkers: number; maxPerSite: number; budget?: ConnectionBudget | undefined },
+  spec: { workerGuid: string; containerName: string; siteId: number; now: number | (() => number); maxWorkers: number; maxPerSite: number; budget?: ConnectionBudget | undefined },
 ): Promise<ReserveOutcome> {
-  const { siteId, now } = spec;
+  const { siteId } = spec;
   return store.db.transaction().execute(async (trx) => {
     // One launch decision at a time across every replica: the caps count live workers of every
     // site, so a per-site lock would let replicas deciding for two sites both take the last room.
     // The transaction is a few statements long; replicas wait milliseconds.
     await store.dialect.lockNamed(trx, LAUNCH_LOCK);
+    // Read once the lock is held: the wait for it can be long (a replica cut off while holding it
+    // keeps it until the server ends its session), and the start timeout counts from created_at.
+    const now = typeof spec.now === 'function' ? spec.now() : spec.now;
     const live = await trx.selectFrom('job_scheduler_workers').select(['site_id']).where('status', 'in', LIVE_WORKER_STATUSES).execute();
     if (live.length >= spec.maxWorkers) return 'skipped';
     if (live.filter((w) => w.site_id === siteId).length >= spec.maxPerSite) return 'skipped';

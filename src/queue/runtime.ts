@@ -84,17 +84,11 @@ export interface RunQueueOptions {
 
 export interface QueueRuntime {
   readonly owner: string;
-  /** Stops claiming, waits for running handlers up to the grace period, releases the rest. */
-  stop(): Promise<void>;
-  /** Resolves when the runtime has fully stopped. */
-  readonly stopped: Promise<void>;
-  stats(): { held: number; running: number; completed: number; failed: number; claimed: number };
-}
-
-export interface QueueRuntime {
-  readonly owner: string;
-  /** Stops claiming, waits for running handlers up to the grace period, releases the rest. */
-  stop(): Promise<void>;
+  /**
+   * Stops claiming, waits for running handlers up to the grace period (`graceMs` overrides the
+   * runtime's; 0 aborts them at once, for an owner whose items are no longer its own), releases the rest.
+   */
+  stop(options?: { graceMs?: number }): Promise<void>;
   /** Resolves when the runtime has fully stopped. */
   readonly stopped: Promise<void>;
   stats(): { held: number; running: number; completed: number; failed: number; claimed: number };
@@ -265,12 +259,12 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
   const loops = Promise.all(lanes.map((lane) => lane.run()));
 
   let stopPromise: Promise<void> | undefined;
-  const stop = () => {
+  const stop = (stopGraceMs = graceMs) => {
     stopPromise ??= (async () => {
       stopSignal.abort();
       await loops;
       const running = () => [...held.values()].filter((h) => h.started);
-      const deadline = Date.now() + graceMs;
+      const deadline = Date.now() + stopGraceMs;
       while (running().length > 0 && Date.now() < deadline) await sleep(Math.min(25, deadline - Date.now()));
       for (const h of running()) h.abort.abort(new Error('shutdown grace period over'));
       await completer.idle();
@@ -308,7 +302,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
 
   return {
     owner,
-    stop: () => stop().then(() => resolveStopped()),
+    stop: (stopOptions) => stop(stopOptions?.graceMs).then(() => resolveStopped()),
     stopped,
     stats: () => ({ held: held.size, running: [...held.values()].filter((h) => h.started).length, ...counts }),
   };

@@ -11,6 +11,8 @@
  * PostgreSQL only: an SQLite database is one file on one host by nature.
  */
 import { execFile, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BackendContext } from '../helpers/backends.js';
 import { JOBYARD_BIN } from '../helpers/cli.js';
@@ -137,15 +139,23 @@ async function createHost(name: string, ctx: BackendContext): Promise<ClusterHos
       child.stderr!.on('data', reader());
     },
     async killAll() {
-      const pids = (await run('ip', ['netns', 'pids', netns.ns])).stdout.split('\n').filter(Boolean).map(Number);
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
+      // Until none is left: a process forked between listing and killing (a worker starting a
+      // command) is in the next listing, so every process of the host is killed and returned.
+      const killed: number[] = [];
+      for (let round = 0; round < 50; round++) {
+        const pids = (await run('ip', ['netns', 'pids', netns.ns])).stdout.split('\n').filter(Boolean).map(Number);
+        if (pids.length === 0) break;
+        for (const pid of pids) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+          if (!killed.includes(pid)) killed.push(pid);
         }
+        await new Promise((r) => setTimeout(r, 20));
       }
-      return pids;
+      return killed;
     },
     alive: () => host.scheduler !== undefined && host.scheduler.exitCode === null && host.scheduler.signalCode === null,
     launchedWorkers: () => new Set(lines.filter((l) => l.msg === 'site worker launched').map((l) => String(l.workerGuid))),
@@ -156,6 +166,12 @@ async function createHost(name: string, ctx: BackendContext): Promise<ClusterHos
 
 async function destroyHost(h: ClusterHost): Promise<void> {
   await h.killAll().catch(() => []);
+  // CLUSTER_LOG_DIR: every host's log lines kept for a post-mortem (one JSON line each).
+  const logDir = process.env.CLUSTER_LOG_DIR;
+  if (logDir) {
+    mkdirSync(logDir, { recursive: true });
+    writeFileSync(join(logDir, `${h.name}.jsonl`), h.lines.map((l) => JSON.stringify(l)).join('\n') + '\n' + h.text);
+  }
   if (h.scheduler && h.alive()) await new Promise((r) => h.scheduler!.once('exit', r));
   await h.forwarder.close();
   await h.netns.destroy();

@@ -110,7 +110,9 @@ describe(`a fleet of ${HOSTS} hosts on one PostgreSQL [PostgreSQL only]`, () => 
         }
         return done.size === items.length;
       },
-      LEASE_MS + STALE_MS + 90_000,
+      // Generous: a takeover needs a worker started on another host, which took 60 s and more
+      // on a 2-core machine loaded by other test runs (about a second when idle).
+      LEASE_MS + STALE_MS + 210_000,
       () => `${label}: taken over ${done.size}/${items.length}`,
     );
     return { worst: Math.max(...done.values()), released: Math.max(...released.values()) };
@@ -126,19 +128,26 @@ describe(`a fleet of ${HOSTS} hosts on one PostgreSQL [PostgreSQL only]`, () => 
       STEADY_S * 1000 + 10_000,
       () => 'steady state',
     );
+    // Every occurrence due by now gets exactly one run. A tick on a loaded 2-core machine takes
+    // seconds (10 s seen), so the runs due by now are awaited rather than counted at once: a
+    // missed occurrence never appears (the wait fails), a doubled one would exceed the count.
+    const until = Date.now();
+    const expected = expectedOccurrences(work.firstDue, work.intervals, until);
+    const dueRuns = async () => (await db().selectFrom('scheduled_job_runs').select('scheduled_ts').where('scheduled_ts', '<=', until).execute()).length;
+    await waitUntil(async () => (await dueRuns()) >= expected, 60_000, async () => `runs due by the end of the steady state: ${await dueRuns()} of ${expected}`);
+    expect(await dueRuns(), 'one run per occurrence due').toBe(expected);
+    // The replicas' tick lines are read first: a tick logs after its commit, so what they report
+    // can never exceed the runs in the database a moment later (it would, had two fired one).
+    const firedBy = bed.hosts.map((h) => h.lines.filter((l) => l.msg === 'tick').reduce((n, l) => n + Number(l.runs ?? 0), 0));
     const runs = await db().selectFrom('scheduled_job_runs').select(['id', 'scheduled_ts']).execute();
-    // Every occurrence due until 3 s ago (ticks run every 250 ms) has exactly one run.
-    const until = Date.now() - 3_000;
-    expect(runs.filter((r) => Number(r.scheduled_ts) <= until).length, 'one run per occurrence due').toBe(expectedOccurrences(work.firstDue, work.intervals, until));
     expect(await occurrenceGaps(bed.ctx.store, work.intervals)).toEqual([]);
     // Items finished so far: one attempt each (no host failed yet).
     const retried = await db().selectFrom('job_scheduler_work_items').select(['id', 'attempt_count']).where('status', '=', 'succeeded').where('attempt_count', '>', 1).execute();
     expect(retried).toEqual([]);
     // Every replica took part: each fired occurrences and launched workers.
-    const firedBy = bed.hosts.map((h) => h.lines.filter((l) => l.msg === 'tick').reduce((n, l) => n + Number(l.runs ?? 0), 0));
     const launchedBy = bed.hosts.map((h) => h.launchedWorkers().size);
     recovery.steady = { runs: runs.length, fired_by_replica: firedBy, workers_launched_by_replica: launchedBy };
-    expect(firedBy.reduce((a, b) => a + b, 0)).toBe(runs.length);
+    expect(firedBy.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(runs.length);
     expect(firedBy.filter((n) => n > 0).length, `occurrences fired per replica: ${firedBy}`).toBeGreaterThanOrEqual(2);
     expect(peaks.workers).toBeLessThanOrEqual(MAX_WORKERS);
     expect(peaks.perSite).toBeLessThanOrEqual(1);
@@ -150,10 +159,15 @@ describe(`a fleet of ${HOSTS} hosts on one PostgreSQL [PostgreSQL only]`, () => 
     const liveBefore = await db().selectFrom('job_scheduler_workers').select('worker_guid').where('status', 'in', LIVE_WORKER_STATUSES).where('worker_guid', 'in', [...p.launchedWorkers()]).execute();
     const downAt = Date.now();
     await p.netns.linkDown();
-    const { worst, released } = await takeover(held, p, downAt, 'partition');
-    // The link stays down past the lease and the staleness, then comes back.
-    await waitUntil(() => Date.now() - downAt >= PARTITION_S * 1000, PARTITION_S * 1000 + 5_000, () => 'partition');
-    await p.netns.linkUp();
+    let took: { worst: number; released: number };
+    try {
+      took = await takeover(held, p, downAt, 'partition');
+      // The link stays down past the lease and the staleness, then comes back.
+      await waitUntil(() => Date.now() - downAt >= PARTITION_S * 1000, PARTITION_S * 1000 + 5_000, () => 'partition');
+    } finally {
+      await p.netns.linkUp(); // also when the takeover failed: the next scenarios need the host back
+    }
+    const { worst, released } = took;
     const upAt = Date.now();
     // Its workers were declared lost by the other replicas; once the link is back each stops: at its
     // next row heartbeat (reason "lost", exit 1) or when its own scheduler's reconcile finds the row
@@ -195,7 +209,7 @@ describe(`a fleet of ${HOSTS} hosts on one PostgreSQL [PostgreSQL only]`, () => 
     // host has started a worker for the site (seconds on an idle machine, more under load).
     expect(released).toBeLessThanOrEqual(Math.max(LEASE_MS, STALE_MS) + 10_000);
     expect(p.alive(), 'the partitioned scheduler carries on').toBe(true);
-  }, PARTITION_S * 1000 + 240_000);
+  }, PARTITION_S * 1000 + 360_000);
 
   it('a host killed outright (kill -9 of every process): others take over its items', async () => {
     const k = await pickBusiest(bed.hosts.slice(1).filter((h) => h.alive()), heldBy);
@@ -206,7 +220,7 @@ describe(`a fleet of ${HOSTS} hosts on one PostgreSQL [PostgreSQL only]`, () => 
     recovery.kill = { host: k.name, held_items: held.length, processes_killed: killed.pids.size, takeover_worst_ms: worst, released_worst_ms: released };
     expect(held.length, 'the killed host held items').toBeGreaterThan(0);
     expect(released).toBeLessThanOrEqual(Math.max(LEASE_MS, STALE_MS) + 10_000);
-  }, 180_000);
+  }, 300_000);
 
   it('after draining: every occurrence once, every item completed once, nothing lost, no overlapping attempts, maintenance done once', async () => {
     await db().updateTable('scheduled_jobs').set({ enabled: false }).execute();

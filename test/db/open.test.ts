@@ -49,7 +49,7 @@ describe('openDatabase on PostgreSQL', () => {
       const show = async (name: string) =>
         Object.values((await sql.raw<Record<string, string>>(`show ${name}`).execute(store.db)).rows[0]!)[0];
       expect(await show('application_name')).toBe('jobyard');
-      expect(await show('idle_in_transaction_session_timeout')).toBe('1min');
+      expect(await show('idle_in_transaction_session_timeout')).toBe('10s');
       expect(store.pool).toMatchObject({ profile: 'Homelab', poolSize: 4, maxOverflow: 2, poolMax: 6 });
       // int8 comes back as a JS number, so timestamps and ids compare as numbers.
       const r = await sql<{ big: number }>`select cast(1732350000000 as bigint) as big`.execute(store.db);
