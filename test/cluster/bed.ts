@@ -50,8 +50,8 @@ export interface ClusterBed {
 }
 
 /**
- * What every replica gets: short intervals and leases so scenarios take seconds, small pools (the
- * test server's max_connections is 100 and other test files share it).
+ * What every replica gets: short intervals and leases so scenarios take seconds, small pools (a cut-off
+ * host's sessions stay open on the server until TCP gives up on them).
  */
 export const CLUSTER_ENV: Record<string, string> = {
   LOG_LEVEL: 'info',

@@ -39,7 +39,7 @@ export interface ChildProc {
   waitFor(event: string, timeoutMs?: number): Promise<ChildEvent>;
 }
 
-/** Small pools by default: the test files share one PostgreSQL server (max_connections 100). */
+/** Small pools by default: the test files share one PostgreSQL server (max_connections 200, set by scripts/ensure-postgres.sh). */
 const SMALL_POOL = { DB_POOL_SIZE: '3', DB_MAX_OVERFLOW: '1' };
 
 const live = new Set<ChildProc>();
