@@ -1,10 +1,11 @@
 /**
  * Maintenance without a herd: every scheduler replica runs the same maintenance loops, but a
- * shared task (reclaim, prune, rollup) is done by one replica per interval. Before running it, a
- * replica moves the task's row forward with a compare-and-set (`next_due_at <= now` → `now +
- * turn`); only the replica whose UPDATE changed the row runs it. One single-row statement: on
- * PostgreSQL concurrent updaters queue on the row lock and re-check the condition (READ
- * COMMITTED), so exactly one wins and none deadlocks; on SQLite the single writer serialises them.
+ * shared task (reclaim, prune, run rollup, minute rollup, service snapshots) is done by one
+ * replica per interval. Before running it, a replica moves the task's row forward with a
+ * compare-and-set (`next_due_at <= now` → `now + turn`); only the replica whose UPDATE changed
+ * the row runs it. One single-row statement: on PostgreSQL concurrent updaters queue on the row
+ * lock and re-check the condition (READ COMMITTED), so exactly one wins and none deadlocks; on
+ * SQLite the single writer serialises them.
  * Times are the store's clock (the server's on PostgreSQL), so replicas agree on what is due.
  *
  * The turn is shorter than the interval by the loops' jitter, so a lone replica whose jittered
@@ -15,7 +16,7 @@
 import { clockNow } from '../db/clock.js';
 import type { Store } from '../db/open.js';
 
-export type MaintenanceTask = 'reclaim' | 'prune' | 'rollup';
+export type MaintenanceTask = 'reclaim' | 'prune' | 'rollup' | 'minute-rollup' | 'service-snapshots';
 
 /** The turn a task's interval leaves after jitter (pure). */
 export function turnLengthMs(intervalMs: number, jitter: number): number {

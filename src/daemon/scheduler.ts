@@ -60,6 +60,8 @@ export interface SchedulerOptions {
   };
   fleetIntervalMs?: number;
   reconcileIntervalMs?: number;
+  /** How often the dashboard's per-minute rollup is brought up to date (default 60 s). */
+  minuteRollupIntervalMs?: number;
   /** Maintenance intervals vary by ± this fraction (default 0.2; MAINTENANCE_JITTER). */
   maintenanceJitter?: number;
   /** This replica's name in maintenance_leases.holder (default: random). */
@@ -138,15 +140,19 @@ export class SchedulerService {
     const rollupRetentionMs = options.rollupRetentionMs ?? 30 * 86_400_000;
     if (rollupRetentionMs > 0) {
       // The dashboard's charts: finished items per minute, recomputed idempotently (replicas agree).
+      const minuteRollupMs = options.minuteRollupIntervalMs ?? 60_000;
       this.loops.push(
         new PeriodicLoop(
           'minute-rollup',
-          60_000,
+          minuteRollupMs,
           async () => {
+            // Idempotent, but N replicas recomputing the same minutes is N times the work.
+            if (!(await turn('minute-rollup', minuteRollupMs))) return;
             await rollUpMinutes(store, clock());
             await pruneRollup(store, clock() - rollupRetentionMs);
           },
           logger,
+          jitter,
         ),
       );
     }
@@ -172,7 +178,19 @@ export class SchedulerService {
     const snapshotMs = svc?.snapshotIntervalMs ?? 15_000;
     if (svc && snapshotMs > 0) {
       const snapshotter = createServiceSnapshotter({ store, docker: svc.docker, logger });
-      this.loops.push(new PeriodicLoop('service-snapshots', snapshotMs, async () => void (await snapshotter.run(clock())), logger, jitter));
+      // One replica per interval writes the snapshot: replicas configured with the engine see the
+      // same compose project, so a second writer would only repeat the first's rows.
+      this.loops.push(
+        new PeriodicLoop(
+          'service-snapshots',
+          snapshotMs,
+          async () => {
+            if (await turn('service-snapshots', snapshotMs)) await snapshotter.run(clock());
+          },
+          logger,
+          jitter,
+        ),
+      );
     }
   }
 

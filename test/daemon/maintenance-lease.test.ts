@@ -4,6 +4,7 @@
  * held across work), on both backends.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import Dockerode from 'dockerode';
 import { SchedulerService } from '../../src/daemon/scheduler.js';
 import { jittered, takeMaintenanceTurn, turnLengthMs, type MaintenanceTask } from '../../src/daemon/maintenance-lease.js';
 import { silentLogger } from '../../src/log.js';
@@ -50,7 +51,7 @@ describeBackends('maintenance turns', (ctx) => {
       for (const s of schedulers.splice(0)) await s.stop();
     });
 
-    it('do each shared task at most once per turn between them (counted per replica), without errors', async () => {
+    it('do each shared task (reclaim, prune, run rollup, minute rollup, service snapshots) at most once per turn between them (counted per replica), without errors', async () => {
       const INTERVAL = 200;
       const JITTER = 0.2;
       const counts = new Map<string, number>();
@@ -64,6 +65,10 @@ describeBackends('maintenance turns', (ctx) => {
             tickIntervalMs: INTERVAL,
             reclaimIntervalMs: INTERVAL,
             pruneIntervalMs: INTERVAL,
+            minuteRollupIntervalMs: INTERVAL,
+            // No engine answers here: the snapshot pass finds none and pauses, but its turn is
+            // still taken and counted like any other shared task.
+            services: { docker: new Dockerode({ socketPath: '/nonexistent/docker.sock' }), allow: new Set(), snapshotIntervalMs: INTERVAL },
             maintenanceJitter: JITTER,
             replicaId: `replica-${i}`,
             onMaintenance: (task: MaintenanceTask) => counts.set(`${task}/${i}`, (counts.get(`${task}/${i}`) ?? 0) + 1),
@@ -76,7 +81,7 @@ describeBackends('maintenance turns', (ctx) => {
       for (const s of running) await s.stop();
       const elapsed = Date.now() - start;
       const turn = turnLengthMs(INTERVAL, JITTER);
-      for (const task of ['reclaim', 'prune', 'rollup']) {
+      for (const task of ['reclaim', 'prune', 'rollup', 'minute-rollup', 'service-snapshots']) {
         const perReplica = [0, 1, 2].map((i) => counts.get(`${task}/${i}`) ?? 0);
         const total = perReplica.reduce((a, b) => a + b, 0);
         // Without turns each replica would run it every interval: about 3 × elapsed / interval.
@@ -84,8 +89,9 @@ describeBackends('maintenance turns', (ctx) => {
         expect(total, `${task}: ${perReplica.join('+')}`).toBeGreaterThanOrEqual(1);
       }
       const loops = running.flatMap((s) => s.loops);
-      // Each replica runs the same loops (no fleet here): tick, reclaim, prune and the minute rollup.
-      expect(loops.map((l) => l.name).sort()).toEqual(['minute-rollup', 'prune', 'reclaim', 'tick'].flatMap((n) => [n, n, n]));
+      // Each replica runs the same loops (no fleet here): tick, reclaim, prune, the minute rollup
+      // and service snapshots.
+      expect(loops.map((l) => l.name).sort()).toEqual(['minute-rollup', 'prune', 'reclaim', 'service-snapshots', 'tick'].flatMap((n) => [n, n, n]));
       expect(loops.filter((l) => l.lastError !== null)).toEqual([]);
     });
   });
