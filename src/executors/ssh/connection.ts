@@ -9,7 +9,7 @@
  *   error            anything else (protocol, algorithm negotiation)
  *
  * Keepalives (15 s × 3) notice a peer that vanished; Nagle is off, which takes a reused
- * connection's exec from ~48 ms to a few ms (measured, ../shared/research/remote-execution.md).
+ * connection's exec from ~48 ms to a few ms (measured).
  */
 import type { Client as SshClient, ConnectConfig } from 'ssh2';
 import type { Store } from '../../db/open.js';
