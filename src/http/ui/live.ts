@@ -34,9 +34,11 @@ export class LiveSnapshots {
   subscribe(listener: Listener): () => void {
     this.#listeners.add(listener);
     if (this.#last !== undefined) listener(this.#last);
-    this.#loop ??= this.#run().finally(() => {
-      this.#loop = undefined;
-    });
+    this.#loop ??= this.#run()
+      .catch((err) => this.logger.warn({ err: describeError(err) }, 'dashboard live updates stopped'))
+      .finally(() => {
+        this.#loop = undefined;
+      });
     return () => this.#listeners.delete(listener);
   }
 
@@ -55,8 +57,14 @@ export class LiveSnapshots {
           this.logger.warn({ err: describeError(err) }, 'dashboard live snapshot failed');
         }
         await new Promise((r) => setTimeout(r, this.intervalMs));
-        await ticket.wait(this.intervalMs);
-        ticket.dispose();
+        try {
+          await ticket.wait(this.intervalMs);
+        } catch {
+          // The store is closing (shutdown while a viewer's stream is still open) or lost its
+          // connection: the next pass reads again, or ends once the last viewer has gone.
+        } finally {
+          ticket.dispose();
+        }
       }
     } finally {
       wakeups.release();
