@@ -98,7 +98,7 @@ describeBackends('ansible_playbook: a worker killed mid-playbook', (ctx: Backend
     const component = await ctx.db.selectFrom('scheduled_job_runs').selectAll().where('job_id', '=', job.id).where('component_index', '=', 0).executeTakeFirstOrThrow();
     expect(component.status).toBe('Running');
 
-    // The worker's run dir and its ansible-playbook (the worker's child, through setpriv).
+    // The worker's run dir and its playbook's group leader (the worker's child, through setpriv).
     const dir = readdirSync(tmpdir()).filter((n) => n.startsWith('jobyard-ansible-')).map((n) => join(tmpdir(), n))
       .find((d) => { try { return Number(readFileSync(join(d, 'owner.pid'), 'utf8')) === worker.pid; } catch { return false; } });
     expect(dir).toBeDefined();
@@ -108,8 +108,9 @@ describeBackends('ansible_playbook: a worker killed mid-playbook', (ctx: Backend
 
     worker.kill('SIGKILL');
     await new Promise((resolve) => worker.once('exit', resolve));
-    // The dead worker's playbook does not go on unattended: its ansible-playbook gets SIGKILL too.
-    await waitUntil(async () => !(await playbookProcesses(dir!)).some((p) => p.pid === main!.pid), 30_000, () => 'the dead worker\'s ansible-playbook to end');
+    // The dead worker's playbook does not go on unattended: its whole process group ends with
+    // it, ansible-playbook's forked workers (which run the task) included.
+    await waitUntil(async () => (await playbookProcesses(dir!)).length === 0, 30_000, async () => `the dead worker's playbook processes to end: ${JSON.stringify(await playbookProcesses(dir!))}`);
     expect((await ctx.db.selectFrom('scheduled_job_runs').select('status').where('id', '=', component.id).executeTakeFirstOrThrow()).status).toBe('Running');
     return { siteId: s.id, jobId: job.id, runId, componentId: component.id, guid, dir: dir! };
   }

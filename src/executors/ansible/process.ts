@@ -3,10 +3,10 @@
  * process in its own group (a stop kills the group: ansible's ssh and sshpass children too,
  * TERM then KILL), output collected, the dir removed in `finally` whatever happened.
  *
- * A worker that dies (SIGKILL, OOM) runs no `finally`: through setpriv, ansible-playbook gets
- * SIGKILL when its worker dies (no playbook goes on unattended beside the retry), and each dir
- * holds its worker's pid, so the next playbook run removes the dirs of dead workers (their
- * vars.json holds the credential).
+ * A worker that dies (SIGKILL, OOM) runs no `finally`: through setpriv, the playbook's whole
+ * process group is killed when its worker dies (no playbook goes on unattended beside the
+ * retry), and each dir holds its worker's pid, so the next playbook run removes the dirs of dead
+ * workers (their vars.json holds the credential).
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -62,7 +62,7 @@ export async function runPlaybook(binary: string, c: { playbook: string; become?
       let cancelled = false;
       let error: string | undefined;
       const setpriv = findSetpriv();
-      const [command, argv] = setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', binary, ...args]] : [binary, args];
+      const [command, argv] = setpriv ? [setpriv, ['--pdeathsig', 'TERM', '--', '/bin/sh', '-c', GROUP_GUARD, 'jobyard-ansible', binary, ...args]] : [binary, args];
       const child = spawn(command, argv, { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       const collect = (d: Buffer) => {
         if (output.length < 4 * 1024 * 1024) output += d.toString();
@@ -93,11 +93,40 @@ export async function runPlaybook(binary: string, c: { playbook: string; become?
         clearTimeout(timer);
         if (killTimer) clearTimeout(killTimer);
         o.signal.removeEventListener('abort', onAbort);
-        resolve({ output, exitCode: code, cancelled, ...(error !== undefined ? { error } : {}) });
+        const result = { output, exitCode: code, cancelled, ...(error !== undefined ? { error } : {}) };
+        // A stopped playbook is reported once its whole group is gone: its leader can close its
+        // pipes before a forked worker has died of the TERM.
+        if ((cancelled || error !== undefined) && child.pid) void groupGone(child.pid).then(() => resolve(result));
+        else resolve(result);
       });
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The group's leader when setpriv is there: a shell that the worker's death signals (TERM, as its
+ * parent-death signal) and that then kills its whole group. ansible-playbook's forked workers
+ * inherit no parent-death signal, so a signal to ansible-playbook alone would leave them running
+ * the task; a stop (TERM to the group) ends the same way. The shell exits with ansible's status.
+ */
+const GROUP_GUARD = 'trap "kill -9 0" TERM; "$@" & wait $!';
+
+/**
+ * Kills what is left of a stopped playbook's process group and waits until none of it is left
+ * (or 2 s, for members that died but nobody reaps).
+ */
+async function groupGone(pgid: number): Promise<void> {
+  const deadline = Date.now() + 2_000;
+  for (;;) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      return; // no process left in the group
+    }
+    if (Date.now() >= deadline) return;
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
