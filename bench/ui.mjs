@@ -17,7 +17,10 @@ import { toJson } from '../dist/src/db/dialect.js';
 import { readOverview } from '../dist/src/http/ui/overview-data.js';
 import { listItems } from '../dist/src/queue/work-item-list.js';
 import { listJobLines, listOccurrences } from '../dist/src/schedule/job-list.js';
-import { readInventory } from '../dist/src/http/ui/queries/inventory.js';
+import { listCredentials } from '../dist/src/credentials/credential-store.js';
+import { listDevicePage } from '../dist/src/inventory/device-admin.js';
+import { listFilterPage } from '../dist/src/inventory/filter-admin.js';
+import { listSites } from '../dist/src/inventory/sites.js';
 import { readSeries, rollUpMinutes } from '../dist/src/queue/minute-rollup.js';
 import { readRunDetail } from '../dist/src/schedule/run-detail.js';
 import { listWorkers, listRecentWorkers } from '../dist/src/fleet/worker-rows.js';
@@ -123,7 +126,14 @@ for (const backend of backends) {
     job: () => listOccurrences(store, { jobId: 1, limit: 50 }),
     run: () => readRunDetail(store, 1),
     workers: async () => [await listWorkers(store), await listRecentWorkers(store, { endedSince: NOW - 3_600_000 })],
-    inventory: () => readInventory(store, NOW, 600_000, { credentials: true }),
+    // What the inventory page reads (src/http/ui/routes-admin.ts): sites, a page of devices with
+    // their presence, the filters and (for an admin) the credentials.
+    inventory: async () => [
+      await listSites(store),
+      await listDevicePage(store, { limit: 100 }, { now: NOW, offlineAfterMs: 600_000 }),
+      (await listFilterPage(store, { limit: 200 })).items,
+      (await listCredentials(store.db, { limit: 200 })).items,
+    ],
     audit: () => listAudit(store.db, { limit: 50 }),
   };
   for (const [page, fn] of Object.entries(pages)) {
