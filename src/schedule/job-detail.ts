@@ -57,20 +57,7 @@ export async function readJobDetail(store: Store, id: number, options: { recentR
     .orderBy('id', 'desc')
     .limit(options.recentRuns ?? DEFAULT_RECENT_RUNS)
     .execute();
-  const counts = new Map<number, Record<string, number>>();
-  if (runs.length > 0) {
-    const rows = await store.db
-      .selectFrom('scheduled_job_run_targets')
-      .select((eb) => ['run_id', 'status', eb.fn.countAll<number>().as('n')])
-      .where('run_id', 'in', runs.map((r) => r.id))
-      .groupBy(['run_id', 'status'])
-      .execute();
-    for (const r of rows) {
-      const c = counts.get(r.run_id) ?? {};
-      c[r.status ?? 'unknown'] = Number(r.n);
-      counts.set(r.run_id, c);
-    }
-  }
+  const counts = await countTargetsByRun(store, runs.map((r) => r.id));
   const last = runs[0];
   return {
     id: job.id,
@@ -85,4 +72,22 @@ export async function readJobDetail(store: Store, id: number, options: { recentR
     definition: exportJob(job),
     recent_runs: runs.map((r) => ({ ...r, targets: counts.get(r.id) ?? {} })),
   };
+}
+
+/** Each run's frozen targets counted by outcome (status; `unknown` while unset), one grouped read. */
+export async function countTargetsByRun(store: Store, runIds: readonly number[]): Promise<Map<number, Record<string, number>>> {
+  const counts = new Map<number, Record<string, number>>();
+  if (runIds.length === 0) return counts;
+  const rows = await store.db
+    .selectFrom('scheduled_job_run_targets')
+    .select((eb) => ['run_id', 'status', eb.fn.countAll<number>().as('n')])
+    .where('run_id', 'in', [...runIds])
+    .groupBy(['run_id', 'status'])
+    .execute();
+  for (const r of rows) {
+    const c = counts.get(r.run_id) ?? {};
+    c[r.status ?? 'unknown'] = Number(r.n);
+    counts.set(r.run_id, c);
+  }
+  return counts;
 }

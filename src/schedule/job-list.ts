@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import type { Store } from '../db/open.js';
 import type { ScheduledJob, ScheduledJobRun } from '../db/schema.js';
 import type { Page } from '../pagination.js';
+import { countTargetsByRun } from './job-detail.js';
 import { listRunsPage } from './run-detail.js';
 
 export interface JobLine {
@@ -64,19 +65,6 @@ export type Occurrence = ScheduledJobRun & { targets: Record<string, number> };
 /** A job's occurrences, one keyset page (listRunsPage), each with its frozen targets by outcome. */
 export async function listOccurrences(store: Store, query: { jobId: number; limit?: number; cursor?: string }): Promise<Page<Occurrence>> {
   const page = await listRunsPage(store, query);
-  const counts = new Map<number, Record<string, number>>();
-  if (page.items.length > 0) {
-    const rows = await store.db
-      .selectFrom('scheduled_job_run_targets')
-      .select((eb) => ['run_id', 'status', eb.fn.countAll<number>().as('n')])
-      .where('run_id', 'in', page.items.map((r) => r.id))
-      .groupBy(['run_id', 'status'])
-      .execute();
-    for (const r of rows) {
-      const c = counts.get(r.run_id) ?? {};
-      c[r.status ?? 'unknown'] = Number(r.n);
-      counts.set(r.run_id, c);
-    }
-  }
+  const counts = await countTargetsByRun(store, page.items.map((r) => r.id));
   return { ...page, items: page.items.map((r) => ({ ...r, targets: counts.get(r.id) ?? {} })) };
 }
