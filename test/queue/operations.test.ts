@@ -115,6 +115,18 @@ describeBackends('queue operations', (ctx) => {
     expect(await claimWorkItems(ctx.store, { owner: 'w3', limit: 10, leaseSeconds: 30, now: T0 })).toHaveLength(1);
   });
 
+  it('hands out each claimed item exactly as the table holds it after the claim, a retried one with its last error', async () => {
+    const [first] = await enqueueWorkItems(ctx.store, [{ kind: 'scheduled_run', siteId: SITE, jobId: 7, runId: 8, targetId: 9, payload: { host: 'h1' }, dedupeKey: 'k1', availableAt: T0 }]).then((r) => r.map((x) => x.item));
+    await enqueueWorkItems(ctx.store, [{ kind: 'service_action', siteId: SITE, lane: 'default', priority: 3, availableAt: T0 }]);
+    const [claim1] = await claimWorkItems(ctx.store, { owner: 'w1', siteId: SITE, kinds: ['scheduled_run'], limit: 1, leaseSeconds: 30, now: T0 });
+    await failWorkItem(ctx.store, 'w1', claim1!, new Error('boom'), { retryable: true, now: T0 + 1, policies: { scheduled_run: { baseDelayMs: 0, maxDelayMs: 0 } } });
+    const claimed = await claimWorkItems(ctx.store, { owner: 'w2', siteId: SITE, limit: 10, leaseSeconds: 45, workerGuid: 'g2', containerName: 'site-worker-2', now: T0 + 100_000 });
+    expect(claimed).toHaveLength(2);
+    const stored = await ctx.db.selectFrom('job_scheduler_work_items').selectAll().where('id', 'in', claimed.map((c) => c.id)).execute();
+    for (const item of claimed) expect(item).toEqual(stored.find((r) => r.id === item.id));
+    expect(claimed.find((c) => c.id === first!.id)).toMatchObject({ attempt_count: 2, claim_count: 2, error: expect.stringContaining('boom') });
+  });
+
   it('claims site-less items with siteId null only', async () => {
     await enqueueWorkItems(ctx.store, [{ kind: 'service_action' }, { kind: 'scheduled_run', siteId: SITE }], { now: T0 });
     const claimed = await claimWorkItems(ctx.store, { owner: 'svc', siteId: null, limit: 10, leaseSeconds: 30, now: T0 });
