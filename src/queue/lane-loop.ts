@@ -44,11 +44,24 @@ export interface LaneLoopOptions {
   accept: (item: WorkItem, lane: Lane) => void;
 }
 
+/**
+ * Claims a lane keeps in flight at once. A claim's cost grows with its rows (each is locked,
+ * updated and returned), and one serial claim at a time bounded a PostgreSQL drain: the lane
+ * waited on the claim for most of the drain. Two overlapping claims let the database work on
+ * both (PostgreSQL's SKIP LOCKED keeps them disjoint; SQLite runs them one after the other).
+ */
+export const CLAIMS_IN_FLIGHT = 2;
+
 export class Lane {
   readonly name: string;
   readonly capacity: number;
   #occupied = 0;
-  #capacityFreed: (() => void) | undefined;
+  /** Slots promised to claims in flight (their `limit`), so two claims never take the same room. */
+  #reserved = 0;
+  #inFlight = 0;
+  /** Set when a claim came back short (nothing more is due): its wake-up ticket, waited on before claiming again. */
+  #drained: { wait(timeoutMs: number): Promise<void>; dispose(): void } | undefined;
+  #changed: (() => void) | undefined;
   readonly #stopped: Promise<void>;
 
   constructor(
@@ -67,45 +80,96 @@ export class Lane {
   /** An accepted item stops counting against this lane's capacity. */
   leave(): void {
     this.#occupied--;
-    this.#capacityFreed?.();
+    this.#wake();
   }
 
-  /** The claim loop; resolves once the stop signal has aborted. */
+  #wake(): void {
+    const resolve = this.#changed;
+    this.#changed = undefined;
+    resolve?.();
+  }
+
+  /** Resolves when capacity is freed, a claim finishes, or the runtime stops. */
+  #whenChanged(): Promise<void> {
+    return Promise.race([new Promise<void>((resolve) => (this.#changed = resolve)), this.#stopped]);
+  }
+
+  /** The claim loop; resolves once the stop signal has aborted and no claim is in flight. */
   async run(): Promise<void> {
-    const { store, claim, stopSignal, logger } = this.options;
+    const { stopSignal } = this.options;
     // Refill when at least half the capacity is free, so busy lanes claim in batches instead of
-    // one item per finished handler (graphile-worker's local-queue refetch rule).
+    // one item per finished handler (graphile-worker's local-queue refetch rule); with a claim
+    // already in flight, the next starts at half of that again, so claims overlap.
     const refillAt = Math.max(1, Math.ceil(this.capacity / 2));
-    let errorDelay = 50;
+    const overlapAt = Math.max(1, Math.ceil(refillAt / CLAIMS_IN_FLIGHT));
     while (!stopSignal.aborted) {
-      const free = this.capacity - this.#occupied;
-      if (free <= 0 || (this.#occupied > 0 && free < refillAt)) {
-        await Promise.race([new Promise<void>((resolve) => (this.#capacityFreed = resolve)), this.#stopped]);
-        this.#capacityFreed = undefined;
-        continue;
-      }
-      const ticket = this.options.wakeups.ticket(claim.siteId);
-      let claimed: WorkItem[];
-      try {
-        claimed = await claimWorkItems(store, { ...claim, ...(this.name === ANY_LANE ? {} : { lanes: [this.name] }), limit: free });
-        errorDelay = 50;
-      } catch (err) {
+      if (this.#drained !== undefined) {
+        if (this.#inFlight > 0) {
+          await this.#whenChanged();
+          continue;
+        }
+        // Nothing was due: wait for a wake-up, the stop signal, or the poll interval.
+        const ticket = this.#drained;
+        await Promise.race([ticket.wait(this.options.pollIntervalMs), this.#stopped]);
         ticket.dispose();
-        logger.warn({ err: describeError(err), lane: this.name }, 'claim failed; retrying');
-        await sleep(errorDelay, stopSignal);
-        errorDelay = Math.min(errorDelay * 2, 5_000);
+        if (this.#drained === ticket) this.#drained = undefined;
         continue;
       }
+      const free = this.capacity - this.#occupied - this.#reserved;
+      const busy = this.#occupied + this.#reserved > 0;
+      const enough = !busy || free >= (this.#inFlight > 0 ? overlapAt : refillAt);
+      if (free <= 0 || !enough || this.#inFlight >= CLAIMS_IN_FLIGHT) {
+        await this.#whenChanged();
+        continue;
+      }
+      void this.#claim(free);
+    }
+    while (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#changed = resolve));
+    this.#drained?.dispose();
+    this.#drained = undefined;
+  }
+
+  /** One claim of up to `limit` items; hands them over, and marks the lane drained when it came back short. */
+  async #claim(limit: number): Promise<void> {
+    const { store, claim, stopSignal, logger } = this.options;
+    this.#inFlight++;
+    this.#reserved += limit;
+    // Taken before the claim, so a wake-up sent while it runs is not missed.
+    const ticket = this.options.wakeups.ticket(claim.siteId);
+    let keepTicket = false;
+    try {
+      const claimed = await claimWorkItems(store, { ...claim, ...(this.name === ANY_LANE ? {} : { lanes: [this.name] }), limit });
+      this.#errorDelay = 50;
+      this.#reserved -= limit;
       this.options.onClaim?.(claimed);
       for (const item of claimed) {
         this.#occupied++;
         this.options.accept(item, this);
       }
       // A full batch means more may be waiting: claim again at once (Solid Queue's poller rule).
-      if (claimed.length < free && !stopSignal.aborted) {
-        await Promise.race([ticket.wait(this.options.pollIntervalMs), this.#stopped]);
+      if (claimed.length < limit && !stopSignal.aborted) {
+        // Keep the older ticket when two claims come back short: it has seen every wake-up since
+        // the earlier claim began, a superset of this one's.
+        if (this.#drained === undefined) {
+          this.#drained = ticket;
+          keepTicket = true;
+        }
+      } else if (this.#drained !== undefined) {
+        // An overlapping claim found the queue empty, this one found more: not drained after all.
+        this.#drained.dispose();
+        this.#drained = undefined;
       }
-      ticket.dispose();
+    } catch (err) {
+      this.#reserved -= limit;
+      logger.warn({ err: describeError(err), lane: this.name }, 'claim failed; retrying');
+      await sleep(this.#errorDelay, stopSignal);
+      this.#errorDelay = Math.min(this.#errorDelay * 2, 5_000);
+    } finally {
+      if (!keepTicket) ticket.dispose();
+      this.#inFlight--;
+      this.#wake();
     }
   }
+
+  #errorDelay = 50;
 }

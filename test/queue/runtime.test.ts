@@ -173,6 +173,38 @@ describeBackends('queue runtime', (ctx) => {
     gates.get(b2)!();
   });
 
+  it('overlapping claims never hold more than a lane\'s capacity, and run every item once', async () => {
+    // Capacity 2 + 6 = 8; handlers finish a few at a time, so refills (and overlapping claims) keep coming.
+    const CAPACITY = 8;
+    const ITEMS = 60;
+    let outstanding = 0; // claimed and whose handler has not returned: at most what the lane holds
+    let most = 0;
+    const runs = new Map<number, number>();
+    const tracker = settledTracker();
+    start({
+      concurrency: 2,
+      prefetch: 6,
+      pollIntervalMs: 60_000,
+      onClaim: (items) => {
+        outstanding += items.length;
+        most = Math.max(most, outstanding);
+      },
+      onItemSettled: tracker.onItemSettled,
+      handlers: {
+        step: async ({ item }) => {
+          runs.set(item.id, (runs.get(item.id) ?? 0) + 1);
+          await new Promise((r) => setImmediate(r));
+          outstanding--;
+        },
+      },
+    });
+    await enqueueWorkItems(ctx.store, Array.from({ length: ITEMS }, () => ({ kind: 'step', siteId: SITE })));
+    await tracker.until(ITEMS);
+    expect(tracker.settled.every((s) => s.outcome === 'completed')).toBe(true);
+    expect([...runs.values()].every((n) => n === 1) && runs.size === ITEMS).toBe(true);
+    expect(most).toBeLessThanOrEqual(CAPACITY);
+  });
+
   it('wakes an idle consumer on enqueue from another connection, long before its poll interval', async () => {
     const producer = ctx.open();
     const started: number[] = [];
