@@ -5,7 +5,7 @@
 // PostgreSQL, the Docker Engine and the worker image (bench:fleet's docker launcher), root with
 // iproute2 and openssh-server (bench:remote's servers in network namespaces).
 //
-//   node bench/smoke.mjs [--only queue,scheduler,fleet,remote,ui,peer-sqlite,peer-postgres]
+//   node bench/smoke.mjs [--only queue,floor,scheduler,fleet,remote,ui,peer-sqlite,peer-postgres]
 //   node bench/smoke.mjs --peer <variant>   (internal: drives bench/peer-adapter.mjs with a tiny load)
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,7 @@ const PG_URL = process.env.BENCH_SMOKE_DATABASE_URL ?? 'postgres://postgres@127.
 /** name → the script and its CI-sized arguments. */
 const BENCHES = {
   queue: [here('queue.mjs'), '--quick', '--jobs', '500', '--latency-jobs', '20', '--xproc-jobs', '20', '--concurrency', '10', '--prefetch', 'default', '--pg-url', PG_URL],
+  floor: [here('floor.mjs'), '--jobs', '500', '--concurrency', '10', '--pg-loops', '2', '--pg-url', PG_URL],
   scheduler: [here('scheduler.mjs'), '--quick'],
   fleet: [here('fleet.mjs'), '--rounds', '2'],
   remote: [here('remote.mjs'), '--targets', '2', '--hosts', '1', '--components', '2', '--concurrency', '2'],
