@@ -5,7 +5,7 @@
 // PostgreSQL, the Docker Engine and the worker image (bench:fleet's docker launcher), root with
 // iproute2 and openssh-server (bench:remote's servers in network namespaces).
 //
-//   node bench/smoke.mjs [--only queue,scheduler,fleet,remote,ui,peer-sqlite,peer-postgres]
+//   node bench/smoke.mjs [--only queue,scheduler,fleet,worker-boot,remote,ui,peer-sqlite,peer-postgres]
 //   node bench/smoke.mjs --peer <variant>   (internal: drives bench/peer-adapter.mjs with a tiny load)
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ const BENCHES = {
   queue: [here('queue.mjs'), '--quick', '--jobs', '500', '--latency-jobs', '20', '--xproc-jobs', '20', '--concurrency', '10', '--prefetch', 'default', '--pg-url', PG_URL],
   scheduler: [here('scheduler.mjs'), '--quick'],
   fleet: [here('fleet.mjs'), '--rounds', '2'],
+  'worker-boot': [here('worker-boot.mjs'), '--n', '1', '--pg-url', PG_URL],
   remote: [here('remote.mjs'), '--targets', '2', '--hosts', '1', '--components', '2', '--concurrency', '2'],
   ui: [here('ui.mjs'), '--items', '2000', '--jobs', '200'],
   'peer-sqlite': [here('smoke.mjs'), '--peer', 'sqlite'],
