@@ -18,7 +18,7 @@ const BENCHES = {
   queue: [here('queue.mjs'), '--quick', '--jobs', '500', '--latency-jobs', '20', '--xproc-jobs', '20', '--concurrency', '10', '--prefetch', 'default', '--pg-url', PG_URL],
   scheduler: [here('scheduler.mjs'), '--quick'],
   fleet: [here('fleet.mjs'), '--rounds', '2'],
-  'worker-boot': [here('worker-boot.mjs'), '--n', '1', '--pg-url', PG_URL],
+  'worker-boot': [here('worker-boot.mjs'), '--n', '1'],
   remote: [here('remote.mjs'), '--targets', '2', '--hosts', '1', '--components', '2', '--concurrency', '2'],
   ui: [here('ui.mjs'), '--items', '2000', '--jobs', '200'],
   'peer-sqlite': [here('smoke.mjs'), '--peer', 'sqlite'],

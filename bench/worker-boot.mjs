@@ -26,7 +26,7 @@ const opt = (name, fallback) => {
 };
 const backends = opt('backends', 'sqlite,postgres').split(',');
 const n = Number(opt('n', '10'));
-const PG_URL = opt('pg-url', process.env.BENCH_WORKER_BOOT_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/bench');
+const PG_URL = opt('pg-url', process.env.BENCH_WORKER_BOOT_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/bench_worker_boot');
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
 function cpuMs(pid) {
