@@ -19,7 +19,7 @@ import { createProcessLauncher } from '../dist/src/fleet/process-launcher.js';
 import { createDockerLauncher } from '../dist/src/fleet/docker-launcher.js';
 import { jobyardEntrypoint } from '../dist/src/fleet/select-launcher.js';
 import { silentLogger } from '../dist/src/log.js';
-import { ensurePostgresDatabase, machineFacts, percentile, round, sleep } from './lib.mjs';
+import { bareNodeStart, ensurePostgresDatabase, machineFacts, percentile, round, sleep } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -139,6 +139,8 @@ for (const backend of backends) {
           first_claim: percentile(phases.map((p) => p[2]).sort((a, b) => a - b), 50),
         },
         idle_worker_rss_mb: round(rss, 1),
+        // `node -e` on this machine now: a worker's boot is a multiple of it (bench:worker-boot).
+        bare_node: await bareNodeStart(),
         machine: machineFacts(),
       }),
     );

@@ -7,7 +7,8 @@
  * device_filter_sites has a primary key and foreign keys (uniqueness is the database's job, not
  * each write path's); sites/devices get pre-lowercased lookup columns.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
+import type { Kysely } from 'kysely';
 import type { Dialect } from '../src/db/dialect.js';
 
 export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {

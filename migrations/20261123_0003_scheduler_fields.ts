@@ -9,7 +9,8 @@
  *   occurrence (Success, Failed, Expired, Skipped), so a run can roll up to Partial.
  * - A partial index on next_run_at over enabled jobs only: a tick reads due jobs and nothing else.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
+import type { Kysely } from 'kysely';
 import type { Dialect } from '../src/db/dialect.js';
 
 export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {

@@ -4,7 +4,8 @@
  * unlock secret from a wrong one before anything is decrypted. The key itself is never stored.
  * No row until the first unlock, which also encrypts the plaintext left in `credentials`.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
+import type { Kysely } from 'kysely';
 import type { Dialect } from '../src/db/dialect.js';
 
 export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {

@@ -8,7 +8,8 @@
  *   (commands; null for other kinds), how long it took, and its one-line outcome ("exit code 3",
  *   "HTTP 503 …", "timed out after 5 s"). Nullable: rows written before this migration have none.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
+import type { Kysely } from 'kysely';
 import type { Dialect } from '../src/db/dialect.js';
 
 export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {

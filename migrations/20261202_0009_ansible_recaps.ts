@@ -8,7 +8,8 @@
  * - ansible_play_recaps: one PLAY RECAP line per host of a component run (ok, changed,
  *   unreachable, failed, skipped, rescued, ignored), linked to the frozen target it came from.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
+import type { Kysely } from 'kysely';
 import type { Dialect } from '../src/db/dialect.js';
 
 export async function up(db: Kysely<any>, dialect: Dialect): Promise<void> {

@@ -12,7 +12,8 @@
  * - `ix_work_items_finished_at` held a NULL entry for every unfinished item; pruning, metrics and
  *   the minute rollup only ever ask for `finished_at` ranges, which imply `IS NOT NULL`.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
+import type { Kysely } from 'kysely';
 
 const FINISHED = ['succeeded', 'failed', 'dead', 'cancelled'] as const;
 

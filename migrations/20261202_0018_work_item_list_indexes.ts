@@ -10,7 +10,8 @@
  * - PostgreSQL: a GIN (jsonb_path_ops) index on payload_json for payload path searches; SQLite
  *   has no JSON index, so its search is bounded instead (see src/queue/work-item-list.ts).
  */
-import { sql, type Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
+import type { Kysely } from 'kysely';
 import type { Dialect } from '../src/db/dialect.js';
 
 const TABLE = 'job_scheduler_work_items';

@@ -8,7 +8,8 @@
  *   statement is prepared once (the driver caches statements by text).
  * Rows are inserted in array order, so identity values grow with it.
  */
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery } from './kysely.js';
+import type { Kysely } from 'kysely';
 import type { Backend } from './dialect.js';
 import { isJsonColumn } from './dialect.js';
 

@@ -6,7 +6,8 @@
  *   row re-checked against the join's conditions on its newest version: EvalPlanQual).
  * - SQLite: UPDATE … FROM a VALUES list (its single writer serialises the statement).
  */
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery } from './kysely.js';
+import type { Kysely } from 'kysely';
 import type { Backend } from './dialect.js';
 
 export interface CompareAndSet {

@@ -1,5 +1,6 @@
 /** Capped counts: count at most `cap + 1` rows, so a count at a million rows costs what one at ten thousand does. */
-import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import { sql } from './kysely.js';
+import type { Kysely, SelectQueryBuilder } from 'kysely';
 import type { Database } from './schema.js';
 
 /** Where counts stop; shown as "10,000+". */

@@ -13,7 +13,8 @@
  * SQLite: every process shares one host (one file, one machine), so the host clock is the one
  * clock; nothing is sampled.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql } from './kysely.js';
+import type { Kysely } from 'kysely';
 import type { Logger } from '../log.js';
 
 /** How often the offset is sampled again. */

@@ -3,7 +3,7 @@
  * max_connections, and keeps superuser_reserved_connections of those for superusers; SQLite has
  * no such limit (one connection per process), so it has no budget.
  */
-import { sql } from 'kysely';
+import { sql } from './kysely.js';
 import type { Store } from './open.js';
 
 /** Connections left for operators, migrations and monitoring beyond the superuser reserve. */

@@ -21,7 +21,8 @@
  * - Upserts use Kysely's `onConflict(...)`, which compiles to the same
  *   `INSERT … ON CONFLICT … DO UPDATE/NOTHING` on SQLite (3.24+) and PostgreSQL.
  */
-import { sql, type AliasedRawBuilder, type Kysely, type RawBuilder } from 'kysely';
+import { sql } from './kysely.js';
+import type { AliasedRawBuilder, Kysely, RawBuilder } from 'kysely';
 import { postgresJsonSearch, sqliteJsonSearch, type JsonSearch } from './json-search.js';
 import type {
   ColumnDataType,

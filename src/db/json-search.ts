@@ -8,7 +8,8 @@
  * Matching compares as text, as an operator types it: a string value equals the typed text; any
  * other value (number, boolean, null, object, array) equals it when its JSON spelling does.
  */
-import { sql, type Kysely, type RawBuilder, type SqlBool } from 'kysely';
+import { sql } from './kysely.js';
+import type { Kysely, RawBuilder, SqlBool } from 'kysely';
 
 export interface JsonSearch {
   /** True when an index answers a search over the whole table; false: callers bound the rows searched. */

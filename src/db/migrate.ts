@@ -10,7 +10,8 @@
  * The list is an argument, not an import: the database layer sits below the migrations (they use
  * its dialect), so the code that opens a database hands the list over.
  */
-import { Migrator, NO_MIGRATIONS, sql, type Kysely, type Migration, type MigrationResultSet } from 'kysely';
+import { Migrator, NO_MIGRATIONS, sql } from './kysely.js';
+import type { Kysely, Migration, MigrationResultSet } from 'kysely';
 import { UserError } from '../errors.js';
 import type { Dialect } from './dialect.js';
 import type { Store } from './open.js';

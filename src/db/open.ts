@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect } from './kysely.js';
 import type pg from 'pg';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';

@@ -4,18 +4,8 @@
  */
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
-import {
-  CompiledQuery,
-  SqliteAdapter,
-  SqliteDialect,
-  SqliteDriver,
-  type DatabaseConnection,
-  type Driver,
-  type DialectAdapter,
-  type SqliteDatabase,
-  type SqliteDialectConfig,
-  type SqliteStatement,
-} from 'kysely';
+import { CompiledQuery, SqliteAdapter, SqliteDialect, SqliteDriver } from './kysely.js';
+import type { DatabaseConnection, Driver, DialectAdapter, SqliteDatabase, SqliteDialectConfig, SqliteStatement } from 'kysely';
 import { describeError, UserError } from '../errors.js';
 import { BOOLEAN_COLUMNS, InvalidJson, isJsonColumn } from './dialect.js';
 import { prepareSqlitePath } from './sqlite-path.js';

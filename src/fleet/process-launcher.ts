@@ -23,7 +23,7 @@ import { splitSecrets, withoutSecrets, WORKER_LIVENESS_FD_VAR, WORKER_SECRETS_VA
  * (measured), and a worker that mostly waits on the database and its commands does not miss it.
  * (A container's memory is counted by its cgroup, where this hardly shows; the image is left as is.)
  */
-const WORKER_NODE_FLAGS = ['--max-semi-space-size=1'];
+export const WORKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 
 export interface ProcessLauncherOptions {
   /** The jobyard CLI script (bin/jobyard.js). */

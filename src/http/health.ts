@@ -3,7 +3,7 @@
  * `dbTimeoutMs` and the tick loop completed a tick within the last 3 tick intervals; 503 with
  * every failing reason otherwise.
  */
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import { describeError } from '../errors.js';
 import type { ApiApp } from './context.js';
 import { readTickStatus, type TickStatusSource } from './tick-status.js';

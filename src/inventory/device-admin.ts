@@ -7,7 +7,8 @@
  * step: a renamed device takes its site assignment along, a removed device drops it.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql } from '../db/kysely.js';
+import type { Kysely } from 'kysely';
 import { recordAudit, type Actor } from '../audit/audit-log.js';
 import { lowerEq } from '../db/dialect.js';
 import type { Store } from '../db/open.js';

@@ -5,7 +5,8 @@
  * attempt, not even when the new attempt is its own. Many items complete in one statement: the
  * batch is a table of (id, claim, result) rows joined on the primary key.
  */
-import { sql, type CompiledQuery } from 'kysely';
+import { sql } from '../db/kysely.js';
+import type { CompiledQuery } from 'kysely';
 import { bind, slot, slots } from '../db/compiled-query.js';
 import { toJson } from '../db/dialect.js';
 import { clockNow } from '../db/clock.js';

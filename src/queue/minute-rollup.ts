@@ -4,7 +4,7 @@
  * them: the same input gives the same row, so replicas running it at once agree. `readSeries`
  * reads the last hour for the overview.
  */
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Store } from '../db/open.js';
 
 export const MINUTE_MS = 60_000;

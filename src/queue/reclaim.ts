@@ -4,7 +4,7 @@
  * An item whose attempts are used up goes `dead`; the rest are `queued` and available now, with
  * `error` saying whose lease ended.
  */
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import { clockNow } from '../db/clock.js';
 import type { Store } from '../db/open.js';
 import type { Lease } from './claim.js';

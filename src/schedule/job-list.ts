@@ -3,7 +3,7 @@
  * dashboard's result bar), and one job's occurrences, newest first, with their frozen targets
  * counted by outcome. Reads only; counts stop at a cap so a page costs the same at 100,000 jobs.
  */
-import { sql } from 'kysely';
+import { sql } from '../db/kysely.js';
 import type { Store } from '../db/open.js';
 import type { ScheduledJob, ScheduledJobRun } from '../db/schema.js';
 import type { Page } from '../pagination.js';
