@@ -175,6 +175,35 @@ function postgresCpuSeconds(backend) {
   return seen ? ticks / clockTicks : null;
 }
 
+/**
+ * CPU ticks of this store's own server backends (this database, application_name jobyard-bench),
+ * by pid: unlike postgresCpuSeconds, not polluted by other work on the same server.
+ */
+async function storeBackendTicks(store) {
+  if (store.target.backend !== 'postgres' || !existsSync('/proc/self/stat')) return null;
+  const rows = await pgQuery(store.target.connectionString,
+    `select pid from pg_stat_activity where datname = current_database() and application_name = 'jobyard-bench'`);
+  const ticks = new Map();
+  for (const { pid } of rows) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks.set(pid, Number(f[11]) + Number(f[12]));
+    } catch {
+      // not on this host (remote server) or gone
+    }
+  }
+  return ticks;
+}
+
+/** Seconds of server CPU between two storeBackendTicks (a backend opened in between counts from 0). */
+function backendCpuSeconds(before, after) {
+  if (!before || !after || after.size === 0) return null;
+  let ticks = 0;
+  for (const [pid, t] of after) ticks += t - (before.get(pid) ?? 0);
+  return ticks / clockTicks;
+}
+
 async function pendingCount(store) {
   const r = await store.db
     .selectFrom(WORK_TABLE)
@@ -228,12 +257,25 @@ async function measureEnqueue(backend, opt) {
   try {
     await checkpoint(store);
     const busy = await busyBefore();
+    const backends0 = await storeBackendTicks(store);
+    const pgCpu0 = postgresCpuSeconds(backend);
+    const cpu0 = process.cpuUsage();
     const t0 = now();
     await enqueueAll(store, N, batch);
     const s = (now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const pgCpu1 = postgresCpuSeconds(backend);
+    const backendCpu = backendCpuSeconds(backends0, await storeBackendTicks(store));
     const pending = await pendingCount(store);
     if (pending !== N) throw new Error(`enqueue: expected ${N} queued items, found ${pending}`);
-    emit(backend, 'enqueue', { items: N, batch }, { items_per_s: Math.round(N / s), seconds: round(s, 3) }, { cpu_busy_pct_before: busy });
+    // CPU per 1,000 items: comparable on a loaded machine, where items/s is not.
+    emit(backend, 'enqueue', { items: N, batch }, {
+      items_per_s: Math.round(N / s), seconds: round(s, 3),
+      node_cpu_ms_per_1000: round((cpu.user + cpu.system) / 1e3 / (N / 1000), 2),
+      // all local postgres processes (WAL writer, checkpointer… and anyone else's work) / this store's backends only
+      postgres_cpu_ms_per_1000: pgCpu0 == null || pgCpu1 == null ? null : round(((pgCpu1 - pgCpu0) * 1000) / (N / 1000), 2),
+      backend_cpu_ms_per_1000: backendCpu == null ? null : round((backendCpu * 1000) / (N / 1000), 2),
+    }, { cpu_busy_pct_before: busy });
   } finally {
     await store.close();
   }

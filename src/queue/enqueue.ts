@@ -89,18 +89,24 @@ async function insertChunk(db: Kysely<Database>, backend: Backend, rows: Row[]):
   // Rows go in in dedupe-key order (unkeyed ones first, in their given order): two processes
   // inserting overlapping keys then take the unique-index locks in the same order and cannot
   // deadlock. Results are mapped back to the caller's order below.
-  const ordered = [...rows].sort((a, b) => keyOrder(a.dedupe_key, b.dedupe_key));
+  const keyed = rows.some((r) => r.dedupe_key !== null);
+  const ordered = keyed ? [...rows].sort((a, b) => keyOrder(a.dedupe_key, b.dedupe_key)) : rows;
   // Only the id comes back (and the key, to tell which rows were created): the rest of each item
   // is what was written plus the columns' defaults, so the payload is not sent back and parsed.
   const inserted = await bulkInsert<{ id: number | string; dedupe_key: string | null }>(db, backend, {
     table: 'job_scheduler_work_items',
     columns: COLUMNS,
-    rows: ordered.map((r) => COLUMNS.map((c) => r[c])),
+    rows: ordered.map(cellsOf),
     onConflict: 'on conflict (dedupe_key) where dedupe_key is not null do nothing',
     returning: ['id', 'dedupe_key'],
   });
   // Identity values grow within a statement, and unkeyed rows keep their relative order.
   const ids = inserted.map((r) => ({ id: Number(r.id), dedupe_key: r.dedupe_key })).sort((a, b) => a.id - b.id);
+  if (!keyed) {
+    // No dedupe keys (the common bulk case): every row was created, the i-th id is the i-th row's.
+    if (ids.length !== rows.length) throw new Error(`enqueue: inserted ${ids.length} of ${rows.length} unkeyed items`);
+    return rows.map((row, i) => ({ item: asInserted(ids[i]!.id, row), created: true }));
+  }
   const rowByKey = new Map<string, Row>();
   const unkeyedRows: Row[] = [];
   for (const row of ordered) {
@@ -136,6 +142,14 @@ async function insertChunk(db: Kysely<Database>, backend: Backend, rows: Row[]):
     seenKeys.add(row.dedupe_key);
     return { item, created };
   });
+}
+
+/** A row's cells in COLUMNS order (spelled out: a map over COLUMNS was a measurable share of a bulk enqueue). */
+function cellsOf(r: Row): Array<string | number | null> {
+  return [
+    r.kind, r.site_id, r.lane, r.job_id, r.run_id, r.target_id, r.payload_json, r.priority,
+    r.available_at, r.dedupe_key, r.max_attempts, r.created_at, r.updated_at,
+  ];
 }
 
 /** A newly inserted item as the database holds it: the written row plus the columns' defaults. */

@@ -78,6 +78,14 @@ describeBackends('queue operations', (ctx) => {
     expect(results[1]!.item.id).toBeLessThan(results[3]!.item.id); // unkeyed rows keep their order
   });
 
+  it('stores a batch whose items differ in one column, or in none, item by item', async () => {
+    // Columns equal in every row are sent once (db/bulk-insert.ts): each row must still get them.
+    const same = await enqueueWorkItems(ctx.store, [{ kind: 'x', payload: { a: 1 } }, { kind: 'x', payload: { a: 1 } }, { kind: 'x', payload: { a: 1 } }], { now: T0 });
+    const oneDiffers = await enqueueWorkItems(ctx.store, [{ kind: 'x', siteId: SITE }, { kind: 'x', siteId: SITE, dedupeKey: 'k' }], { now: T0 });
+    expect(new Set([...same, ...oneDiffers].map((r) => r.item.id)).size).toBe(5);
+    for (const { item: returned } of [...same, ...oneDiffers]) expect(returned).toEqual(await item(returned.id));
+  });
+
   it('refuses secrets and bad fields without writing anything', async () => {
     await expect(
       enqueueWorkItems(ctx.store, [{ kind: 'ok' }, { kind: 'ok', payload: { auth: { password: 'x' } } }]),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { constantColumns, rowAsJson, rowsAsJson } from '../../src/db/bulk-insert.js';
 import { UserError } from '../../src/errors.js';
 import { retryDelayMs } from '../../src/queue/backoff.js';
 import { LazyAbort } from '../../src/queue/handler.js';
@@ -85,5 +86,27 @@ describe('LazyAbort', () => {
     a.abort(new Error('again'));
     expect(fired).toBe(1);
     expect(a.signal).toBe(signal);
+  });
+});
+
+describe('bulk insert text (PostgreSQL)', () => {
+  const columns = ['kind', 'payload_json', 'priority', 'dedupe_key'];
+  const rows = [
+    ['x', '{"i":1}', 0, null],
+    ['x', '{"i":2}', 0, 'k"1'],
+  ];
+
+  it('finds the columns every row holds the same value in', () => {
+    expect(constantColumns(rows, 4)).toEqual([true, false, true, false]);
+    expect(constantColumns([rows[0]!], 4)).toEqual([true, true, true, true]);
+  });
+
+  it('sends varying columns per row and constant ones once, JSON columns embedded, text quoted', () => {
+    const same = constantColumns(rows, 4);
+    const perRow = rowsAsJson(columns, rows, true, same);
+    expect(JSON.parse(perRow)).toEqual([{ payload_json: { i: 1 }, dedupe_key: null }, { payload_json: { i: 2 }, dedupe_key: 'k"1' }]);
+    expect(JSON.parse(rowAsJson(columns, rows[0]!, same))).toEqual({ kind: 'x', priority: 0 });
+    // Every column constant (one row): the rows are empty objects, which still count.
+    expect(rowsAsJson(columns, [rows[0]!], true, [true, true, true, true])).toBe('[{}]');
   });
 });
