@@ -48,7 +48,8 @@ export interface LaneLoopOptions {
  * Claims a lane keeps in flight at once. A claim's cost grows with its rows (each is locked,
  * updated and returned), and one serial claim at a time bounded a PostgreSQL drain: the lane
  * waited on the claim for most of the drain. Two overlapping claims let the database work on
- * both (on PostgreSQL each claim passes over the rows the other has locked, so they stay disjoint; SQLite runs them one after the other).
+ * both (on PostgreSQL each claim passes over the rows the other has locked, so they stay
+ * disjoint; SQLite runs them one after the other).
  */
 export const CLAIMS_IN_FLIGHT = 2;
 
