@@ -12,6 +12,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { signalLocalWork } from '../queue/wakeup.js';
 import { writeOccurrences, type JobOccurrences, type OccurrenceTargets, type WriteSummary } from './fire.js';
 import { loadInventory, type InventorySnapshot } from '../inventory/index.js';
+import { noteRowsWritten } from '../db/planner-statistics.js';
 import { planOccurrences, recurrenceOf } from './occurrences.js';
 import { validateRecurrence } from './recurrence.js';
 import { parseTargets, resolveTargets } from './targets.js';
@@ -71,6 +72,9 @@ export async function tick(store: Store, options: TickOptions = {}): Promise<Tic
       summary.runs += written.runIds.length;
       summary.items += written.items;
       if (written.sites.length > 0) signalLocalWork(store, written.sites);
+      // Frozen targets' foreign-key checks look runs up: keep that lookup planned from the
+      // table's real size (planner-statistics.ts), between transactions.
+      await noteRowsWritten(store, 'scheduled_job_runs', written.runIds.length, logger);
     } catch (err) {
       // A lost race that slipped past the compare-and-set hits a unique key: nothing was written
       // for the batch; the next tick re-reads what is still due.
