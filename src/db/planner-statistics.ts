@@ -51,17 +51,22 @@ export async function noteRowsWritten(store: Store, table: string, rows: number,
   if (!state) tables.set(table, (state = { analyzedRows: null, written: 0, running: null }));
   state.written += rows;
   if (state.running) return state.running;
+  const current = state;
+  // Never rejects (errors are logged here), so every caller may await it.
+  current.running = refresh(store, table, current, logger).finally(() => {
+    current.running = null;
+  });
+  return current.running;
+}
+
+async function refresh(store: Store, table: string, state: TableState, logger: Logger | undefined): Promise<void> {
   try {
     if (state.analyzedRows === null) state.analyzedRows = await reltuples(store, table);
     if (!needsAnalyze(state.analyzedRows, state.written)) return;
-    const current = state;
-    current.running = analyze(store, table).then(async () => {
-      current.written = 0;
-      current.analyzedRows = await reltuples(store, table);
-    });
-    await current.running.finally(() => {
-      current.running = null;
-    });
+    const counted = state.written;
+    await analyze(store, table);
+    state.written -= counted; // rows noted during the ANALYZE count towards the next one
+    state.analyzedRows = await reltuples(store, table);
   } catch (err) {
     logger?.debug({ err: describeError(err), table }, 'planner statistics not refreshed');
   }
