@@ -3,10 +3,12 @@
 // (tick ms / D), so the curve over N shows whether that cost stays flat as jobs grow.
 // Each due job targets one site with two online devices, so a tick writes a run, two frozen
 // targets and one work item per due job. A tick reads up to D jobs (dueBatch = D).
+// Per tick also node CPU ms (process.cpuUsage) and, for a PostgreSQL server on this host, the CPU ms
+// of this database's backends (/proc): both hold up on a loaded machine, where wall time does not.
 // Options: --backends sqlite,postgres --quick
 //          --cases 10000x100,100000x1000   (N x D; default: 10k/100k x 100/1,000)
 //          --curve                          (100k, 300k, 1M jobs x 1,000 and 10,000 due)
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { sql } from 'kysely';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +35,26 @@ const cases = opt('cases', null)?.split(',').map((c) => c.split('x').map(Number)
 const TICKS = 5;
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 10, 2, 0, 0, 0);
+
+/**
+ * CPU time (user + system, ms) of this database's server backends, read from /proc: the server's
+ * share of a tick, which a loaded machine does not inflate the way it does wall time. Null when
+ * the server is not on this host (or /proc is not readable).
+ */
+async function serverCpuMs(store) {
+  const { rows } = await sql`select pid from pg_stat_activity where datname = current_database()`.execute(store.db);
+  const hz = 100; // USER_HZ on Linux
+  let total = 0;
+  try {
+    for (const { pid } of rows) {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / hz; // utime, stime
+    }
+  } catch {
+    return null;
+  }
+  return total;
+}
 
 for (const backend of backends) {
   for (const [total, due] of cases) {
@@ -73,15 +95,27 @@ for (const backend of backends) {
     else await insertAll(store.db);
     if (backend === 'postgres') await sql`analyze`.execute(store.db);
     const durations = [];
+    const nodeCpu = [];
+    const serverCpu = [];
     let written = 0;
     for (let t = 0; t < TICKS; t++) {
+      const cpu0 = process.cpuUsage();
+      const server0 = backend === 'postgres' ? await serverCpuMs(store) : null;
       const s = await tick(store, { now: T0 + t * 60_000 + 1, dueBatch: due });
+      const cpu = process.cpuUsage(cpu0);
+      nodeCpu.push(Math.round((cpu.user + cpu.system) / 1000));
+      if (server0 !== null) serverCpu.push(Math.round((await serverCpuMs(store)) - server0));
       if (s.advanced !== due) throw new Error(`tick ${t}: expected ${due} jobs, advanced ${s.advanced}`);
       durations.push(s.durationMs);
       written += s.items;
     }
-    durations.sort((a, b) => a - b);
-    console.log(JSON.stringify({ bench: 'scheduler_tick', backend, jobs: total, due_per_tick: due, tick_ms_median: Math.round(durations[2] * 10) / 10, us_per_occurrence: Math.round((durations[2] * 1000) / due), tick_ms: durations.map((d) => Math.round(d)), items_written: written, machine }));
+    // Wall times in tick order (a tick slower than the one before shows growth); the median sorted.
+    const median = [...durations].sort((a, b) => a - b)[2];
+    console.log(JSON.stringify({
+      bench: 'scheduler_tick', backend, jobs: total, due_per_tick: due, tick_ms_median: Math.round(median * 10) / 10,
+      us_per_occurrence: Math.round((median * 1000) / due), tick_ms: durations.map((d) => Math.round(d)),
+      node_cpu_ms: nodeCpu, ...(serverCpu.length ? { pg_backend_cpu_ms: serverCpu } : {}), items_written: written, machine,
+    }));
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }

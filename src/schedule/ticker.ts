@@ -12,6 +12,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { signalLocalWork } from '../queue/wakeup.js';
 import { writeOccurrences, type JobOccurrences, type OccurrenceTargets, type WriteSummary } from './fire.js';
 import { loadInventory, type InventorySnapshot } from '../inventory/index.js';
+import { noteRowsWritten } from '../db/planner-statistics.js';
 import { planOccurrences, recurrenceOf } from './occurrences.js';
 import { validateRecurrence } from './recurrence.js';
 import { parseTargets, resolveTargets } from './targets.js';
@@ -60,7 +61,18 @@ export async function tick(store: Store, options: TickOptions = {}): Promise<Tic
   const plans = due.map((job) => planJob(job, now, options));
   const needsInventory = plans.some((p) => p.fire.length > 0 && p.job.job_kind !== 'onboarding' && !p.invalid);
   const inventory = needsInventory ? await loadInventory(store, { now }) : null;
-  for (const p of plans) p.targets = targetsFor(p, inventory, now, options.offlineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS);
+  // Resolution is pure in (targets, inventory, now): jobs with the same targets share one answer.
+  const resolved = new Map<string, OccurrenceTargets>();
+  const offlineAfterMs = options.offlineAfterMs ?? DEFAULT_OFFLINE_AFTER_MS;
+  for (const p of plans) {
+    const key = resolutionKey(p);
+    let targets = key === null ? undefined : resolved.get(key);
+    if (targets === undefined) {
+      targets = targetsFor(p, inventory, now, offlineAfterMs);
+      if (key !== null) resolved.set(key, targets);
+    }
+    p.targets = targets;
+  }
 
   for (let i = 0; i < plans.length; i += WRITE_BATCH) {
     const batch = plans.slice(i, i + WRITE_BATCH);
@@ -71,6 +83,9 @@ export async function tick(store: Store, options: TickOptions = {}): Promise<Tic
       summary.runs += written.runIds.length;
       summary.items += written.items;
       if (written.sites.length > 0) signalLocalWork(store, written.sites);
+      // Frozen targets' foreign-key checks look runs up: keep that lookup planned from the
+      // table's real size (planner-statistics.ts), between transactions.
+      await noteRowsWritten(store, 'scheduled_job_runs', written.runIds.length, logger);
     } catch (err) {
       // A lost race that slipped past the compare-and-set hits a unique key: nothing was written
       // for the batch; the next tick re-reads what is still due.
@@ -111,6 +126,14 @@ function planJob(job: ScheduledJob, now: number, options: TickOptions): JobOccur
   } catch (err) {
     return { ...base, nextRunAt: null, fire: [], missed: null, expiredAt: null, invalid: `invalid schedule: ${describeError(err)}` };
   }
+}
+
+/** The memo key of a job's target resolution, or null when it is not shared (only plain JSON objects are). */
+function resolutionKey(p: JobOccurrences): string | null {
+  const spec = p.job.targets_json as unknown;
+  if (p.job.job_kind === 'onboarding' || p.fire.length === 0 || p.invalid) return null;
+  if (spec === null || typeof spec !== 'object' || Object.getPrototypeOf(spec) !== Object.prototype) return null;
+  return JSON.stringify(spec);
 }
 
 function targetsFor(p: JobOccurrences, inventory: InventorySnapshot | null, now: number, offlineAfterMs: number): OccurrenceTargets {
