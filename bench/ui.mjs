@@ -40,6 +40,11 @@ const PAGES = opt('pages', '') ? opt('pages', '').split(',') : null;
 const PG_URL = process.env.BENCH_UI_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/bench_ui';
 const NOW = Date.UTC(2099, 0, 5, 12, 0, 0);
 const SITES = 10;
+const RARE_KIND = 'inventory_sync';
+const RARE_AT = 7;
+const DAY = 86_400_000;
+/** The seed's items are created 500 ms apart, the last one at NOW. */
+const FIRST_CREATED = NOW - ITEMS * 500;
 const machine = { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
 
 async function seed(store) {
@@ -67,7 +72,8 @@ async function seed(store) {
     const created = NOW - (ITEMS - i) * 500;
     const finished = status === 'succeeded' || status === 'failed' || status === 'dead';
     rows.push({
-      kind: 'scheduled_run', site_id: 1 + (i % SITES), lane: 'default', payload_json: toJson({ host: { name: `h${i % 1000}` } }),
+      // One item in 10,000 has a rare kind, for the kind filter's pages.
+      kind: i % 10_000 === RARE_AT ? RARE_KIND : 'scheduled_run', site_id: 1 + (i % SITES), lane: 'default', payload_json: toJson({ host: { name: `h${i % 1000}` } }),
       status, attempt_count: 1, max_attempts: 3, available_at: status === 'queued' && i % 2 ? NOW + 3_600_000 : created,
       created_at: created, updated_at: created, started_at: created + 100, finished_at: finished ? created + 2000 : null,
       lease_owner: status === 'running' ? `w-${i % 20}` : null, lease_expires_at: status === 'running' ? NOW + 60_000 : null, heartbeat_at: status === 'running' ? NOW : null,
@@ -97,7 +103,9 @@ async function seeded(store) {
   if (!exists) return false;
   const last = await store.db.selectFrom('job_scheduler_work_items').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst();
   const jobs = await store.db.selectFrom('scheduled_jobs').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst();
-  return Number(last?.id ?? 0) === ITEMS && Number(jobs?.id ?? 0) === JOBS;
+  // A seed from before the rare kind was added is seeded again.
+  const rare = await store.db.selectFrom('job_scheduler_work_items').select('kind').where('id', '=', RARE_AT + 1).executeTakeFirst();
+  return Number(last?.id ?? 0) === ITEMS && Number(jobs?.id ?? 0) === JOBS && rare?.kind === RARE_KIND;
 }
 
 for (const backend of backends) {
@@ -122,6 +130,14 @@ for (const backend of backends) {
     work_items_failed_site: () => listItems(store, { status: 'failed', site: 3 }, { limit: 50 }),
     work_items_running_worker: () => listItems(store, { status: 'running', worker: 'w-7' }, { limit: 50 }),
     work_items_payload: () => listItems(store, { status: 'failed', payloadPath: 'host.name', payloadValue: 'h42' }, { limit: 50 }),
+    // Kind and creation-time filters (the kind filter splits by status; a time range pages in
+    // created_at order through the finished items' (created_at, id) indexes).
+    work_items_rare_kind: () => listItems(store, { kind: RARE_KIND }, { limit: 50 }),
+    work_items_missing_kind: () => listItems(store, { kind: 'no_such_kind' }, { limit: 50 }),
+    work_items_old_day: () => listItems(store, { from: FIRST_CREATED + DAY / 2, to: FIRST_CREATED + DAY * 1.5 }, { limit: 50 }),
+    work_items_recent_hour: () => listItems(store, { from: NOW - DAY / 24 }, { limit: 50 }),
+    work_items_rare_kind_old_day: () => listItems(store, { kind: RARE_KIND, from: FIRST_CREATED + DAY / 2, to: FIRST_CREATED + DAY * 1.5 }, { limit: 50 }),
+    work_items_failed_old_day: () => listItems(store, { status: 'failed', from: FIRST_CREATED + DAY / 2, to: FIRST_CREATED + DAY * 1.5 }, { limit: 50 }),
     jobs: () => listJobLines(store, { limit: 50 }),
     job: () => listOccurrences(store, { jobId: 1, limit: 50 }),
     run: () => readRunDetail(store, 1),
