@@ -4,8 +4,8 @@
  * (migrations 0018, 0020): status → (status, id); status and site → (status, site_id, id); a worker →
  * (lease_owner, id) and (worker_guid, id), looked up separately and merged, because `a OR b`
  * over two columns defeats both indexes. A kind or a creation-time range is split by status
- * (splitByStatus): finished items through per-status partial indexes led by kind or created_at,
- * queued and running ones (the backlog) through (status, id); the arms are merged newest first.
+ * (splitByStatus): finished and queued items through per-status partial indexes led by kind or
+ * created_at, running ones (the backlog) through (status, id); the arms are merged newest first.
  * A time-filtered list is ordered by (created_at, id), the order its indexes hold. The payload
  * search runs in the database; where no index serves it (SQLite) it is bounded to the newest
  * PAYLOAD_SEARCH_WINDOW items matching the other filters, and the page says how many it searched.
@@ -39,7 +39,8 @@ export const PAYLOAD_SEARCH_WINDOW = 5_000;
 
 type ItemQuery = SelectQueryBuilder<Database, 'job_scheduler_work_items', {}>;
 
-const FINISHED: ReadonlySet<string> = new Set(FINISHED_STATUSES);
+/** Statuses with partial indexes led by kind and by created_at (migration 0020); running items are walked. */
+const INDEXED: ReadonlySet<string> = new Set([...FINISHED_STATUSES, 'queued']);
 
 const list = (v: string | readonly string[]): readonly string[] => (typeof v === 'string' ? [v] : v);
 
@@ -50,16 +51,16 @@ const oneOrMany = (q: ItemQuery, column: 'status' | 'kind', v: string | readonly
 export const byCreation = (f: ItemFilter): boolean => f.from !== undefined || f.to !== undefined;
 
 /**
- * The filter as disjoint index ranges, one per status (and, for finished items listed in id
+ * The filter as disjoint index ranges, one per status (and, for indexed statuses listed in id
  * order, one per kind), when it has a kind or a time range: no index leads with either over all
- * items, but per finished status one does, and the queued and running backlog is read through
+ * items, but per finished status and for queued items one does, and running items are read through
  * (status, id). Statuses outside WORK_STATUSES are never written, so the arms cover every item.
  */
 export function splitByStatus(f: ItemFilter): ItemFilter[] {
   if (f.kind === undefined && !byCreation(f)) return [f];
   const statuses = [...new Set(f.status === undefined ? WORK_STATUSES : list(f.status))];
   return statuses.flatMap((status) =>
-    FINISHED.has(status) && f.kind !== undefined && !byCreation(f)
+    INDEXED.has(status) && f.kind !== undefined && !byCreation(f)
       ? [...new Set(list(f.kind!))].map((kind) => ({ ...f, status, kind }))
       : [{ ...f, status }],
   );
@@ -75,9 +76,9 @@ interface Cursor {
 /** The filter without the worker and payload terms, below the cursor. */
 function base(store: Store, f: ItemFilter, below?: Cursor): ItemQuery {
   let q = store.db.selectFrom('job_scheduler_work_items');
-  // A finished status in creation order is read through its (created_at, id) index: the status
+  // An indexed status in creation order is read through its (created_at, id) index: the status
   // term must stay (the partial index's WHERE) without drawing SQLite to the (status, id) index.
-  if (byCreation(f) && typeof f.status === 'string' && FINISHED.has(f.status)) q = q.where(store.dialect.broadEquality('status', f.status));
+  if (byCreation(f) && typeof f.status === 'string' && INDEXED.has(f.status)) q = q.where(store.dialect.broadEquality('status', f.status));
   else q = oneOrMany(q, 'status', f.status);
   q = oneOrMany(q, 'kind', f.kind);
   if (f.site === null) q = q.where('site_id', 'is', null);
@@ -102,7 +103,7 @@ function atOrAboveCursor(q: ItemQuery, c: Cursor): ItemQuery {
 
 const searchesPayload = (f: ItemFilter): f is ItemFilter & { payloadPath: string } => Boolean(f.payloadPath);
 
-/** One query of a filter; `backlog`: it walks the queued or running items (no index leads with its terms there). */
+/** One query of a filter; `backlog`: it walks the running items (no index leads with its terms there). */
 interface Arm {
   query: ItemQuery;
   backlog: boolean;
@@ -115,7 +116,7 @@ function arms(store: Store, f: ItemFilter, below?: Cursor, withPayload = true): 
   return parts.flatMap((part) => {
     let q = base(store, part, below);
     if (withPayload && searchesPayload(f)) q = q.where(store.dialect.jsonSearch.valueAt('payload_json', f.payloadPath.split('.'), f.payloadValue ?? ''));
-    const backlog = split && !FINISHED.has(String(part.status));
+    const backlog = split && !INDEXED.has(String(part.status));
     const queries = f.worker ? [q.where('lease_owner', '=', f.worker), q.where('worker_guid', '=', f.worker)] : [q];
     return queries.map((query) => ({ query, backlog }));
   });
@@ -222,7 +223,7 @@ export async function listItems(store: Store, f: ItemFilter, options: ListOption
   const all = arms(store, f, below);
   const inOrder = queriesOf(all.filter((a) => !a.backlog));
   const backlog = queriesOf(all.filter((a) => a.backlog));
-  // The backlog arms walk every queued or running item testing each: one walk (to the count's
+  // The backlog arm walks every running item testing each: one walk (to the count's
   // cap) serves both the count and the first page.
   const walk = backlog.length > 0 && counting ? await newestKeys(queriesOf(arms(store, f).filter((a) => a.backlog)), creation, COUNT_CAP + 1) : null;
   const countInOrder = counting ? countArms(store, queriesOf(arms(store, f).filter((a) => !a.backlog)), Boolean(f.worker)) : Promise.resolve(0);
