@@ -10,7 +10,7 @@
  * search runs in the database; where no index serves it (SQLite) it is bounded to the newest
  * PAYLOAD_SEARCH_WINDOW items matching the other filters, and the page says how many it searched.
  */
-import type { SelectQueryBuilder } from 'kysely';
+import type { CompiledQuery, SelectQueryBuilder } from 'kysely';
 import { countCapped, COUNT_CAP } from '../db/capped-count.js';
 import type { Store } from '../db/open.js';
 import type { Database, WorkItem } from '../db/schema.js';
@@ -264,6 +264,11 @@ export async function idsMatching(store: Store, f: ItemFilter, options: ListOpti
   }
   const ids = (await newestKeys(queriesOf(arms(store, f, below)), byCreation(f), options.limit)).map((r) => r.id);
   return { ids, last: ids.length === options.limit ? ids.at(-1)! : null };
+}
+
+/** The queries a page of this filter runs, compiled (test/queue/plans.test.ts explains each). */
+export function pageQueries(store: Store, f: ItemFilter, limit = 50): CompiledQuery[] {
+  return arms(store, f).map((a) => ordered(a.query, byCreation(f)).selectAll().limit(limit + 1).compile());
 }
 
 export { COUNT_CAP };
