@@ -6,7 +6,7 @@
 //             sizes, PostgreSQL database BENCH_UI_DATABASE_URL) and seed only when they are empty
 //             or hold other sizes; migrations still run, so a new index is measured on the old seed.
 // A CI smoke run: --items 10000 --jobs 1000 (seconds).
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { sql } from 'kysely';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -85,16 +85,43 @@ async function seed(store) {
   await rollUpMinutes(store, NOW);
 }
 
-async function time(fn) {
+/**
+ * Median wall and node CPU milliseconds of 5 runs after a warm-up; on PostgreSQL also the server
+ * CPU of this database's backends (utime + stime from /proc, 10 ms ticks, so the mean of the 5),
+ * null where /proc does not show them (a remote server). CPU figures hold on a loaded machine.
+ */
+async function time(fn, store) {
   await fn();
+  const pids = store.dialect.backend === 'postgres' ? (await sql`select pid from pg_stat_activity where datname = current_database()`.execute(store.db)).rows.map((r) => r.pid) : [];
   const ms = [];
+  const cpu = [];
+  const server0 = serverTicks(pids);
   for (let i = 0; i < 5; i++) {
     const t = performance.now();
+    const c = process.cpuUsage();
     await fn();
+    const d = process.cpuUsage(c);
     ms.push(performance.now() - t);
+    cpu.push((d.user + d.system) / 1000);
   }
-  ms.sort((a, b) => a - b);
-  return Math.round(ms[2] * 10) / 10;
+  const server = server0 === null ? null : Math.round(((serverTicks(pids) - server0) * 10) / 5 * 10) / 10;
+  const median = (xs) => Math.round(xs.sort((a, b) => a - b)[2] * 10) / 10;
+  return { median_ms: median(ms), cpu_ms: median(cpu), ...(store.dialect.backend === 'postgres' ? { server_cpu_ms: server } : {}) };
+}
+
+/** utime + stime of these processes in clock ticks (100 per second), or null if /proc hides them. */
+function serverTicks(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return null;
+    }
+  }
+  return pids.length ? ticks : null;
 }
 
 /** True when the store already holds this run's seed (same sizes), so --reuse can skip seeding. */
@@ -154,7 +181,7 @@ for (const backend of backends) {
   };
   for (const [page, fn] of Object.entries(pages)) {
     if (PAGES && !PAGES.includes(page)) continue;
-    console.log(JSON.stringify({ bench: 'ui', backend, items: ITEMS, jobs: JOBS, page, median_ms: await time(fn), seed_s: seedS, machine }));
+    console.log(JSON.stringify({ bench: 'ui', backend, items: ITEMS, jobs: JOBS, page, ...(await time(fn, store)), seed_s: seedS, machine }));
   }
   await store.close();
   if (!REUSE) rmSync(dir, { recursive: true, force: true });
