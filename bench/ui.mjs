@@ -104,7 +104,9 @@ async function time(fn, store) {
     ms.push(performance.now() - t);
     cpu.push((d.user + d.system) / 1000);
   }
-  const server = server0 === null ? null : Math.round(((serverTicks(pids) - server0) * 10) / 5 * 10) / 10;
+  const server1 = serverTicks(pids);
+  // A backend that exited (or a pid reused) between the reads spoils the sum: reported as null.
+  const server = server0 === null || server1 === null || server1 < server0 ? null : Math.round(((server1 - server0) * 10) / 5 * 10) / 10;
   const median = (xs) => Math.round(xs.sort((a, b) => a - b)[2] * 10) / 10;
   return { median_ms: median(ms), cpu_ms: median(cpu), ...(store.dialect.backend === 'postgres' ? { server_cpu_ms: server } : {}) };
 }
