@@ -230,9 +230,10 @@ export async function listItems(store: Store, f: ItemFilter, options: ListOption
   const backlogKeys = walk && (below === undefined || walk.length <= COUNT_CAP) ? walk.filter((k) => isBelow(k, below)).slice(0, options.limit + 1) : await newestKeys(backlog, creation, options.limit + 1);
   const [fromIndexes, fromBacklog] = await Promise.all([inOrder.length > 0 ? newest(inOrder, creation, options.limit + 1) : [], rowsOf(store, backlogKeys)]);
   const rows = merge([fromIndexes, fromBacklog], creation, options.limit + 1);
-  const total = Promise.resolve(Math.min(COUNT_CAP + 1, (await countInOrder) + (walk?.length ?? 0)));
+  // The arms are disjoint by status, so their counts add up (then capped like any count).
+  const total = Math.min(COUNT_CAP + 1, (await countInOrder) + (walk?.length ?? 0));
   const items = rows.slice(0, options.limit);
-  return { items, next_before: rows.length > options.limit ? items.at(-1)!.id : null, total: await total };
+  return { items, next_before: rows.length > options.limit ? items.at(-1)!.id : null, total };
 }
 
 /**
