@@ -6,7 +6,7 @@
 //             sizes, PostgreSQL database BENCH_UI_DATABASE_URL) and seed only when they are empty
 //             or hold other sizes; migrations still run, so a new index is measured on the old seed.
 // A CI smoke run: --items 10000 --jobs 1000 (seconds).
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { sql } from 'kysely';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,11 @@ const PAGES = opt('pages', '') ? opt('pages', '').split(',') : null;
 const PG_URL = process.env.BENCH_UI_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/bench_ui';
 const NOW = Date.UTC(2099, 0, 5, 12, 0, 0);
 const SITES = 10;
+const RARE_KIND = 'inventory_sync';
+const RARE_AT = 7;
+const DAY = 86_400_000;
+/** The seed's items are created 500 ms apart, the last one at NOW. */
+const FIRST_CREATED = NOW - ITEMS * 500;
 const machine = { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
 
 async function seed(store) {
@@ -67,7 +72,8 @@ async function seed(store) {
     const created = NOW - (ITEMS - i) * 500;
     const finished = status === 'succeeded' || status === 'failed' || status === 'dead';
     rows.push({
-      kind: 'scheduled_run', site_id: 1 + (i % SITES), lane: 'default', payload_json: toJson({ host: { name: `h${i % 1000}` } }),
+      // One item in 10,000 has a rare kind, for the kind filter's pages.
+      kind: i % 10_000 === RARE_AT ? RARE_KIND : 'scheduled_run', site_id: 1 + (i % SITES), lane: 'default', payload_json: toJson({ host: { name: `h${i % 1000}` } }),
       status, attempt_count: 1, max_attempts: 3, available_at: status === 'queued' && i % 2 ? NOW + 3_600_000 : created,
       created_at: created, updated_at: created, started_at: created + 100, finished_at: finished ? created + 2000 : null,
       lease_owner: status === 'running' ? `w-${i % 20}` : null, lease_expires_at: status === 'running' ? NOW + 60_000 : null, heartbeat_at: status === 'running' ? NOW : null,
@@ -79,16 +85,45 @@ async function seed(store) {
   await rollUpMinutes(store, NOW);
 }
 
-async function time(fn) {
+/**
+ * Median wall and node CPU milliseconds of 5 runs after a warm-up; on PostgreSQL also the server
+ * CPU of this database's backends (utime + stime from /proc, 10 ms ticks, so the mean of the 5),
+ * null where /proc does not show them (a remote server). CPU figures hold on a loaded machine.
+ */
+async function time(fn, store) {
   await fn();
+  const pids = store.dialect.backend === 'postgres' ? (await sql`select pid from pg_stat_activity where datname = current_database()`.execute(store.db)).rows.map((r) => r.pid) : [];
   const ms = [];
+  const cpu = [];
+  const server0 = serverTicks(pids);
   for (let i = 0; i < 5; i++) {
     const t = performance.now();
+    const c = process.cpuUsage();
     await fn();
+    const d = process.cpuUsage(c);
     ms.push(performance.now() - t);
+    cpu.push((d.user + d.system) / 1000);
   }
-  ms.sort((a, b) => a - b);
-  return Math.round(ms[2] * 10) / 10;
+  const server1 = serverTicks(pids);
+  // A backend that exited (or a pid reused) between the reads spoils the sum: reported as null.
+  const server = server0 === null || server1 === null || server1 < server0 ? null : Math.round(((server1 - server0) * 10) / 5 * 10) / 10;
+  const median = (xs) => Math.round(xs.sort((a, b) => a - b)[2] * 10) / 10;
+  return { median_ms: median(ms), cpu_ms: median(cpu), ...(store.dialect.backend === 'postgres' ? { server_cpu_ms: server } : {}) };
+}
+
+/** utime + stime of these processes in clock ticks (100 per second), or null if /proc hides them. */
+function serverTicks(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return null;
+    }
+  }
+  return pids.length ? ticks : null;
 }
 
 /** True when the store already holds this run's seed (same sizes), so --reuse can skip seeding. */
@@ -97,7 +132,9 @@ async function seeded(store) {
   if (!exists) return false;
   const last = await store.db.selectFrom('job_scheduler_work_items').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst();
   const jobs = await store.db.selectFrom('scheduled_jobs').select('id').orderBy('id', 'desc').limit(1).executeTakeFirst();
-  return Number(last?.id ?? 0) === ITEMS && Number(jobs?.id ?? 0) === JOBS;
+  // A seed from before the rare kind was added is seeded again.
+  const rare = await store.db.selectFrom('job_scheduler_work_items').select('kind').where('id', '=', RARE_AT + 1).executeTakeFirst();
+  return Number(last?.id ?? 0) === ITEMS && Number(jobs?.id ?? 0) === JOBS && rare?.kind === RARE_KIND;
 }
 
 for (const backend of backends) {
@@ -122,6 +159,14 @@ for (const backend of backends) {
     work_items_failed_site: () => listItems(store, { status: 'failed', site: 3 }, { limit: 50 }),
     work_items_running_worker: () => listItems(store, { status: 'running', worker: 'w-7' }, { limit: 50 }),
     work_items_payload: () => listItems(store, { status: 'failed', payloadPath: 'host.name', payloadValue: 'h42' }, { limit: 50 }),
+    // Kind and creation-time filters (the kind filter splits by status; a time range pages in
+    // created_at order through the finished items' (created_at, id) indexes).
+    work_items_rare_kind: () => listItems(store, { kind: RARE_KIND }, { limit: 50 }),
+    work_items_missing_kind: () => listItems(store, { kind: 'no_such_kind' }, { limit: 50 }),
+    work_items_old_day: () => listItems(store, { from: FIRST_CREATED + DAY / 2, to: FIRST_CREATED + DAY * 1.5 }, { limit: 50 }),
+    work_items_recent_hour: () => listItems(store, { from: NOW - DAY / 24 }, { limit: 50 }),
+    work_items_rare_kind_old_day: () => listItems(store, { kind: RARE_KIND, from: FIRST_CREATED + DAY / 2, to: FIRST_CREATED + DAY * 1.5 }, { limit: 50 }),
+    work_items_failed_old_day: () => listItems(store, { status: 'failed', from: FIRST_CREATED + DAY / 2, to: FIRST_CREATED + DAY * 1.5 }, { limit: 50 }),
     jobs: () => listJobLines(store, { limit: 50 }),
     job: () => listOccurrences(store, { jobId: 1, limit: 50 }),
     run: () => readRunDetail(store, 1),
@@ -138,7 +183,7 @@ for (const backend of backends) {
   };
   for (const [page, fn] of Object.entries(pages)) {
     if (PAGES && !PAGES.includes(page)) continue;
-    console.log(JSON.stringify({ bench: 'ui', backend, items: ITEMS, jobs: JOBS, page, median_ms: await time(fn), seed_s: seedS, machine }));
+    console.log(JSON.stringify({ bench: 'ui', backend, items: ITEMS, jobs: JOBS, page, ...(await time(fn, store)), seed_s: seedS, machine }));
   }
   await store.close();
   if (!REUSE) rmSync(dir, { recursive: true, force: true });

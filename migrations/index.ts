@@ -19,6 +19,7 @@ import * as m20261202_0011 from './20261202_0011_minute_rollup.js';
 import * as m20261202_0014 from './20261202_0014_work_item_partial_indexes.js';
 import * as m20261202_0018 from './20261202_0018_work_item_list_indexes.js';
 import * as m20261202_0019 from './20261202_0019_ui_session_proof.js';
+import * as m20261202_0020 from './20261202_0020_work_item_kind_time_indexes.js';
 import * as m20261202_0023 from './20261202_0023_drop_payload_gin.js';
 
 export const MIGRATIONS: MigrationList = [
@@ -38,5 +39,6 @@ export const MIGRATIONS: MigrationList = [
   ['20261202_0014_work_item_partial_indexes', m20261202_0014],
   ['20261202_0018_work_item_list_indexes', m20261202_0018],
   ['20261202_0019_ui_session_proof', m20261202_0019],
+  ['20261202_0020_work_item_kind_time_indexes', m20261202_0020],
   ['20261202_0023_drop_payload_gin', m20261202_0023],
 ];

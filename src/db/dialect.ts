@@ -95,6 +95,13 @@ export interface Dialect {
    * key (`id IN (SELECT …)` plans as a hash semi-join over the whole table). SQLite: `IN`.
    */
   idInCte(cte: string): RawBuilder<SqlBool>;
+  /**
+   * `column = value` that the planner should not choose an index on, when it must stay for a
+   * partial index's WHERE to match and another column's range reads fewer rows. SQLite without
+   * statistics rates any equality above a range (`likelihood` says it keeps most rows);
+   * PostgreSQL's statistics decide.
+   */
+  broadEquality(column: string, value: string): RawBuilder<SqlBool>;
   /** JSON text as a value for a `*_json` column where the type cannot be inferred (inside CASE). */
   jsonExpression(json: string | null): RawBuilder<unknown>;
   /**
@@ -166,6 +173,7 @@ const sqliteDialect: Dialect = {
   lockRowsSkipLocked: (query) => query,
   lockNamed: async () => {},
   idInCte: (cte) => sql<SqlBool>`id in (select id from ${sql.table(cte)})`,
+  broadEquality: (column, value) => sql<SqlBool>`likelihood(${sql.ref(column)} = ${value}, 0.9)`,
   jsonExpression: (json) => sql`${json}`,
   claimsTable(alias, ids, claims, results) {
     return sqliteDialect.claimsTableOf(alias, sqliteDialect.claimsParams(ids, claims, results));
@@ -223,6 +231,7 @@ const postgresDialect: Dialect = {
     await sql`select pg_advisory_xact_lock(hashtext(current_schema() || ':' || ${name}))`.execute(trx);
   },
   idInCte: (cte) => sql<SqlBool>`id = any(array(select id from ${sql.table(cte)}))`,
+  broadEquality: (column, value) => sql<SqlBool>`${sql.ref(column)} = ${value}`,
   jsonExpression: (json) => sql`cast(${json} as jsonb)`,
   claimsTable(alias, ids, claims, results) {
     return postgresDialect.claimsTableOf(alias, postgresDialect.claimsParams(ids, claims, results));

@@ -2,9 +2,10 @@
  * The queue's figures for the overview, each an index-backed capped read (migration 0018): items
  * by status, ready vs delayed and the oldest ready item (queued items' available_at index), and
  * queued and running items per site. Counts stop at COUNT_CAP + 1, so they cost the same at a
- * million items as at ten thousand.
+ * million items as at ten thousand. Queued and running are not counted again: queued items are
+ * ready or delayed, and the per-site read of running items already holds them all.
  */
-import { countCapped } from '../db/capped-count.js';
+import { COUNT_CAP, countCapped } from '../db/capped-count.js';
 import type { Store } from '../db/open.js';
 import { WORK_STATUSES } from './kinds.js';
 
@@ -25,6 +26,9 @@ export interface QueueOverview {
   sites: SiteBacklog[];
 }
 
+/** Statuses counted on their own; queued and running are derived from reads made anyway. */
+const COUNTED = WORK_STATUSES.filter((s) => s !== 'queued' && s !== 'running');
+
 export async function readQueueOverview(store: Store, now: number, siteIds: ReadonlyArray<number | null>): Promise<QueueOverview> {
   const { db } = store;
   const items = () => db.selectFrom('job_scheduler_work_items');
@@ -33,7 +37,7 @@ export async function readQueueOverview(store: Store, now: number, siteIds: Read
   // Independent short reads, issued together: PostgreSQL runs them on several pooled
   // connections; SQLite's one connection takes them in turn.
   const [statusCounts, ready, delayed, first, queuedBySite, runningRows] = await Promise.all([
-    Promise.all(WORK_STATUSES.map((s) => countCapped(db, items().where('status', '=', s)))),
+    Promise.all(COUNTED.map((s) => countCapped(db, items().where('status', '=', s)))),
     countCapped(db, queued().where('available_at', '<=', now)),
     countCapped(db, queued().where('available_at', '>', now)),
     queued().select('available_at').where('available_at', '<=', now).orderBy('available_at').limit(1).executeTakeFirst(),
@@ -42,8 +46,13 @@ export async function readQueueOverview(store: Store, now: number, siteIds: Read
     items().select((eb) => ['site_id', eb.fn.countAll().as('n')]).where('status', '=', 'running').groupBy('site_id').execute(),
   ]);
   const runningBySite = new Map(runningRows.map((r) => [r.site_id, Number(r.n)]));
+  const counted = new Map<string, number>(COUNTED.map((s, i) => [s, statusCounts[i]!]));
+  // Every queued item is ready or delayed (available_at is never null): their sum is exact below
+  // the cap, and at or above it when either count stopped there.
+  counted.set('queued', Math.min(ready + delayed, COUNT_CAP + 1));
+  counted.set('running', Math.min([...runningBySite.values()].reduce((a, b) => a + b, 0), COUNT_CAP + 1));
   return {
-    by_status: Object.fromEntries(WORK_STATUSES.map((s, i) => [s, statusCounts[i]!])),
+    by_status: Object.fromEntries(WORK_STATUSES.map((s) => [s, counted.get(s)!])),
     ready,
     delayed,
     oldest_ready_at: first ? Number(first.available_at) : null,

@@ -1,14 +1,16 @@
 /**
- * The batched completion joins a claims table (Dialect.claimsTable) on the primary key: each
- * (id, claim) row probes one work item. On SQLite the claims table comes from json_each, whose
+ * Query plans each backend chooses. The batched completion joins a claims table
+ * (Dialect.claimsTable) on the primary key: each (id, claim) row probes one work item. On SQLite the claims table comes from json_each, whose
  * size the planner cannot see; flattened into the join it was scanned once per running item of the
- * lease owner (n² for a batch of n). This test reads the plan each backend chooses.
+ * lease owner (n² for a batch of n). The work-item list's kind and time filters must read index
+ * ranges (src/queue/work-item-list.ts), never walk the primary key testing each row.
  */
 import { sql } from 'kysely';
 import { beforeAll, expect, it } from 'vitest';
 import { bind } from '../../src/db/compiled-query.js';
 import { claimWorkItems, enqueueWorkItems } from '../../src/queue/index.js';
 import { completionStatement } from '../../src/queue/complete.js';
+import { pageQueries, type ItemFilter } from '../../src/queue/work-item-list.js';
 import { describeBackends } from '../helpers/backends.js';
 
 const T0 = 4_070_908_800_000; // 2099-01-01
@@ -49,4 +51,53 @@ describeBackends('query plans of the batched completion', (ctx) => {
       if (/Nested Loop[\s\S]*Index Scan using ix_work_items_lease_owner_id/.test(plan)) expect(plan).toMatch(/Index Cond: \(\(lease_owner = 'X'::text\) AND \(id = v\.item_id\)\)/);
     }
   });
+});
+
+describeBackends('query plans of the work-item list by kind and by creation time', (ctx) => {
+  const DAY = 86_400_000;
+  const N = 20_000;
+  beforeAll(async () => {
+    await ctx.truncateAll();
+    // Mostly finished items of one kind, a backlog, a rare kind; created one a minute.
+    const rows = Array.from({ length: N }, (_, i) => {
+      const r = i % 100;
+      const status = r < 90 ? 'succeeded' : r < 95 ? 'failed' : r < 98 ? 'queued' : r < 99 ? 'running' : 'dead';
+      const at = T0 + i * 60_000;
+      return { kind: i % 1000 === 7 ? 'rare' : 'common', site_id: null, lane: 'default', payload_json: '{}', status, attempt_count: 1, max_attempts: 3, available_at: at, created_at: at, updated_at: at };
+    });
+    for (let i = 0; i < N; i += 500) await ctx.db.insertInto('job_scheduler_work_items').values(rows.slice(i, i + 500)).execute();
+    // PostgreSQL's autovacuum keeps statistics; the daemon never runs ANALYZE on SQLite.
+    if (ctx.backend === 'postgres') await sql`analyze job_scheduler_work_items`.execute(ctx.db);
+  });
+
+  const filters: Record<string, ItemFilter> = {
+    'a rare kind': { kind: 'rare' },
+    'a missing kind': { kind: 'missing' },
+    'a kind and a status': { kind: 'rare', status: 'failed' },
+    'an old one-day range': { from: T0 + DAY, to: T0 + 2 * DAY },
+    'a recent range': { from: T0 + (N - 60) * 60_000 },
+    'a rare kind in a range': { kind: 'rare', from: T0 + DAY, to: T0 + 2 * DAY },
+    'a status in a range': { status: 'failed', from: T0 + DAY, to: T0 + 2 * DAY },
+  };
+
+  for (const [name, f] of Object.entries(filters)) {
+    it(`reads ${name} through index ranges, never the whole table or the primary key`, async () => {
+      const sqlite = ctx.backend === 'sqlite';
+      for (const query of pageQueries(ctx.store, f)) {
+        const explained = await ctx.store.db.executeQuery<Record<string, string>>({ ...query, sql: `${sqlite ? 'explain query plan' : 'explain'} ${query.sql}` });
+        const plan = explained.rows.map((r) => (sqlite ? r.detail : r['QUERY PLAN'])).join('\n');
+        // Only running items are walked through (status, id); every other status has its own
+        // kind and created_at indexes, or the walk covers all its items.
+        if (!query.parameters.includes('running')) expect(plan, query.sql).not.toMatch(/ix_work_items_status_(site_)?id\b/);
+        if (sqlite) {
+          // SEARCH is an index range; SCAN reads the whole table (or a whole index).
+          expect(plan, query.sql).toMatch(/SEARCH job_scheduler_work_items USING (COVERING )?INDEX ix_work_items_/);
+          expect(plan, query.sql).not.toMatch(/SCAN job_scheduler_work_items/);
+        } else {
+          expect(plan, query.sql).toMatch(/Index (Only )?Scan( Backward)? using ix_work_items_|Bitmap Index Scan on ix_work_items_/);
+          expect(plan, query.sql).not.toMatch(/Seq Scan|job_scheduler_work_items_pkey/);
+        }
+      }
+    });
+  }
 });

@@ -8,7 +8,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiToken, revokeApiToken } from '../../src/auth/tokens.js';
 import { toJson } from '../../src/db/dialect.js';
@@ -18,7 +18,7 @@ import { createFilter } from '../../src/inventory/filter-admin.js';
 import { claimWorkItems } from '../../src/queue/claim.js';
 import { completeWorkItem } from '../../src/queue/complete.js';
 import { describeBackends } from '../helpers/backends.js';
-import { launchChromium } from './browser.js';
+import { launchChromium, signIn } from './browser.js';
 import { seedServiceSnapshot, seedSiteAndJob, startUiServer, type UiServer } from './harness.js';
 
 const NOW = Date.UTC(2099, 0, 5, 12, 0, 0);
@@ -29,15 +29,6 @@ beforeAll(async () => {
   chromium = await launchChromium();
 }, 60_000);
 afterAll(() => chromium?.close());
-
-async function signIn(context: BrowserContext, base: string, token: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${base}/ui/services`);
-  await page.getByLabel('API token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${base}/ui`);
-  return page;
-}
 
 /** Tabs forward until the focused element's text matches (at most `max` presses); returns that text. */
 async function tabTo(page: Page, text: RegExp, max = 80): Promise<string> {
@@ -81,7 +72,7 @@ describeBackends('dashboard admin pages in a browser', (ctx) => {
         { ...worker, worker_guid: 'north-worker-0', status: 'lost', claimed_count: 5, last_seen_at: NOW - 900_000, docker_state: 'exited', exit_code: 137, stopped_at: NOW - 600_000, updated_at: NOW - 600_000 },
       ])
       .execute();
-    admin = await signIn(await chromium.newContext(), server.url, tokens.ada!);
+    admin = await signIn(await chromium.newContext(), server.url, tokens.ada!, '/ui/services');
   }, 60_000);
   afterAll(async () => {
     await admin?.context().close();
@@ -133,7 +124,7 @@ describeBackends('dashboard admin pages in a browser', (ctx) => {
   });
 
   it('shows a viewer no service actions, and the server refuses a forged one', async () => {
-    const viewer = await signIn(await chromium.newContext(), server.url, tokens.vera!);
+    const viewer = await signIn(await chromium.newContext(), server.url, tokens.vera!, '/ui/services');
     try {
       await viewer.goto(`${server.url}/ui/services`);
       await viewer.getByRole('rowheader', { name: 'shop/api' }).waitFor();
@@ -154,7 +145,7 @@ describeBackends('dashboard admin pages in a browser', (ctx) => {
   });
 
   it('sends a revoked token’s session to sign-in', async () => {
-    const page = await signIn(await chromium.newContext(), server.url, tokens.temp!);
+    const page = await signIn(await chromium.newContext(), server.url, tokens.temp!, '/ui/services');
     try {
       await page.goto(`${server.url}/ui/inventory`);
       await page.getByRole('heading', { name: 'Inventory' }).waitFor();

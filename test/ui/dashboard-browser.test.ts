@@ -6,14 +6,14 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimWorkItems } from '../../src/queue/claim.js';
 import { completeWorkItem } from '../../src/queue/complete.js';
 import { enqueueWorkItem } from '../../src/queue/enqueue.js';
 import { applyRunRollups } from '../../src/schedule/rollup.js';
 import { describeBackends } from '../helpers/backends.js';
-import { launchChromium } from './browser.js';
+import { launchChromium, signIn } from './browser.js';
 import { ADMIN, seedSiteAndJob, startUiServer, VIEWER, type UiServer } from './harness.js';
 
 const NOW = Date.UTC(2099, 0, 5, 12, 0, 0);
@@ -24,15 +24,6 @@ beforeAll(async () => {
   chromium = await launchChromium();
 }, 60_000);
 afterAll(() => chromium?.close());
-
-async function signIn(context: BrowserContext, base: string, token: string): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${base}/ui/items`);
-  await page.getByLabel('API token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${base}/ui`);
-  return page;
-}
 
 describeBackends('dashboard in a browser', (ctx) => {
   let server: UiServer;
