@@ -16,7 +16,8 @@
  * per status, as in migration 0014: SQLite matches `status = ?` against `status = 'failed'` but
  * never against an IN list.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql } from '../src/db/kysely.js';
 
 const FINISHED = ['succeeded', 'failed', 'dead', 'cancelled'] as const;
 const INDEXED = [...FINISHED, 'queued'] as const;

@@ -15,7 +15,7 @@
  * table's real size (an index lookup). SKIP_LOCKED: never wait behind autovacuum or another
  * replica's ANALYZE; a skipped one is retried at the next threshold.
  */
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery } from './kysely.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Store } from './open.js';
