@@ -96,11 +96,6 @@ function belowCursor(q: ItemQuery, c: Cursor): ItemQuery {
   return q.where('created_at', '<=', c.createdAt).where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(c.createdAt!, c.id)));
 }
 
-function atOrAboveCursor(q: ItemQuery, c: Cursor): ItemQuery {
-  if (c.createdAt === undefined) return q.where('id', '>=', c.id);
-  return q.where('created_at', '>=', c.createdAt).where((eb) => eb(eb.refTuple('created_at', 'id'), '>=', eb.tuple(c.createdAt!, c.id)));
-}
-
 const searchesPayload = (f: ItemFilter): f is ItemFilter & { payloadPath: string } => Boolean(f.payloadPath);
 
 /** One query of a filter; `backlog`: it walks the running items (no index leads with its terms there). */
@@ -147,6 +142,12 @@ async function newest(queries: ItemQuery[], creation: boolean, limit: number): P
 }
 
 async function newestKeys(queries: ItemQuery[], creation: boolean, limit: number): Promise<Keyed[]> {
+  if (!creation) {
+    // Ids only: an index-only read of (status, id) and the like; created_at would cost a heap
+    // fetch per row (5,000 for a payload-search window) and id order never looks at it.
+    const lists = await Promise.all(queries.map((q) => ordered(q, false).select('id').limit(limit).execute()));
+    return merge(lists.map((rows) => rows.map((r) => ({ id: r.id, created_at: 0 }))), false, limit);
+  }
   const lists = await Promise.all(queries.map((q) => ordered(q, creation).select(['id', 'created_at']).limit(limit).execute()));
   return merge(lists, creation, limit);
 }
@@ -248,9 +249,14 @@ async function boundedSearch(store: Store, f: ItemFilter & { payloadPath: string
   if (window.length === 0) return { items: [], next_before: null, scanned: 0 };
   const last = window.at(-1)!;
   const oldest: Cursor = creation ? { id: last.id, createdAt: Number(last.created_at) } : { id: last.id };
-  // The window holds every item matching the other filters from `oldest` up to the cursor: the
-  // full filter restricted to that range tests exactly the window's rows.
-  const rows = await newest(queriesOf(arms(store, f, below)).map((q) => atOrAboveCursor(q, oldest)), creation, options.limit + 1);
+  // The window's rows matched the other filters when it was read; the payload test runs on exactly
+  // those rows, found by primary key (an id range instead let PostgreSQL walk every newer item of
+  // any status: 100,000 rows for a 5,000-item window of failed items).
+  const search = store.db
+    .selectFrom('job_scheduler_work_items')
+    .where('id', 'in', window.map((k) => k.id))
+    .where(store.dialect.jsonSearch.valueAt('payload_json', f.payloadPath.split('.'), f.payloadValue ?? ''));
+  const rows = await newest([search], creation, options.limit + 1);
   const items = rows.slice(0, options.limit);
   const next = rows.length > options.limit ? items.at(-1)!.id : window.length === size ? oldest.id : null;
   return { items, next_before: next, scanned: window.length };
