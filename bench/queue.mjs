@@ -55,9 +55,9 @@ function parseOptions(argv) {
   const opt = {
     jobs: 20000, backends: 'sqlite,postgres', quick: false, metrics: 'enqueue,drain,latency,xproc',
     'latency-jobs': 2000, 'latency-rate': 200, 'xproc-jobs': 500, 'xproc-rate': 100, concurrency: '10,50',
-    prefetch: 'default,500', 'pg-url': process.env.BENCH_DATABASE_URL ?? DEFAULT_PG_URL,
+    prefetch: 'default,500', 'pg-url': process.env.BENCH_DATABASE_URL ?? DEFAULT_PG_URL, 'claims-in-flight': 1,
   };
-  const numeric = new Set(['jobs', 'latency-jobs', 'latency-rate', 'xproc-jobs', 'xproc-rate']);
+  const numeric = new Set(['jobs', 'latency-jobs', 'latency-rate', 'xproc-jobs', 'xproc-rate', 'claims-in-flight']);
   const given = new Set();
   for (let i = 0; i < argv.length; i++) {
     let [name, value] = argv[i].replace(/^--/, '').split(/=(.*)/s, 2);
@@ -314,6 +314,7 @@ async function measureDrain(backend, opt, concurrency, prefetch) {
       siteId: null,
       concurrency,
       ...(prefetch === 'default' ? {} : { prefetch }),
+      claimsInFlight: opt['claims-in-flight'],
       onClaim: (items) => {
         claimCalls++;
         if (items.length === 0) emptyClaims++;

@@ -34,6 +34,8 @@ export interface LaneLoopOptions {
   claim: Omit<ClaimOptions, 'lanes' | 'limit' | 'now'>;
   /** Items claimed ahead of free slots (default max(concurrency, DEFAULT_MIN_PREFETCH)). */
   prefetch: number | undefined;
+  /** Claims in flight at once (default 1; see DEFAULT_CLAIMS_IN_FLIGHT). */
+  claimsInFlight?: number;
   pollIntervalMs: number;
   wakeups: WakeupTickets;
   /** Aborted when the runtime stops: the loop ends, and every wait in it ends early. */
@@ -45,13 +47,15 @@ export interface LaneLoopOptions {
 }
 
 /**
- * Claims a lane keeps in flight at once. A claim's cost grows with its rows (each is locked,
- * updated and returned), and one serial claim at a time bounded a PostgreSQL drain: the lane
- * waited on the claim for most of the drain. Two overlapping claims let the database work on
- * both (on PostgreSQL each claim passes over the rows the other has locked, so they stay
- * disjoint; SQLite runs them one after the other).
+ * Claims a lane keeps in flight by default. A lane waits on its claim for most of a PostgreSQL
+ * drain, and overlapping claims let the database work on several at once (each passes over the
+ * rows another has locked, so they stay disjoint; SQLite runs them one after the other). But each
+ * overlapping claim also steps over the other's locked rows: on the 2-core benchmark machine, where
+ * PostgreSQL's CPU is the bound, two in flight cost 15-25 % more server CPU per item and drained no
+ * faster (docs/benchmarks.md). So one by default; RunQueueOptions.claimsInFlight raises it where the
+ * database has cores to spare.
  */
-export const CLAIMS_IN_FLIGHT = 2;
+export const DEFAULT_CLAIMS_IN_FLIGHT = 1;
 
 export class Lane {
   readonly name: string;
@@ -102,7 +106,8 @@ export class Lane {
     // one item per finished handler (graphile-worker's local-queue refetch rule); with a claim
     // already in flight, the next starts at half of that again, so claims overlap.
     const refillAt = Math.max(1, Math.ceil(this.capacity / 2));
-    const overlapAt = Math.max(1, Math.ceil(refillAt / CLAIMS_IN_FLIGHT));
+    const inFlightLimit = Math.max(1, this.options.claimsInFlight ?? DEFAULT_CLAIMS_IN_FLIGHT);
+    const overlapAt = Math.max(1, Math.ceil(refillAt / inFlightLimit));
     while (!stopSignal.aborted) {
       if (this.#drained !== undefined) {
         if (this.#inFlight > 0) {
@@ -119,7 +124,7 @@ export class Lane {
       const free = this.capacity - this.#occupied - this.#reserved;
       const busy = this.#occupied + this.#reserved > 0;
       const enough = !busy || free >= (this.#inFlight > 0 ? overlapAt : refillAt);
-      if (free <= 0 || !enough || this.#inFlight >= CLAIMS_IN_FLIGHT) {
+      if (free <= 0 || !enough || this.#inFlight >= inFlightLimit) {
         await this.#whenChanged();
         continue;
       }

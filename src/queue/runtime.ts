@@ -57,6 +57,11 @@ export interface RunQueueOptions {
    * have taken. Consumers of long items (site workers) pass their concurrency instead.
    */
   prefetch?: number;
+  /**
+   * Claims each lane keeps in flight at once (default 1). More overlap the database's work on
+   * several claims, which pays where it has cores to spare (see lane-loop.ts).
+   */
+  claimsInFlight?: number;
   /** Lease length (default 60 s). */
   leaseSeconds?: number;
   /** Heartbeat interval (default 15 s: four heartbeats per lease, so one slow one is harmless). */
@@ -217,6 +222,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
         containerName: options.containerName ?? null,
       },
       prefetch: options.prefetch,
+      ...(options.claimsInFlight !== undefined ? { claimsInFlight: options.claimsInFlight } : {}),
       pollIntervalMs: options.pollIntervalMs ?? 1000,
       wakeups,
       stopSignal: stopSignal.signal,

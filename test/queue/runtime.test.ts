@@ -184,6 +184,7 @@ describeBackends('queue runtime', (ctx) => {
     start({
       concurrency: 2,
       prefetch: 6,
+      claimsInFlight: 2,
       pollIntervalMs: 60_000,
       onClaim: (items) => {
         outstanding += items.length;
