@@ -3,7 +3,9 @@
  * by status, ready vs delayed and the oldest ready item (queued items' available_at index), and
  * queued and running items per site. Counts stop at COUNT_CAP + 1, so they cost the same at a
  * million items as at ten thousand. Queued and running are not counted again: queued items are
- * ready or delayed, and the per-site read of running items already holds them all.
+ * ready or delayed, and the per-site read of running items already holds them all (up to the
+ * cap: with more than COUNT_CAP items running at once, the per-site figures are lower bounds and
+ * the total shows as capped).
  */
 import { COUNT_CAP, countCapped } from '../db/capped-count.js';
 import type { Store } from '../db/open.js';
@@ -42,8 +44,17 @@ export async function readQueueOverview(store: Store, now: number, siteIds: Read
     countCapped(db, queued().where('available_at', '>', now)),
     queued().select('available_at').where('available_at', '<=', now).orderBy('available_at').limit(1).executeTakeFirst(),
     Promise.all(siteIds.map((id) => countCapped(db, queuedAt(id)))),
-    // Running items are bounded by worker capacity: one grouped read instead of a count per site.
-    items().select((eb) => ['site_id', eb.fn.countAll().as('n')]).where('status', '=', 'running').groupBy('site_id').execute(),
+    // Running items are bounded by worker capacity: one grouped read instead of a count per site,
+    // itself capped. Read in (status, site_id) order under a limit, so it is an index-only range
+    // of ix_work_items_status_site_id: left to itself PostgreSQL fetched every running row from
+    // the heap through a running-only index (300 ms for 10,000 running items at a million).
+    db
+      .selectFrom(
+        items().select('site_id').where('status', '=', 'running').orderBy('status').orderBy('site_id').limit(COUNT_CAP + 1).as('r'),
+      )
+      .select((eb) => ['r.site_id', eb.fn.countAll().as('n')])
+      .groupBy('r.site_id')
+      .execute(),
   ]);
   const runningBySite = new Map(runningRows.map((r) => [r.site_id, Number(r.n)]));
   const counted = new Map<string, number>(COUNTED.map((s, i) => [s, statusCounts[i]!]));
