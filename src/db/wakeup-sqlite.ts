@@ -45,12 +45,42 @@ export function openSqliteWakeups(
 
   const pollMs = () => (pollSchedule ?? (watcher ? sqliteWatchedPollMs : sqlitePollMs))(Date.now() - lastActivity);
 
+  let closed = false;
+
+  /**
+   * data_version for the watch, the poll and the lease watch, which run on their own (a file
+   * event, a timer): undefined, and everything stopped, once the store's connection is closed
+   * under a consumer that has not released its wake-ups yet (a shutdown in progress). Thrown
+   * there, it was an uncaught exception that ended the process.
+   */
+  function version(): number | undefined {
+    if (closed) return undefined;
+    try {
+      return dataVersion();
+    } catch (err) {
+      logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'database closed; wake-ups stopped');
+      stop();
+      return undefined;
+    }
+  }
+
   /** Wakes the tickets taken before another connection's latest commit. */
   function check(): void {
     // Each ticket compares with the version it was taken at, so a commit that landed between a
     // consumer's claim and its wait is not lost.
-    const v = dataVersion();
+    const v = version();
+    if (v === undefined) return;
     if (hooks.wakeChanged((mark) => mark !== v)) lastActivity = Date.now();
+  }
+
+  function stop(): void {
+    closed = true;
+    watcher?.close();
+    watcher = undefined;
+    if (pollTimer) clearTimeout(pollTimer);
+    pollTimer = undefined;
+    if (leaseTimer) clearInterval(leaseTimer);
+    leaseTimer = undefined;
   }
 
   /**
@@ -84,10 +114,10 @@ export function openSqliteWakeups(
     changedSince: (mark) => mark !== undefined && dataVersion() !== mark,
     waiters(count) {
       waiting = count;
-      if (waiting > 0 && !pollTimer) {
+      if (waiting > 0 && !pollTimer && !closed) {
         const poll = () => {
           check();
-          pollTimer = setTimeout(poll, pollMs());
+          if (!closed) pollTimer = setTimeout(poll, pollMs());
         };
         pollTimer = setTimeout(poll, pollMs());
       } else if (waiting === 0 && pollTimer) {
@@ -96,11 +126,11 @@ export function openSqliteWakeups(
       }
     },
     leaseWatchers(count) {
-      if (count > 0 && !leaseTimer) {
+      if (count > 0 && !leaseTimer && !closed) {
         let seen = dataVersion();
         leaseTimer = setInterval(() => {
-          const v = dataVersion();
-          if (v === seen) return;
+          const v = version();
+          if (v === undefined || v === seen) return;
           seen = v;
           hooks.revoked('*');
         }, LEASE_WATCH_MS);
@@ -113,13 +143,6 @@ export function openSqliteWakeups(
     activity() {
       lastActivity = Date.now();
     },
-    close() {
-      watcher?.close();
-      watcher = undefined;
-      if (pollTimer) clearTimeout(pollTimer);
-      pollTimer = undefined;
-      if (leaseTimer) clearInterval(leaseTimer);
-      leaseTimer = undefined;
-    },
+    close: stop,
   };
 }
