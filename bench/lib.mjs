@@ -119,24 +119,27 @@ export async function ensurePostgresDatabase(url) {
   }
 }
 
+/** One `node -e` that only reads its own CPU use: its wall and CPU ms (the floor of any process start). */
+export async function bareNodeStartOnce() {
+  const { spawn } = await import('node:child_process');
+  const t0 = process.hrtime.bigint();
+  const cpu = await new Promise((resolve) => {
+    const p = spawn(process.execPath, ['-e', 'const u = process.cpuUsage(); process.stdout.write(String((u.user + u.system) / 1000))'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.once('exit', () => resolve(Number(out)));
+  });
+  return { wall: Number(process.hrtime.bigint() - t0) / 1e6, cpu };
+}
+
 /**
- * The machine's floor for starting a process: median wall and CPU time of `node -e` that only
- * reads its own CPU use, over `n` runs. Printed beside start-up figures (bench:fleet), so runs on
- * machines or VMs of different speed, or under different load, can be told apart.
+ * The machine's floor for starting a process: median wall and CPU time of bareNodeStartOnce over
+ * `n` runs. Printed beside start-up figures (bench:fleet), so runs on machines or VMs of different
+ * speed, or under different load, can be told apart.
  */
 export async function bareNodeStart(n = 5) {
-  const { spawn } = await import('node:child_process');
   const runs = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = process.hrtime.bigint();
-    const cpu = await new Promise((resolve) => {
-      const p = spawn(process.execPath, ['-e', 'const u = process.cpuUsage(); process.stdout.write(String((u.user + u.system) / 1000))'], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      p.stdout.on('data', (d) => (out += d));
-      p.once('exit', () => resolve(Number(out)));
-    });
-    runs.push({ wall: Number(process.hrtime.bigint() - t0) / 1e6, cpu });
-  }
+  for (let i = 0; i < n; i++) runs.push(await bareNodeStartOnce());
   const med = (k) => round(percentile(runs.map((r) => r[k]).sort((a, b) => a - b), 50), 1);
   return { wall_ms: med('wall'), cpu_ms: med('cpu') };
 }

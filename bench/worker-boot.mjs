@@ -17,7 +17,7 @@ import { MIGRATIONS } from '../dist/migrations/index.js';
 import { WORKER_NODE_FLAGS } from '../dist/src/fleet/process-launcher.js';
 import { jobyardEntrypoint } from '../dist/src/fleet/select-launcher.js';
 import { silentLogger } from '../dist/src/log.js';
-import { ensurePostgresDatabase, machineFacts, percentile, round } from './lib.mjs';
+import { bareNodeStartOnce, ensurePostgresDatabase, machineFacts, percentile, round } from './lib.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -81,14 +81,7 @@ for (const backend of backends) {
     delete env.DATABASE_URL;
     for (let i = 0; i < n; i++) {
       // The machine's floor, right before each boot (same load).
-      const t0 = process.hrtime.bigint();
-      const c = await new Promise((resolve) => {
-        const p = spawn(process.execPath, ['-e', 'const u = process.cpuUsage(); process.stdout.write(String((u.user + u.system) / 1000))'], { stdio: ['ignore', 'pipe', 'inherit'] });
-        let out = '';
-        p.stdout.on('data', (d) => (out += d));
-        p.once('exit', () => resolve(Number(out)));
-      });
-      bare.push({ wall: Number(process.hrtime.bigint() - t0) / 1e6, cpu: c });
+      bare.push(await bareNodeStartOnce());
       const argv = [...WORKER_NODE_FLAGS, jobyardEntrypoint(), 'worker', '--site', String(site.id)];
       const boot = await runUntil(argv, env, JSON.stringify({ DATABASE_URL: url }), (out) => out.includes('site worker running'));
       await new Promise((r) => setTimeout(r, 2_000)); // idle, as bench:fleet measures it

@@ -96,10 +96,8 @@ export interface Dialect {
    */
   idInCte(cte: string): RawBuilder<SqlBool>;
   /**
-   * `column = value` that the planner should not choose an index on, when it must stay for a
-   * partial index's WHERE to match and another column's range reads fewer rows. SQLite without
-   * statistics rates any equality above a range (`likelihood` says it keeps most rows);
-   * PostgreSQL's statistics decide.
+   * `column = value` kept for a partial index's WHERE but not to be chosen as the index: SQLite
+   * without statistics rates any equality above a range (`likelihood` says it keeps most rows).
    */
   broadEquality(column: string, value: string): RawBuilder<SqlBool>;
   /** JSON text as a value for a `*_json` column where the type cannot be inferred (inside CASE). */
