@@ -5,9 +5,10 @@
  * (lease_owner, id) and (worker_guid, id), looked up separately and merged, because `a OR b`
  * over two columns defeats both indexes. A kind or a creation-time range is split by status
  * (splitByStatus): finished and queued items through per-status partial indexes led by kind or
- * created_at, running ones (the backlog) through (status, id); the arms are merged newest first.
+ * created_at, running ones (the backlog) walked through the owner index, which carries their kind
+ * and created_at (migration 0028); the arms are merged newest first.
  * A time-filtered list is ordered by (created_at, id), the order its indexes hold. The payload
- * search runs in the database; where no index serves it (SQLite) it is bounded to the newest
+ * search runs in the database; no index serves it (migration 0023), so it is bounded to the newest
  * PAYLOAD_SEARCH_WINDOW items matching the other filters, and the page says how many it searched.
  */
 import type { CompiledQuery, SelectQueryBuilder } from 'kysely';
@@ -39,7 +40,7 @@ export const PAYLOAD_SEARCH_WINDOW = 5_000;
 
 type ItemQuery = SelectQueryBuilder<Database, 'job_scheduler_work_items', {}>;
 
-/** Statuses with partial indexes led by kind and by created_at (migration 0020); running items are walked. */
+/** Statuses with partial indexes led by kind and by created_at (migration 0020); running items are walked (0028). */
 const INDEXED: ReadonlySet<string> = new Set([...FINISHED_STATUSES, 'queued']);
 
 const list = (v: string | readonly string[]): readonly string[] => (typeof v === 'string' ? [v] : v);
@@ -53,8 +54,8 @@ export const byCreation = (f: ItemFilter): boolean => f.from !== undefined || f.
 /**
  * The filter as disjoint index ranges, one per status (and, for indexed statuses listed in id
  * order, one per kind), when it has a kind or a time range: no index leads with either over all
- * items, but per finished status and for queued items one does, and running items are read through
- * (status, id). Statuses outside WORK_STATUSES are never written, so the arms cover every item.
+ * items, but per finished status and for queued items one does, and running items are walked in
+ * the owner index, whose entries hold kind and created_at. Statuses outside WORK_STATUSES are never written, so the arms cover every item.
  */
 export function splitByStatus(f: ItemFilter): ItemFilter[] {
   if (f.kind === undefined && !byCreation(f)) return [f];
