@@ -137,6 +137,7 @@ export function runQueue(options: RunQueueOptions): QueueRuntime {
     if (held.get(h.item.id) === h) held.delete(h.item.id); // not a newer claim of the same item
     revocations.holding(held.size > 0);
     leaveLane(h);
+    h.lane.settle();
     if (outcome === 'completed') counts.completed++;
     else if (outcome !== 'released' && outcome !== 'lease_lost') counts.failed++;
     options.onItemSettled?.(h.item, outcome, error);

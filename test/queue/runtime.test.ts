@@ -206,6 +206,32 @@ describeBackends('queue runtime', (ctx) => {
     expect(most).toBeLessThanOrEqual(CAPACITY);
   });
 
+  it('never holds more than twice a lane\'s capacity of items whose outcome is not yet written', async () => {
+    // No-op handlers free their slots at once, so claims outrun the completion writes; the lane
+    // must stop claiming instead of leasing the whole queue to this one consumer.
+    const CAPACITY = 8;
+    const ITEMS = 400;
+    let most = 0;
+    let runtime: QueueRuntime | undefined = undefined;
+    const tracker = settledTracker();
+    await enqueueWorkItems(ctx.store, Array.from({ length: ITEMS }, () => ({ kind: 'noop', siteId: SITE })));
+    runtime = start({
+      concurrency: 2,
+      prefetch: 6,
+      pollIntervalMs: 60_000,
+      // Called before the claimed items are taken over: held now plus what this claim adds.
+      onClaim: (items) => {
+        most = Math.max(most, (runtime?.stats().held ?? 0) + items.length);
+      },
+      onItemSettled: tracker.onItemSettled,
+      handlers: { noop: () => {} },
+    });
+    await tracker.until(ITEMS);
+    expect(tracker.settled.every((s) => s.outcome === 'completed')).toBe(true);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(2 * CAPACITY);
+  });
+
   it('wakes an idle consumer on enqueue from another connection, long before its poll interval', async () => {
     const producer = ctx.open();
     const started: number[] = [];
