@@ -28,6 +28,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
 COPY workers ./workers
+COPY scripts/bundle-worker.mjs ./scripts/bundle-worker.mjs
 RUN npm run build \
     && npm prune --omit=dev \
     && rm -f dist/.tsbuildinfo \

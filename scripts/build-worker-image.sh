@@ -18,7 +18,8 @@ BASE_IMAGE="${NODE_BASE_IMAGE:-local/node-base}"
 log() { printf '[build-worker-image] %s\n' "$*"; }
 now_ms() { date +%s%3N; }
 
-[ -f dist/src/cli/main.js ] || { echo "dist/ is missing: run \`npm run build\` first" >&2; exit 1; }
+[ -f dist/src/cli/main.js ] && [ -f dist/worker/jobyard-worker.mjs ] \
+  || { echo "dist/ (or its worker bundle) is missing: run \`npm run build\` first" >&2; exit 1; }
 [ -d node_modules/better-sqlite3 ] || { echo "node_modules/ is missing: run \`npm ci\` first" >&2; exit 1; }
 base_id="$(docker image inspect -f '{{.Id}}' "$BASE_IMAGE" 2>/dev/null)" \
   || { echo "base image $BASE_IMAGE is missing: run \`bash scripts/docker-engine.sh\` first" >&2; exit 1; }
