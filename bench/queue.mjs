@@ -291,7 +291,7 @@ async function measureDrain(backend, opt, concurrency, prefetch) {
     const busy = await busyBefore();
     const seen = new Uint8Array(N);
     let started = 0, duplicates = 0, completed = 0, other = 0, lastStart = 0;
-    let claimCalls = 0, emptyClaims = 0, maxBatch = 0;
+    let claimCalls = 0, emptyClaims = 0, maxBatch = 0, maxHeld = 0;
     let resolveDone;
     const done = new Promise((r) => (resolveDone = r));
     const cpu0 = process.cpuUsage();
@@ -319,6 +319,8 @@ async function measureDrain(backend, opt, concurrency, prefetch) {
         claimCalls++;
         if (items.length === 0) emptyClaims++;
         if (items.length > maxBatch) maxBatch = items.length;
+        // Claimed and not yet settled, with this claim's items (they are taken over after onClaim).
+        maxHeld = Math.max(maxHeld, (runtime?.stats().held ?? 0) + items.length);
       },
       onItemSettled: (_item, outcome) => {
         if (outcome === 'completed') {
@@ -344,7 +346,7 @@ async function measureDrain(backend, opt, concurrency, prefetch) {
         pending_after: pending, pending_check_ms: round(tConfirmed - tDurable, 1),
         handler_starts: started, duplicates, not_completed: other,
         claim_statements: claimCalls, empty_claims: emptyClaims,
-        mean_claim_batch: round(N / Math.max(1, claimCalls - emptyClaims), 1), max_claim_batch: maxBatch,
+        mean_claim_batch: round(N / Math.max(1, claimCalls - emptyClaims), 1), max_claim_batch: maxBatch, max_held: maxHeld,
         node_cpu_s: round((cpu.user + cpu.system) / 1e6, 2),
         postgres_cpu_s: pgCpu0 == null || pgCpu1 == null ? null : round(pgCpu1 - pgCpu0, 2),
         machine_cpu_busy_pct: machineBusy,
