@@ -210,7 +210,7 @@ describeBackends('queue runtime', (ctx) => {
     // No-op handlers free their slots at once, so claims outrun the completion writes; the lane
     // must stop claiming instead of leasing the whole queue to this one consumer.
     const CAPACITY = 8;
-    const ITEMS = 400;
+    const ITEMS = 200;
     let most = 0;
     let runtime: QueueRuntime | undefined = undefined;
     const tracker = settledTracker();
