@@ -21,6 +21,7 @@ import * as m20261202_0018 from './20261202_0018_work_item_list_indexes.js';
 import * as m20261202_0019 from './20261202_0019_ui_session_proof.js';
 import * as m20261202_0020 from './20261202_0020_work_item_kind_time_indexes.js';
 import * as m20261202_0023 from './20261202_0023_drop_payload_gin.js';
+import * as m20261202_0026 from './20261202_0026_work_item_claim_sited.js';
 
 export const MIGRATIONS: MigrationList = [
   ['20261123_0001_initial_schema', m20261123_0001],
@@ -41,4 +42,5 @@ export const MIGRATIONS: MigrationList = [
   ['20261202_0019_ui_session_proof', m20261202_0019],
   ['20261202_0020_work_item_kind_time_indexes', m20261202_0020],
   ['20261202_0023_drop_payload_gin', m20261202_0023],
+  ['20261202_0026_work_item_claim_sited', m20261202_0026],
 ];
