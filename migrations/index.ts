@@ -22,6 +22,7 @@ import * as m20261202_0019 from './20261202_0019_ui_session_proof.js';
 import * as m20261202_0020 from './20261202_0020_work_item_kind_time_indexes.js';
 import * as m20261202_0023 from './20261202_0023_drop_payload_gin.js';
 import * as m20261202_0026 from './20261202_0026_work_item_claim_sited.js';
+import * as m20261202_0027 from './20261202_0027_queued_available_at_status.js';
 
 export const MIGRATIONS: MigrationList = [
   ['20261123_0001_initial_schema', m20261123_0001],
@@ -43,4 +44,5 @@ export const MIGRATIONS: MigrationList = [
   ['20261202_0020_work_item_kind_time_indexes', m20261202_0020],
   ['20261202_0023_drop_payload_gin', m20261202_0023],
   ['20261202_0026_work_item_claim_sited', m20261202_0026],
+  ['20261202_0027_queued_available_at_status', m20261202_0027],
 ];
