@@ -21,6 +21,8 @@ import * as m20261202_0018 from './20261202_0018_work_item_list_indexes.js';
 import * as m20261202_0019 from './20261202_0019_ui_session_proof.js';
 import * as m20261202_0020 from './20261202_0020_work_item_kind_time_indexes.js';
 import * as m20261202_0023 from './20261202_0023_drop_payload_gin.js';
+import * as m20261202_0026 from './20261202_0026_work_item_claim_sited.js';
+import * as m20261202_0027 from './20261202_0027_queued_available_at_status.js';
 import * as m20261202_0028 from './20261202_0028_running_items_covering_index.js';
 
 export const MIGRATIONS: MigrationList = [
@@ -42,5 +44,7 @@ export const MIGRATIONS: MigrationList = [
   ['20261202_0019_ui_session_proof', m20261202_0019],
   ['20261202_0020_work_item_kind_time_indexes', m20261202_0020],
   ['20261202_0023_drop_payload_gin', m20261202_0023],
+  ['20261202_0026_work_item_claim_sited', m20261202_0026],
+  ['20261202_0027_queued_available_at_status', m20261202_0027],
   ['20261202_0028_running_items_covering_index', m20261202_0028],
 ];

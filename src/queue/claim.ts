@@ -12,6 +12,7 @@
  * it as well as on the owner, so a late outcome of an earlier claim — even by the same owner,
  * after its lease expired and the item was reclaimed and claimed again — changes nothing.
  */
+import type { CompiledQuery } from 'kysely';
 import { clockNow } from '../db/clock.js';
 import { bind, QueryTemplates, slot, slots } from '../db/compiled-query.js';
 import type { Store } from '../db/open.js';
@@ -45,31 +46,36 @@ export async function claimWorkItems(store: Store, options: ClaimOptions): Promi
   const dueBy = options.now ?? now + store.clock.claimSlackMs();
   if (options.limit <= 0) return [];
   if (options.lanes?.length === 0 || options.kinds?.length === 0) return [];
+  const leaseExpiresAt = now + options.leaseSeconds * 1000;
+  const workerGuid = options.workerGuid ?? null;
+  const containerName = options.containerName ?? null;
+  const { rows } = await store.db.executeQuery(
+    claimStatement(store, options, { dueBy, now, leaseExpiresAt, workerGuid, containerName }),
+  );
+  const claimed = rows.map((r) => asClaimed(r, options.owner, leaseExpiresAt, now, workerGuid, containerName));
+  // RETURNING order is unspecified; hand items out in claim order.
+  return claimed.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || a.id - b.id);
+}
+
+/** The claim statement for these options and per-call values (exported for the plan tests). */
+export function claimStatement(
+  store: Store,
+  options: ClaimOptions,
+  values: { dueBy: number; now: number; leaseExpiresAt: number; workerGuid: string | null; containerName: string | null },
+): CompiledQuery<ClaimedColumns> {
   const site = options.siteId === null ? 'null' : options.siteId === undefined ? 'any' : 'one';
   const key = `${site}:${options.lanes?.length ?? '*'}:${options.kinds?.length ?? '*'}`;
   let forDb = templates.get(store.db);
   if (forDb === undefined) templates.set(store.db, (forDb = new QueryTemplates()));
   const template = forDb.get(key, () => buildClaim(store, site, options.lanes?.length, options.kinds?.length));
-  const leaseExpiresAt = now + options.leaseSeconds * 1000;
-  const workerGuid = options.workerGuid ?? null;
-  const containerName = options.containerName ?? null;
-  const { rows } = await store.db.executeQuery(
-    bind<ClaimedColumns>(template, {
-      dueBy,
-      siteId: options.siteId,
-      lanes: options.lanes,
-      kinds: options.kinds,
-      limit: options.limit,
-      owner: options.owner,
-      leaseExpiresAt,
-      now,
-      workerGuid,
-      containerName,
-    }),
-  );
-  const claimed = rows.map((r) => asClaimed(r, options.owner, leaseExpiresAt, now, workerGuid, containerName));
-  // RETURNING order is unspecified; hand items out in claim order.
-  return claimed.sort((a, b) => b.priority - a.priority || a.available_at - b.available_at || a.id - b.id);
+  return bind<ClaimedColumns>(template, {
+    ...values,
+    siteId: options.siteId,
+    lanes: options.lanes,
+    kinds: options.kinds,
+    limit: options.limit,
+    owner: options.owner,
+  });
 }
 
 /** The claim statement of one shape, with slots for every per-call value (see compiled-query.ts). */

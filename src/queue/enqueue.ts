@@ -97,7 +97,10 @@ async function insertChunk(db: Kysely<Database>, backend: Backend, rows: Row[]):
     table: 'job_scheduler_work_items',
     columns: COLUMNS,
     rows: ordered.map(cellsOf),
-    onConflict: 'on conflict (dedupe_key) where dedupe_key is not null do nothing',
+    // Only where a key can conflict: with ON CONFLICT, PostgreSQL inserts every row speculatively
+    // (an arbiter-index check, a speculative lock and a confirm record per row). A null key never
+    // enters the partial unique index, so an unkeyed chunk cannot conflict.
+    ...(keyed ? { onConflict: 'on conflict (dedupe_key) where dedupe_key is not null do nothing' } : {}),
     returning: ['id', 'dedupe_key'],
   });
   // Identity values grow within a statement, and unkeyed rows keep their relative order.

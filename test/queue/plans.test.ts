@@ -3,12 +3,15 @@
  * (Dialect.claimsTable) on the primary key: each (id, claim) row probes one work item. On SQLite the claims table comes from json_each, whose
  * size the planner cannot see; flattened into the join it was scanned once per running item of the
  * lease owner (n² for a batch of n). The work-item list's kind and time filters must read index
- * ranges (src/queue/work-item-list.ts), never walk the primary key testing each row.
+ * ranges (src/queue/work-item-list.ts), never walk the primary key testing each row. A claim
+ * reads its claim index: `ix_work_items_claim` for one site (it holds sited items only, migration
+ * 0026), `ix_work_items_claim_siteless` for site-less items.
  */
 import { sql } from 'kysely';
 import { beforeAll, expect, it } from 'vitest';
 import { bind } from '../../src/db/compiled-query.js';
 import { claimWorkItems, enqueueWorkItems } from '../../src/queue/index.js';
+import { claimStatement } from '../../src/queue/claim.js';
 import { completionStatement } from '../../src/queue/complete.js';
 import { pageQueries, type ItemFilter } from '../../src/queue/work-item-list.js';
 import { describeBackends } from '../helpers/backends.js';
@@ -115,4 +118,42 @@ describeBackends('query plans of the work-item list by kind and by creation time
       expect(plan).toMatch(f.kind ? /Index Cond: .*kind = 'rare'/ : /Index Cond: .*created_at >=/);
     }
   });
+});
+
+describeBackends('query plans of the claim', (ctx) => {
+  beforeAll(async () => {
+    await ctx.truncateAll();
+    // A backlog spread over 20 sites and site-less items, in two lanes.
+    const items = Array.from({ length: 4000 }, (_, i) => ({
+      kind: 'k', siteId: i % 21 === 0 ? null : i % 21, lane: i % 2 ? 'a' : 'b', payload: { i },
+    }));
+    await enqueueWorkItems(ctx.store, items, { now: T0 });
+    await sql`analyze`.execute(ctx.db);
+  });
+
+  // Site-less items of every lane (the service-action consumer: few items) need a sort either
+  // way; SQLite may then read them through (status, site_id, id).
+  const shapes: Array<[string, number | null, string[] | undefined, string]> = [
+    ['one site', 7, undefined, 'ix_work_items_claim'],
+    ['one site and lane', 7, ['a'], 'ix_work_items_claim'],
+    ['site-less items', null, undefined, 'ix_work_items_(claim_siteless|status_site_id)'],
+    ['site-less items of a lane', null, ['a'], 'ix_work_items_claim_siteless'],
+  ];
+  for (const [name, siteId, lanes, index] of shapes) {
+    it(`claims for ${name} through ${index}, never the whole table`, async () => {
+      const sqlite = ctx.backend === 'sqlite';
+      const statement = claimStatement(
+        ctx.store,
+        { owner: 'X', siteId, ...(lanes ? { lanes } : {}), limit: 10, leaseSeconds: 60 },
+        { dueBy: T0, now: T0, leaseExpiresAt: T0 + 60_000, workerGuid: null, containerName: null },
+      );
+      const explained = await ctx.store.db.executeQuery<Record<string, string>>({
+        ...statement,
+        sql: `${sqlite ? 'explain query plan' : 'explain'} ${statement.sql}`,
+      });
+      const plan = explained.rows.map((r) => (sqlite ? r.detail : r['QUERY PLAN'])).join('\n');
+      expect(plan).toMatch(new RegExp(`${index}\\b`));
+      expect(plan).not.toMatch(sqlite ? /SCAN job_scheduler_work_items/ : /Seq Scan/);
+    });
+  }
 });
