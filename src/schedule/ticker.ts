@@ -41,6 +41,8 @@ export interface TickSummary {
 
 export const DEFAULT_OFFLINE_AFTER_MS = 10 * 60 * 1000;
 const WRITE_BATCH = 200;
+/** Write transactions one tick keeps open at once (separate connections; see tick). */
+const WRITES_IN_FLIGHT = 2;
 
 export async function tick(store: Store, options: TickOptions = {}): Promise<TickSummary> {
   const started = performance.now();
@@ -74,8 +76,9 @@ export async function tick(store: Store, options: TickOptions = {}): Promise<Tic
     p.targets = targets;
   }
 
-  for (let i = 0; i < plans.length; i += WRITE_BATCH) {
-    const batch = plans.slice(i, i + WRITE_BATCH);
+  const batches: JobOccurrences[][] = [];
+  for (let i = 0; i < plans.length; i += WRITE_BATCH) batches.push(plans.slice(i, i + WRITE_BATCH));
+  const writeBatch = async (batch: JobOccurrences[]): Promise<void> => {
     try {
       const written = await writeOccurrences(store, batch, { now });
       summary.advanced += written.won.length;
@@ -91,7 +94,18 @@ export async function tick(store: Store, options: TickOptions = {}): Promise<Tic
       // for the batch; the next tick re-reads what is still due.
       logger.warn({ err: describeError(err), jobs: batch.map((b) => b.job.id) }, 'tick batch not written; will retry');
     }
-  }
+  };
+  // Where the store has several connections, WRITES_IN_FLIGHT batches are written at once, each
+  // in its own transaction on its own connection: node builds one batch's rows while the server
+  // inserts and commits another (one after the other, the two sides mostly waited for each
+  // other). Batches hold disjoint jobs, so they touch disjoint rows; exactly once still rests on
+  // each job's compare-and-set.
+  const lanes = store.dialect.capabilities.multipleConnections ? Math.min(WRITES_IN_FLIGHT, batches.length) : 1;
+  let nextBatch = 0;
+  const lane = async (): Promise<void> => {
+    while (nextBatch < batches.length) await writeBatch(batches[nextBatch++]!);
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
   for (const p of plans) {
     if (p.expiredAt !== null) logger.info({ jobId: p.job.id, name: p.job.name }, 'job expired: no further occurrences');
     if (p.invalid) logger.warn({ jobId: p.job.id, error: p.invalid }, 'job definition unusable: stopped');
