@@ -10,7 +10,7 @@ import type { Database, ScheduledJob } from '../db/schema.js';
 import { describeError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { signalLocalWork } from '../queue/wakeup.js';
-import { writeOccurrences, type JobOccurrences, type OccurrenceTargets, type WriteSummary } from './fire.js';
+import { OCCURRENCE_JOB_COLUMNS, writeOccurrences, type JobOccurrences, type OccurrenceJob, type OccurrenceTargets, type WriteSummary } from './fire.js';
 import { loadInventory, type InventorySnapshot } from '../inventory/index.js';
 import { noteRowsWritten } from '../db/planner-statistics.js';
 import { planOccurrences, recurrenceOf } from './occurrences.js';
@@ -50,7 +50,7 @@ export async function tick(store: Store, options: TickOptions = {}): Promise<Tic
   const logger = options.logger ?? silentLogger;
   const due = await store.db
     .selectFrom('scheduled_jobs')
-    .selectAll()
+    .select(OCCURRENCE_JOB_COLUMNS)
     .where('enabled', '=', true)
     .where('next_run_at', 'is not', null)
     .where('next_run_at', '<=', now)
@@ -119,27 +119,28 @@ function finish(summary: TickSummary, started: number): TickSummary {
 }
 
 /** The occurrence plan of one due job; a job whose schedule is unusable stops with a Failed run. */
-function planJob(job: ScheduledJob, now: number, options: TickOptions): JobOccurrences {
-  const base = { job, expectedDue: job.next_run_at, targets: { frozen: null } as OccurrenceTargets };
+function planJob(job: OccurrenceJob, now: number, options: TickOptions): JobOccurrences {
+  // Objects spelled out (no spreads): this runs for every due job.
   const problems = validateRecurrence(recurrenceOf(job));
-  if (problems.length > 0) {
-    return { ...base, nextRunAt: null, fire: [], missed: null, expiredAt: null, invalid: `invalid schedule: ${problems.join('; ')}` };
-  }
+  if (problems.length > 0) return unusable(job, `invalid schedule: ${problems.join('; ')}`);
   try {
-    const plan = planOccurrences(job, now, {
-      ...(options.misfireGraceMs !== undefined ? { misfireGraceMs: options.misfireGraceMs } : {}),
-      ...(options.backfillCap !== undefined ? { backfillCap: options.backfillCap } : {}),
-    });
+    const plan = planOccurrences(job, now, { misfireGraceMs: options.misfireGraceMs, backfillCap: options.backfillCap });
     return {
-      ...base,
+      job,
+      expectedDue: job.next_run_at,
+      targets: { frozen: null },
       nextRunAt: plan.nextRunAt,
       fire: plan.fire,
       missed: plan.missed,
       expiredAt: plan.expired ? (job.expiration ?? now) : null,
     };
   } catch (err) {
-    return { ...base, nextRunAt: null, fire: [], missed: null, expiredAt: null, invalid: `invalid schedule: ${describeError(err)}` };
+    return unusable(job, `invalid schedule: ${describeError(err)}`);
   }
+}
+
+function unusable(job: OccurrenceJob, invalid: string): JobOccurrences {
+  return { job, expectedDue: job.next_run_at, targets: { frozen: null }, nextRunAt: null, fire: [], missed: null, expiredAt: null, invalid };
 }
 
 /** The memo key of a job's target resolution, or null when it is not shared (only plain JSON objects are). */
