@@ -24,6 +24,8 @@ export interface TickOptions {
   dueBatch?: number;
   misfireGraceMs?: number;
   backfillCap?: number;
+  /** Jobs per write transaction (default 200). */
+  writeBatch?: number;
   /** A device not seen for this long is offline: frozen, and its outcome is Expired (default 10 min). */
   offlineAfterMs?: number;
 }
@@ -77,7 +79,8 @@ export async function tick(store: Store, options: TickOptions = {}): Promise<Tic
   }
 
   const batches: JobOccurrences[][] = [];
-  for (let i = 0; i < plans.length; i += WRITE_BATCH) batches.push(plans.slice(i, i + WRITE_BATCH));
+  const size = Math.max(1, options.writeBatch ?? WRITE_BATCH);
+  for (let i = 0; i < plans.length; i += size) batches.push(plans.slice(i, i + size));
   const writeBatch = async (batch: JobOccurrences[]): Promise<void> => {
     try {
       const written = await writeOccurrences(store, batch, { now });
