@@ -2,7 +2,8 @@
  * One scheduler tick: read the due jobs (the indexed next_run_at), plan their occurrences (pure),
  * load one inventory snapshot and resolve every job's targets from it (outside any transaction),
  * then write runs, frozen targets, work items and new due times in short transactions of up to
- * WRITE_BATCH jobs each. Safe to run in several replicas at once (see fire.ts).
+ * WRITE_BATCH jobs each, two at once where the store has several connections. Safe to run in
+ * several replicas at once (see fire.ts).
  */
 import type { Kysely } from 'kysely';
 import type { Store } from '../db/open.js';
