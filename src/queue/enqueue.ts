@@ -85,6 +85,34 @@ export async function enqueueWorkItem(
   return result!;
 }
 
+/**
+ * Enqueue for a caller that needs only how many items were created and their sites (the ticker,
+ * inside its own transaction): the same rows, order and conflict rule as enqueueWorkItems, but
+ * only ids come back, and no WorkItem is built and no payload parsed back per item (that was
+ * a fifth of a tick's node CPU). The caller wakes consumers after its commit.
+ */
+export async function insertWorkItems(
+  store: Store,
+  requests: readonly EnqueueRequest[],
+  options: { now: number; trx: Kysely<Database> },
+): Promise<{ created: number; sites: Array<number | null> }> {
+  const rows = requests.map((r, i) => toRow(r, options.now, requests.length > 1 ? `items[${i}].` : ''));
+  let created = 0;
+  for (let start = 0; start < rows.length; start += CHUNK) {
+    const chunk = rows.slice(start, start + CHUNK);
+    const ordered = chunk.some((r) => r.dedupe_key !== null) ? chunk.sort((a, b) => keyOrder(a.dedupe_key, b.dedupe_key)) : chunk;
+    const inserted = await bulkInsert(options.trx, store.dialect.backend, {
+      table: 'job_scheduler_work_items',
+      columns: COLUMNS,
+      rows: ordered.map(cellsOf),
+      onConflict: 'on conflict (dedupe_key) where dedupe_key is not null do nothing',
+      returning: ['id'],
+    });
+    created += inserted.length;
+  }
+  return { created, sites: [...new Set(rows.map((r) => r.site_id))] };
+}
+
 async function insertChunk(db: Kysely<Database>, backend: Backend, rows: Row[]): Promise<EnqueueResult[]> {
   // Rows go in in dedupe-key order (unkeyed ones first, in their given order): two processes
   // inserting overlapping keys then take the unique-index locks in the same order and cannot

@@ -2,7 +2,8 @@
  * One scheduler tick: read the due jobs (the indexed next_run_at), plan their occurrences (pure),
  * load one inventory snapshot and resolve every job's targets from it (outside any transaction),
  * then write runs, frozen targets, work items and new due times in short transactions of up to
- * WRITE_BATCH jobs each. Safe to run in several replicas at once (see fire.ts).
+ * WRITE_BATCH jobs each, two at once where the store has several connections. Safe to run in
+ * several replicas at once (see fire.ts).
  */
 import type { Kysely } from 'kysely';
 import type { Store } from '../db/open.js';
@@ -10,7 +11,7 @@ import type { Database, ScheduledJob } from '../db/schema.js';
 import { describeError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { signalLocalWork } from '../queue/wakeup.js';
-import { writeOccurrences, type JobOccurrences, type OccurrenceTargets, type WriteSummary } from './fire.js';
+import { OCCURRENCE_JOB_COLUMNS, writeOccurrences, type JobOccurrences, type OccurrenceJob, type OccurrenceTargets, type WriteSummary } from './fire.js';
 import { loadInventory, type InventorySnapshot } from '../inventory/index.js';
 import { noteRowsWritten } from '../db/planner-statistics.js';
 import { planOccurrences, recurrenceOf } from './occurrences.js';
@@ -24,6 +25,8 @@ export interface TickOptions {
   dueBatch?: number;
   misfireGraceMs?: number;
   backfillCap?: number;
+  /** Jobs per write transaction (default 200). */
+  writeBatch?: number;
   /** A device not seen for this long is offline: frozen, and its outcome is Expired (default 10 min). */
   offlineAfterMs?: number;
 }
@@ -41,6 +44,8 @@ export interface TickSummary {
 
 export const DEFAULT_OFFLINE_AFTER_MS = 10 * 60 * 1000;
 const WRITE_BATCH = 200;
+/** Write transactions one tick keeps open at once (separate connections; see tick). */
+const WRITES_IN_FLIGHT = 2;
 
 export async function tick(store: Store, options: TickOptions = {}): Promise<TickSummary> {
   const started = performance.now();
@@ -48,7 +53,7 @@ export async function tick(store: Store, options: TickOptions = {}): Promise<Tic
   const logger = options.logger ?? silentLogger;
   const due = await store.db
     .selectFrom('scheduled_jobs')
-    .selectAll()
+    .select(OCCURRENCE_JOB_COLUMNS)
     .where('enabled', '=', true)
     .where('next_run_at', 'is not', null)
     .where('next_run_at', '<=', now)
@@ -74,8 +79,10 @@ export async function tick(store: Store, options: TickOptions = {}): Promise<Tic
     p.targets = targets;
   }
 
-  for (let i = 0; i < plans.length; i += WRITE_BATCH) {
-    const batch = plans.slice(i, i + WRITE_BATCH);
+  const batches: JobOccurrences[][] = [];
+  const size = Math.max(1, options.writeBatch ?? WRITE_BATCH);
+  for (let i = 0; i < plans.length; i += size) batches.push(plans.slice(i, i + size));
+  const writeBatch = async (batch: JobOccurrences[]): Promise<void> => {
     try {
       const written = await writeOccurrences(store, batch, { now });
       summary.advanced += written.won.length;
@@ -91,7 +98,18 @@ export async function tick(store: Store, options: TickOptions = {}): Promise<Tic
       // for the batch; the next tick re-reads what is still due.
       logger.warn({ err: describeError(err), jobs: batch.map((b) => b.job.id) }, 'tick batch not written; will retry');
     }
-  }
+  };
+  // Where the store has several connections, WRITES_IN_FLIGHT batches are written at once, each
+  // in its own transaction on its own connection: node builds one batch's rows while the server
+  // inserts and commits another (one after the other, the two sides mostly waited for each
+  // other). Batches hold disjoint jobs, so they touch disjoint rows; exactly once still rests on
+  // each job's compare-and-set.
+  const lanes = store.dialect.capabilities.multipleConnections ? Math.min(WRITES_IN_FLIGHT, batches.length) : 1;
+  let nextBatch = 0;
+  const lane = async (): Promise<void> => {
+    while (nextBatch < batches.length) await writeBatch(batches[nextBatch++]!);
+  };
+  await Promise.all(Array.from({ length: lanes }, lane));
   for (const p of plans) {
     if (p.expiredAt !== null) logger.info({ jobId: p.job.id, name: p.job.name }, 'job expired: no further occurrences');
     if (p.invalid) logger.warn({ jobId: p.job.id, error: p.invalid }, 'job definition unusable: stopped');
@@ -105,27 +123,28 @@ function finish(summary: TickSummary, started: number): TickSummary {
 }
 
 /** The occurrence plan of one due job; a job whose schedule is unusable stops with a Failed run. */
-function planJob(job: ScheduledJob, now: number, options: TickOptions): JobOccurrences {
-  const base = { job, expectedDue: job.next_run_at, targets: { frozen: null } as OccurrenceTargets };
+function planJob(job: OccurrenceJob, now: number, options: TickOptions): JobOccurrences {
+  // Objects spelled out (no spreads): this runs for every due job.
   const problems = validateRecurrence(recurrenceOf(job));
-  if (problems.length > 0) {
-    return { ...base, nextRunAt: null, fire: [], missed: null, expiredAt: null, invalid: `invalid schedule: ${problems.join('; ')}` };
-  }
+  if (problems.length > 0) return unusable(job, `invalid schedule: ${problems.join('; ')}`);
   try {
-    const plan = planOccurrences(job, now, {
-      ...(options.misfireGraceMs !== undefined ? { misfireGraceMs: options.misfireGraceMs } : {}),
-      ...(options.backfillCap !== undefined ? { backfillCap: options.backfillCap } : {}),
-    });
+    const plan = planOccurrences(job, now, { misfireGraceMs: options.misfireGraceMs, backfillCap: options.backfillCap });
     return {
-      ...base,
+      job,
+      expectedDue: job.next_run_at,
+      targets: { frozen: null },
       nextRunAt: plan.nextRunAt,
       fire: plan.fire,
       missed: plan.missed,
       expiredAt: plan.expired ? (job.expiration ?? now) : null,
     };
   } catch (err) {
-    return { ...base, nextRunAt: null, fire: [], missed: null, expiredAt: null, invalid: `invalid schedule: ${describeError(err)}` };
+    return unusable(job, `invalid schedule: ${describeError(err)}`);
   }
+}
+
+function unusable(job: OccurrenceJob, invalid: string): JobOccurrences {
+  return { job, expectedDue: job.next_run_at, targets: { frozen: null }, nextRunAt: null, fire: [], missed: null, expiredAt: null, invalid };
 }
 
 /** The memo key of a job's target resolution, or null when it is not shared (only plain JSON objects are). */

@@ -1,7 +1,7 @@
 /**
  * Exactly once across replicas: three scheduler processes tick the same database with the same
  * fast fake clock; every occurrence gets exactly one run and one work item per site, none is
- * missing, and the replicas really raced.
+ * missing, and the replicas really raced (also with several write batches per tick in flight).
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -43,8 +43,13 @@ describeBackends('three scheduler replicas', (ctx) => {
       );
     }
     const goAt = Date.now() + 2_500; // every replica is connected and waiting by then
+    // Write batches of 200 (the default: a tick's due jobs in one), 3 and 4 jobs: the small ones
+    // make a tick write several batches, two at once where the store has several connections,
+    // and chunk the due jobs differently from the other replicas'.
     const replicas = await Promise.all(
-      [0, 1, 2].map(() => run(process.execPath, [FIXTURE, ctx.url, String(T), String(MIN), String(TICKS), String(goAt)], { timeout: 90_000 })),
+      ['200', '3', '4'].map((batch) =>
+        run(process.execPath, [FIXTURE, ctx.url, String(T), String(MIN), String(TICKS), String(goAt), batch], { timeout: 90_000 }),
+      ),
     );
     const totals = replicas.map((r) => JSON.parse(r.stdout.trim()) as { advanced: number; lostRaces: number; runs: number; errors: number });
     const end = T + (TICKS - 1) * MIN;

@@ -50,6 +50,26 @@ describeBackends('scheduler tick', (ctx) => {
   const runsOf = (jobId: number) => ctx.db.selectFrom('scheduled_job_runs').selectAll().where('job_id', '=', jobId).orderBy('scheduled_ts').execute();
   const itemsOf = (jobId: number) => ctx.db.selectFrom('job_scheduler_work_items').selectAll().where('job_id', '=', jobId).orderBy('site_id').execute();
 
+  it('writes every due job exactly once across several write batches, two in flight where the store allows', async () => {
+    const [alpha] = inv.sites;
+    const jobs = [];
+    for (let i = 0; i < 11; i++) jobs.push(await insertDueJob(ctx, { name: `batch-${i}`, targets_json: toJson({ sites: [alpha!.id] }) }));
+    const summary = await tick(ctx.store, { now: T + 100, offlineAfterMs: OFFLINE_MS, writeBatch: 3 });
+    expect(summary).toMatchObject({ due: 11, advanced: 11, runs: 11, items: 11, lostRaces: 0 });
+    const runs = await ctx.db.selectFrom('scheduled_job_runs').select(['id', 'job_id', 'scheduled_ts']).execute();
+    expect(runs.map((r) => r.job_id).sort((a, b) => a - b)).toEqual(jobs.map((j) => j.id).sort((a, b) => a - b));
+    const items = await ctx.db.selectFrom('job_scheduler_work_items').select(['job_id', 'run_id', 'payload_json']).execute();
+    const runOf = new Map(runs.map((r) => [r.job_id, r.id]));
+    // Each item (and its payload) names its own job's run.
+    expect(items.map((i) => [i.job_id, i.run_id, (i.payload_json as { run_id: number }).run_id])).toEqual(
+      expect.arrayContaining(jobs.map((j) => [j.id, runOf.get(j.id), runOf.get(j.id)])),
+    );
+    expect(items).toHaveLength(11);
+    const next = await ctx.db.selectFrom('scheduled_jobs').select('next_run_at').execute();
+    expect(next.every((j) => j.next_run_at === T + HOUR)).toBe(true);
+    expect((await tick(ctx.store, { now: T + 200, writeBatch: 3 })).due).toBe(0);
+  });
+
   it('writes one run, the frozen targets and one work item per site, and advances the job', async () => {
     const [alpha, beta, gamma] = inv.sites;
     const job = await insertDueJob(ctx, {
