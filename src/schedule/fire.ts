@@ -327,19 +327,9 @@ function deliveryOf(frozen: readonly FrozenTarget[]): Delivery {
 
 /** A frozen target's row in TARGET_COLUMNS order, its run id (first) left to fill in. */
 function targetCells(t: FrozenTarget, runStatus: RunStatus, now: number): Cell[] {
-  return [
-    null,
-    t.deviceGuid,
-    t.hostname,
-    t.siteId,
-    t.resolvedFromFilterId,
-    t.resolvedFromFilterIds.length > 0 ? toJson(t.resolvedFromFilterIds) : null,
-    t.resolutionStatus,
-    t.resolutionReason,
-    targetStatus(t, runStatus),
-    t.resolutionStatus === 'resolved' && runStatus === 'Pending' ? null : now,
-    now,
-  ];
+  const filterIds = t.resolvedFromFilterIds.length > 0 ? toJson(t.resolvedFromFilterIds) : null;
+  const finishedAt = t.resolutionStatus === 'resolved' && runStatus === 'Pending' ? null : now;
+  return [null, t.deviceGuid, t.hostname, t.siteId, t.resolvedFromFilterId, filterIds, t.resolutionStatus, t.resolutionReason, targetStatus(t, runStatus), finishedAt, now];
 }
 
 /** A frozen target's outcome when the run is written: delivered ones wait; others are final. */
