@@ -4,6 +4,8 @@
 // round), plus the RSS of an idle worker. The scheduler side is the real SchedulerService (tick,
 // event-driven fleet launch, reconcile) in this process. Prints one JSON line per case.
 // Options: --launchers process,docker  --backends sqlite,postgres  --rounds 10
+//          --spares N (process launcher: N workers booted ahead, WORKER_SPARES; rounds then start
+//          1 s apart, so the spare that replaces a used one has booted, as between real sites)
 //          --image jobyard-worker:test (the docker launcher's image; built by npm test's pretest)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -29,6 +31,7 @@ const opt = (name, fallback) => {
 const launchers = opt('launchers', 'process,docker').split(',');
 const backends = opt('backends', 'sqlite,postgres').split(',');
 const rounds = Number(opt('rounds', '10'));
+const spares = Number(opt('spares', '0'));
 const image = opt('image', process.env.WORKER_TEST_IMAGE ?? 'jobyard-worker:test');
 const PG_URL = process.env.BENCH_FLEET_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/bench';
 const docker = new Dockerode();
@@ -66,7 +69,7 @@ for (const backend of backends) {
     await migrateToLatest(store, MIGRATIONS);
     const launcher =
       kind === 'process'
-        ? createProcessLauncher({ entrypoint: jobyardEntrypoint(), stdio: 'ignore' })
+        ? createProcessLauncher({ entrypoint: jobyardEntrypoint(), stdio: 'ignore', spares })
         : createDockerLauncher({
             image,
             docker,
@@ -88,6 +91,7 @@ for (const backend of backends) {
     let rss = null;
     try {
       for (let r = 0; r < rounds; r++) {
+        if (kind === 'process' && spares > 0) await sleep(1_000);
         const now = Date.now();
         const site = await store.db.insertInto('sites').values({ name: `site-${r}`, name_lower: `site-${r}`, created_at: now }).returning('id').executeTakeFirstOrThrow();
         const host = `h-${r}`;
@@ -122,6 +126,7 @@ for (const backend of backends) {
         if (w.running) await launcher.stop(w.workerGuid, { graceMs: 2_000 }).catch(() => {});
         await launcher.remove(w.workerGuid).catch(() => {});
       }
+      await launcher.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
@@ -131,6 +136,7 @@ for (const backend of backends) {
         bench: 'fleet',
         backend,
         launcher: kind,
+        ...(kind === 'process' ? { spares } : {}),
         rounds,
         claimable_to_start_ms: { median: round(percentile(sorted, 50), 1), min: sorted[0], max: sorted.at(-1), all: latencies },
         phases_median_ms: {

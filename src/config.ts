@@ -110,6 +110,8 @@ const fields = {
   WORKER_STALE_SECONDS: number('WORKER_STALE_SECONDS', 30, 1),
   /** A launched worker that has not registered by then is lost (a starved host needs longer). */
   WORKER_START_SECONDS: number('WORKER_START_SECONDS', 120, 1),
+  /** Process launcher: workers kept booted and waiting for a site, so a site's first item skips the boot. */
+  WORKER_SPARES: integer('WORKER_SPARES', 0, 0),
   /** A site worker's item lease and how often it renews it (short in tests of partitions). */
   WORKER_LEASE_SECONDS: number('WORKER_LEASE_SECONDS', 60, 1),
   WORKER_HEARTBEAT_SECONDS: number('WORKER_HEARTBEAT_SECONDS', 15, 0.1),

@@ -6,7 +6,7 @@ import { workerPoolMax } from '../db/pool-profile.js';
 import { UserError } from '../errors.js';
 import { resolveCommandUser } from '../executors/components/command-isolation.js';
 import { runSiteWorker } from '../fleet/site-worker.js';
-import { readWorkerSecrets, WORKER_LIVENESS_FD_VAR, WORKER_SECRETS_VAR } from '../fleet/worker-secrets.js';
+import { takeWorkerSecrets, WORKER_LIVENESS_FD_VAR, WORKER_SECRETS_VAR } from '../fleet/worker-secrets.js';
 import { createLogger } from '../log.js';
 import { parseId } from './output.js';
 import { findSiteById } from '../inventory/sites.js';
@@ -35,13 +35,14 @@ Environment (default):
   COMMAND_USER          user commands run as (nobody when the worker is root)
   LOG_LEVEL             pino level (info)
   WORKER_SECRETS=stdin  (set by launchers) DATABASE_URL, the credentials key and other secrets come as JSON on stdin
+  WORKER_SPARE=stdin    (set by the process launcher) boot, then wait on stdin for the site to work for
   CREDENTIALS_KEY_FILE, CREDENTIALS_UNLOCK_COMMAND  unlock source when started by hand (see jobyard credentials --help)`,
     )
     .action(async (options: { site: string; lanes?: string }) => {
       const siteId = parseId(options.site, 'worker: --site (a site id)');
       const lanes = parseLanes(options.lanes);
       // Secrets come on stdin from a launcher, never in the environment commands could read.
-      const secrets = process.env[WORKER_SECRETS_VAR] === 'stdin' ? await readWorkerSecrets(process.stdin) : {};
+      const secrets = process.env[WORKER_SECRETS_VAR] === 'stdin' ? await takeWorkerSecrets(process.stdin) : {};
       const config = loadConfig({ ...process.env, ...secrets });
       let commandUser;
       try {

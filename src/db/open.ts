@@ -7,9 +7,9 @@ import { DEFAULT_MAX_OFFSET_MS, hostClock, openServerClock, type StoreClock } fr
 import { connectionSettings, DEFAULTS as CONNECTION_DEFAULTS, type PoolMode, type WakeupSettings } from './connection-settings.js';
 import { dialectFor, type Dialect } from './dialect.js';
 import { LISTENER_CONNECTIONS, selectPoolSettings, type PoolSettings } from './pool-profile.js';
-import { createPostgresPool } from './postgres-pool.js';
+import { createPostgresPool, loadPg } from './postgres-pool.js';
 import type { Database } from './schema.js';
-import { JobyardSqliteDialect, openSqliteFile, wrapSqliteDatabase } from './sqlite-driver.js';
+import { JobyardSqliteDialect, loadBetterSqlite3, openSqliteFile, wrapSqliteDatabase } from './sqlite-driver.js';
 import { describeTarget, parseDatabaseUrl, type DatabaseTarget } from './url.js';
 
 /** An open database: the Kysely instance, the rules of its backend, and how to close it. */
@@ -49,6 +49,12 @@ export interface OpenOptions {
  * Opens the database named by `url` (default `DATABASE_URL`, then the embedded SQLite file).
  * Throws a UserError for an unsupported URL. Nothing is migrated here: see migrate.ts.
  */
+/** Loads both database drivers now: a spare worker, before it knows which one it will open. */
+export function preloadDrivers(): void {
+  loadPg();
+  loadBetterSqlite3();
+}
+
 export function openDatabase(url: string | undefined = process.env.DATABASE_URL, options: OpenOptions = {}): Store {
   const logger = options.logger ?? silentLogger;
   const target = parseDatabaseUrl(url);

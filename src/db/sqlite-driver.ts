@@ -14,11 +14,15 @@ import { prepareSqlitePath } from './sqlite-path.js';
  * write transaction jobyard runs, short enough that a stuck lock surfaces as an error. */
 export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 
+/** Loaded on first use: a PostgreSQL-only process never loads the native addon. */
+export function loadBetterSqlite3(): typeof BetterSqlite3 {
+  return createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+}
+
 /** Opens the file (creating its folder) with the pragmas jobyard relies on. */
 export function openSqliteFile(path: string): BetterSqlite3.Database {
   prepareSqlitePath(path);
-  // Loaded on first use: a PostgreSQL-only process never loads the native addon.
-  const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+  const Database = loadBetterSqlite3();
   let db: BetterSqlite3.Database;
   try {
     db = new Database(path);

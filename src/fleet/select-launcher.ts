@@ -32,24 +32,25 @@ type LauncherConfig = Pick<
   | 'WORKER_DATA_VOLUME'
   | 'WORKER_USER'
   | 'WORKER_FLEET'
+  | 'WORKER_SPARES'
 >;
 
 /** Undefined for WORKER_LAUNCHER=off (site workers are run elsewhere, e.g. by hand). */
 export async function selectLauncher(config: LauncherConfig, target: DatabaseTarget, logger: Logger): Promise<LauncherChoice | undefined> {
   const wanted = config.WORKER_LAUNCHER;
   if (wanted === 'off') return undefined;
-  if (wanted === 'process') return { launcher: processLauncher(), reason: 'WORKER_LAUNCHER=process' };
+  if (wanted === 'process') return { launcher: processLauncher(config.WORKER_SPARES), reason: 'WORKER_LAUNCHER=process' };
   const answers = await dockerAvailable();
   if (wanted === 'docker' && !answers) {
     throw new UserError('WORKER_LAUNCHER=docker but no Docker Engine answers (DOCKER_HOST or /var/run/docker.sock); start one or set WORKER_LAUNCHER=process');
   }
-  if (!answers) return { launcher: processLauncher(), reason: 'WORKER_LAUNCHER=auto and no Docker Engine answers' };
+  if (!answers) return { launcher: processLauncher(config.WORKER_SPARES), reason: 'WORKER_LAUNCHER=auto and no Docker Engine answers' };
   // An engine without the worker image cannot run workers: auto falls back, docker refuses.
   if (!(await imageExists(config.WORKER_IMAGE))) {
     if (wanted === 'docker') {
       throw new UserError(`WORKER_LAUNCHER=docker but the engine has no image "${config.WORKER_IMAGE}" (WORKER_IMAGE); build it with: docker build -t ${config.WORKER_IMAGE} .`);
     }
-    return { launcher: processLauncher(), reason: `WORKER_LAUNCHER=auto and the Docker Engine has no image ${config.WORKER_IMAGE}` };
+    return { launcher: processLauncher(config.WORKER_SPARES), reason: `WORKER_LAUNCHER=auto and the Docker Engine has no image ${config.WORKER_IMAGE}` };
   }
   const launcher = createDockerLauncher({
     image: config.WORKER_IMAGE,
@@ -85,8 +86,8 @@ async function imageExists(image: string): Promise<boolean> {
   }
 }
 
-function processLauncher(): WorkerLauncher {
-  return createProcessLauncher({ entrypoint: jobyardEntrypoint() });
+function processLauncher(spares: number): WorkerLauncher {
+  return createProcessLauncher({ entrypoint: jobyardEntrypoint(), spares });
 }
 
 /**

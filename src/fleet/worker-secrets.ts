@@ -39,16 +39,47 @@ export function withoutSecrets(env: NodeJS.ProcessEnv): Record<string, string> {
   return splitSecrets(env).env;
 }
 
+/** Secrets a spare worker's assignment carried (it arrived on stdin before the worker command ran). */
+let handedOver: Record<string, string> | undefined;
+
+/** A spare worker hands its assignment's secrets to the worker command, which takes them once. */
+export function handOverWorkerSecrets(secrets: Record<string, string>): void {
+  handedOver = secrets;
+}
+
+/** The worker command's secrets: handed over by a spare's assignment, or read from `input`. */
+export async function takeWorkerSecrets(input: Readable): Promise<Record<string, string>> {
+  const secrets = handedOver;
+  handedOver = undefined;
+  return secrets ?? readWorkerSecrets(input);
+}
+
 /**
  * The worker's side: reads the JSON object on `input` to its end. Rejects after `timeoutMs`
  * (a launcher that never writes) or on anything but an object of strings.
  */
 export async function readWorkerSecrets(input: Readable, timeoutMs = 30_000): Promise<Record<string, string>> {
+  const text = await readToEnd(input, timeoutMs, `no secrets on stdin within ${timeoutMs} ms (${WORKER_SECRETS_VAR}=stdin)`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`${WORKER_SECRETS_VAR}=stdin but stdin is not a JSON object`);
+  }
+  if (!isStringRecord(value)) throw new Error(`${WORKER_SECRETS_VAR}=stdin but stdin is not a JSON object of strings`);
+  return value;
+}
+
+export const isStringRecord = (value: unknown): value is Record<string, string> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
+
+/** `input` to its end as text; rejects after `timeoutMs` with `timeoutMessage` (no timeout: waits as long as it stays open). */
+export async function readToEnd(input: Readable, timeoutMs?: number, timeoutMessage = 'stdin did not end in time'): Promise<string> {
   const chunks: Buffer[] = [];
   let timer: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`no secrets on stdin within ${timeoutMs} ms (${WORKER_SECRETS_VAR}=stdin)`)), timeoutMs);
+      if (timeoutMs !== undefined) timer = setTimeout(() => reject(new Error(timeoutMessage)), timeoutMs);
       input.on('data', (chunk: Buffer) => chunks.push(chunk));
       input.once('end', resolve);
       input.once('error', reject);
@@ -57,15 +88,5 @@ export async function readWorkerSecrets(input: Readable, timeoutMs = 30_000): Pr
     clearTimeout(timer);
     input.destroy();
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new Error(`${WORKER_SECRETS_VAR}=stdin but stdin is not a JSON object`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
-    throw new Error(`${WORKER_SECRETS_VAR}=stdin but stdin is not a JSON object of strings`);
-  }
-  return value as Record<string, string>;
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -16,13 +16,15 @@ import { describeBackends, type BackendContext } from '../helpers/backends.js';
 import { stopAndRemoveWorkers } from './scenarios.js';
 
 describeBackends('no secret reaches a command (process launcher)', (ctx) => {
-  it('the worker gets DATABASE_URL on stdin, not in its environment, and its commands find no secret anywhere', async () => {
+  // A spare (spares: 1) gets its site, environment and secrets on stdin after it booted.
+  for (const spares of [0, 1]) it(`the worker gets DATABASE_URL on stdin, not in its environment, and its commands find no secret anywhere (${spares} spares)`, async () => {
     const secrets = testSecrets();
     // The scheduler's environment holds HTTP_TOKEN and another secret: a worker inherits neither.
     const launcher = createProcessLauncher({
       entrypoint: jobyardEntrypoint(),
       stdio: 'ignore',
       baseEnv: { ...process.env, HTTP_TOKEN: secrets.token, BACKUP_API_KEY: secrets.apiKey },
+      spares,
     });
     const dbUrl = urlWithPassword(ctx, secrets.password);
     const fleet = new Fleet({
@@ -51,12 +53,13 @@ describeBackends('no secret reaches a command (process launcher)', (ctx) => {
       expectNothingFound(stdout, secrets);
       expect(environ.size).toBe(1);
       for (const text of environ.values()) {
-        expect(text).toContain('WORKER_SECRETS=stdin');
+        expect(text).toContain(spares > 0 ? 'WORKER_SPARE=stdin' : 'WORKER_SECRETS=stdin');
         expect(text).not.toContain(secrets.marker);
         expect(text).not.toContain('DATABASE_URL=');
       }
     } finally {
       await stopAndRemoveWorkers(launcher);
+      await launcher.close();
       await ctx.truncateAll();
     }
   }, 120_000);
