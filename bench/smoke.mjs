@@ -5,7 +5,7 @@
 // PostgreSQL, the Docker Engine and the worker image (bench:fleet's docker launcher), root with
 // iproute2 and openssh-server (bench:remote's servers in network namespaces).
 //
-//   node bench/smoke.mjs [--only queue,floor,scheduler,fleet,worker-boot,remote,ui,peer-sqlite,peer-postgres]
+//   node bench/smoke.mjs [--only queue,floor,scheduler,fleet,fleet-spare,worker-boot,remote,ui,peer-sqlite,peer-postgres]
 //   node bench/smoke.mjs --peer <variant>   (internal: drives bench/peer-adapter.mjs with a tiny load)
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ const BENCHES = {
   floor: [here('floor.mjs'), '--jobs', '500', '--concurrency', '10', '--pg-loops', '2', '--pg-url', PG_URL],
   scheduler: [here('scheduler.mjs'), '--quick'],
   fleet: [here('fleet.mjs'), '--rounds', '2'],
+  'fleet-spare': [here('fleet.mjs'), '--rounds', '2', '--launchers', 'process', '--spares', '1'],
   'worker-boot': [here('worker-boot.mjs'), '--n', '1'],
   remote: [here('remote.mjs'), '--targets', '2', '--hosts', '1', '--components', '2', '--concurrency', '2'],
   ui: [here('ui.mjs'), '--items', '2000', '--jobs', '200'],
