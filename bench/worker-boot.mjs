@@ -3,10 +3,12 @@
 // pipe): from spawn to its `site worker running` log line (its row registered), the worker's CPU
 // time by then (user + system from /proc: less sensitive to other load than wall time), and an
 // idle worker's memory (VmRSS, and Pss/private from smaps_rollup: ~38 MB of VmRSS is the node
-// binary's pages, shared by every node process). The site has nothing to do. `bare_node` is the
+// binary's pages, shared by every node process) twice: 2 s after it registered, and settled, after
+// --idle-seconds (V8's memory reducer gives back part of the boot's heap ~10 s into an idle
+// spell; a worker stays idle WORKER_IDLE_SECONDS, 30 by default). The site has nothing to do. `bare_node` is the
 // same figures for `node -e 0`, the machine's own floor, to compare machines and loads.
 // Prints one JSON line per backend (medians of --n boots).
-// Options: --backends sqlite,postgres  --n 10  --pg-url URL (BENCH_WORKER_BOOT_DATABASE_URL)
+// Options: --backends sqlite,postgres  --n 10  --idle-seconds 15  --pg-url URL (BENCH_WORKER_BOOT_DATABASE_URL)
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -26,6 +28,7 @@ const opt = (name, fallback) => {
 };
 const backends = opt('backends', 'sqlite,postgres').split(',');
 const n = Number(opt('n', '10'));
+const idleSeconds = Number(opt('idle-seconds', '15'));
 const PG_URL = opt('pg-url', process.env.BENCH_WORKER_BOOT_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/bench_worker_boot');
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
@@ -66,6 +69,7 @@ function runUntil(argv, env, stdinText, ready) {
 }
 
 const median = (values) => round(percentile([...values].sort((a, b) => a - b), 50), 1);
+const memoryMedians = (mems) => ({ vm_rss: median(mems.map((m) => m.rss)), pss: median(mems.map((m) => m.pss)), private: median(mems.map((m) => m.private)) });
 
 for (const backend of backends) {
   const dir = mkdtempSync(join(os.tmpdir(), 'jy-bench-boot-'));
@@ -77,18 +81,20 @@ for (const backend of backends) {
   try {
     await migrateToLatest(store, MIGRATIONS);
     const site = await store.db.insertInto('sites').values({ name: `boot-${process.pid}`, name_lower: `boot-${process.pid}`, created_at: Date.now() }).returning('id').executeTakeFirstOrThrow();
-    const env = { ...process.env, WORKER_SECRETS: 'stdin', WORKER_LIVENESS_FD: '3', LOG_LEVEL: 'info', LOG_PRETTY: '0', WORKER_IDLE_SECONDS: '30' };
+    const env = { ...process.env, WORKER_SECRETS: 'stdin', WORKER_LIVENESS_FD: '3', LOG_LEVEL: 'info', LOG_PRETTY: '0', WORKER_IDLE_SECONDS: String(idleSeconds + 30) };
     delete env.DATABASE_URL;
     for (let i = 0; i < n; i++) {
       // The machine's floor, right before each boot (same load).
       bare.push(await bareNodeStartOnce());
       const argv = [...WORKER_NODE_FLAGS, jobyardEntrypoint(), 'worker', '--site', String(site.id)];
       const boot = await runUntil(argv, env, JSON.stringify({ DATABASE_URL: url }), (out) => out.includes('site worker running'));
-      await new Promise((r) => setTimeout(r, 2_000)); // idle, as bench:fleet measures it
-      const mem = memoryMb(boot.child.pid);
+      await new Promise((r) => setTimeout(r, 2_000)); // as bench:fleet measures it
+      const afterBoot = memoryMb(boot.child.pid);
+      await new Promise((r) => setTimeout(r, Math.max(0, idleSeconds * 1000 - 2_000)));
+      const settled = memoryMb(boot.child.pid);
       boot.child.kill('SIGTERM');
       await new Promise((r) => (boot.child.exitCode !== null ? r() : boot.child.once('exit', r)));
-      boots.push({ wall: boot.wall, cpu: boot.cpu, ...mem });
+      boots.push({ wall: boot.wall, cpu: boot.cpu, afterBoot, settled });
     }
   } finally {
     await store.close();
@@ -102,7 +108,9 @@ for (const backend of backends) {
       node_flags: WORKER_NODE_FLAGS.join(' '),
       spawn_to_registered_ms: { median: median(boots.map((b) => b.wall)), all: boots.map((b) => Math.round(b.wall)) },
       cpu_to_registered_ms: { median: median(boots.map((b) => b.cpu)), all: boots.map((b) => b.cpu) },
-      idle_mb: { vm_rss: median(boots.map((b) => b.rss)), pss: median(boots.map((b) => b.pss)), private: median(boots.map((b) => b.private)) },
+      idle_seconds: idleSeconds,
+      idle_mb: memoryMedians(boots.map((b) => b.settled)),
+      after_boot_mb: memoryMedians(boots.map((b) => b.afterBoot)),
       bare_node: { wall_ms: median(bare.map((b) => b.wall)), cpu_ms: median(bare.map((b) => b.cpu)) },
       load_average_1m: round(os.loadavg()[0], 1),
       machine: machineFacts(),
