@@ -4,8 +4,9 @@
 // round), plus the RSS of an idle worker. The scheduler side is the real SchedulerService (tick,
 // event-driven fleet launch, reconcile) in this process. Prints one JSON line per case.
 // Options: --launchers process,docker  --backends sqlite,postgres  --rounds 10
-//          --spares N (process launcher: N workers booted ahead, WORKER_SPARES; rounds then start
-//          1 s apart, so the spare that replaces a used one has booted, as between real sites)
+//          --spares N (N workers booted ahead, WORKER_SPARES, either launcher; each round then
+//          starts once the pool is full again and 1 s more, so the spare that replaced a used one
+//          has booted, as between real sites)
 //          --image jobyard-worker:test (the docker launcher's image; built by npm test's pretest)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -77,6 +78,7 @@ for (const backend of backends) {
             networkMode: 'host',
             sqliteDataDir: backend === 'sqlite' ? dirname(url.slice('sqlite:'.length)) : null,
             user: `${process.getuid()}:${process.getgid()}`,
+            spares,
           });
     const fleet = new Fleet({
       store,
@@ -91,7 +93,11 @@ for (const backend of backends) {
     let rss = null;
     try {
       for (let r = 0; r < rounds; r++) {
-        if (kind === 'process' && spares > 0) await sleep(1_000);
+        if (spares > 0) {
+          const waiting = () => (kind === 'process' ? launcher.sparePids() : launcher.spareNames()).length;
+          await until(async () => waiting() >= spares, 30_000, 'the spare pool full');
+          await sleep(1_000);
+        }
         const now = Date.now();
         const site = await store.db.insertInto('sites').values({ name: `site-${r}`, name_lower: `site-${r}`, created_at: now }).returning('id').executeTakeFirstOrThrow();
         const host = `h-${r}`;
@@ -136,7 +142,7 @@ for (const backend of backends) {
         bench: 'fleet',
         backend,
         launcher: kind,
-        ...(kind === 'process' ? { spares } : {}),
+        spares,
         rounds,
         claimable_to_start_ms: { median: round(percentile(sorted, 50), 1), min: sorted[0], max: sorted.at(-1), all: latencies },
         phases_median_ms: {

@@ -19,7 +19,7 @@ const BENCHES = {
   floor: [here('floor.mjs'), '--jobs', '500', '--concurrency', '10', '--pg-loops', '2', '--pg-url', PG_URL],
   scheduler: [here('scheduler.mjs'), '--quick'],
   fleet: [here('fleet.mjs'), '--rounds', '2'],
-  'fleet-spare': [here('fleet.mjs'), '--rounds', '2', '--launchers', 'process', '--spares', '1'],
+  'fleet-spare': [here('fleet.mjs'), '--rounds', '2', '--spares', '1'],
   'worker-boot': [here('worker-boot.mjs'), '--n', '1', '--idle-seconds', '3'],
   remote: [here('remote.mjs'), '--targets', '2', '--hosts', '1', '--components', '2', '--concurrency', '2'],
   ui: [here('ui.mjs'), '--items', '2000', '--jobs', '200'],

@@ -13,12 +13,18 @@
  * (worker-secrets.ts). Commands die with their worker: the container ends when the worker does
  * (Init forwards its exit), and every process in it goes with it.
  *
+ * With `spares`, the launcher keeps that many worker containers started ahead (docker-spares.ts):
+ * a launch renames a waiting one `site-worker-<guid>` and writes it its assignment (arguments,
+ * environment and secrets, one JSON object) on the same stdin, and a replacement starts.
+ *
  * The engine is found like the docker CLI finds it: DOCKER_HOST, else the default socket.
  */
 import Dockerode from 'dockerode';
 import { containerName, engineMessage, statusOf, wrapEngineError } from '../docker/errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { LABEL_FLEET, LABEL_SITE_ID, LABEL_WORKER_GUID, type ObservedWorker, type WorkerLauncher, type WorkerSpec } from './launcher.js';
+import { createSparePool, isWaitingSpare, LABEL_SPARE, spareBornWorkerGuid, type SparePool, type WaitingSpare } from './docker-spares.js';
+import { assignmentJson, WORKER_SPARE_VAR } from './spare-worker.js';
 import { splitSecrets, WORKER_SECRETS_VAR } from './worker-secrets.js';
 
 export interface DockerLauncherOptions {
@@ -62,6 +68,16 @@ export interface DockerLauncherOptions {
   command?: (spec: WorkerSpec) => string[];
   /** Test/ops hook: overrides the image's ENTRYPOINT (e.g. `['node']` with a `-e` command). */
   entrypoint?: string[];
+  /**
+   * Worker containers to keep started ahead, waiting for a site (WORKER_SPARES; default 0). A
+   * spare runs `worker` with no arguments and takes the default command's arguments on assignment.
+   */
+  spares?: number;
+}
+
+export interface DockerLauncher extends WorkerLauncher {
+  /** The names of the spare containers waiting for an assignment (for status and tests). */
+  spareNames(): string[];
 }
 
 /** Engine errors of the launcher (one readable line naming the container). */
@@ -106,96 +122,161 @@ function exitCodeFromStatus(status: string | undefined): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** Writes `text` and closes the stream (the worker reads its stdin to the end). */
+function writeAndEnd(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    stream.once('error', reject);
+    stream.end(text, () => resolve());
+  });
+}
+
 function parseSiteId(value: string | undefined): number | null {
   if (value === undefined || value === '') return null;
   const n = Number(value);
   return Number.isInteger(n) ? n : null;
 }
 
-export function createDockerLauncher(options: DockerLauncherOptions): WorkerLauncher {
+export function createDockerLauncher(options: DockerLauncherOptions): DockerLauncher {
   const docker = options.docker ?? new Dockerode();
   const logger = options.logger ?? silentLogger;
   const networkMode = options.networkMode ?? 'host';
   const fleetFilter = options.fleet !== undefined ? [`${LABEL_FLEET}=${options.fleet}`] : [];
 
-  /** Every labelled container of one worker guid (normally zero or one). */
+  /** Every container of one worker guid (normally zero or one): labelled with it, or a spare renamed for it. */
   async function find(workerGuid: string): Promise<Dockerode.ContainerInfo[]> {
     try {
-      return await docker.listContainers({ all: true, filters: { label: [`${LABEL_WORKER_GUID}=${workerGuid}`, ...fleetFilter] } });
+      const [labelled, spareBorn] = await Promise.all([
+        docker.listContainers({ all: true, filters: { label: [`${LABEL_WORKER_GUID}=${workerGuid}`, ...fleetFilter] } }),
+        docker.listContainers({ all: true, filters: { label: [LABEL_SPARE, ...fleetFilter], name: [`site-worker-${workerGuid}`] } }),
+      ]);
+      return [...labelled, ...spareBorn.filter((info) => spareBornWorkerGuid(info) === workerGuid)];
     } catch (err) {
       throw wrapEngineError(`look up the container of worker ${workerGuid}`, err);
     }
   }
 
+  /** Every worker container: labelled at create, or born from a spare. Exited unassigned spares are removed. */
+  async function workerContainers(): Promise<{ info: Dockerode.ContainerInfo; workerGuid: string; siteId: number | null }[]> {
+    let labelled: Dockerode.ContainerInfo[];
+    let spareLabelled: Dockerode.ContainerInfo[];
+    try {
+      [labelled, spareLabelled] = await Promise.all([
+        docker.listContainers({ all: true, filters: { label: [LABEL_WORKER_GUID, ...fleetFilter] } }),
+        docker.listContainers({ all: true, filters: { label: [LABEL_SPARE, ...fleetFilter] } }),
+      ]);
+    } catch (err) {
+      throw wrapEngineError('list worker containers', err);
+    }
+    const workers = labelled.map((info) => ({ info, workerGuid: info.Labels?.[LABEL_WORKER_GUID] ?? '', siteId: parseSiteId(info.Labels?.[LABEL_SITE_ID]) }));
+    for (const info of spareLabelled) {
+      const workerGuid = spareBornWorkerGuid(info);
+      // The site is in the worker's row; a spare's labels were set before it had one.
+      if (workerGuid) workers.push({ info, workerGuid, siteId: null });
+      else if (isWaitingSpare(info) && !ALIVE_STATES.has(info.State ?? '')) {
+        // A spare whose scheduler went away exited on its closed stdin: nothing to record.
+        void docker.getContainer(info.Id).remove({ force: true, v: true }).catch(() => {});
+      }
+    }
+    return workers;
+  }
+
+  const mounts: Dockerode.MountSettings[] = [];
+  if (options.sqliteDataDir) {
+    const source = options.sqliteDataSource ?? options.sqliteDataDir;
+    mounts.push({ Type: source.startsWith('/') ? 'bind' : 'volume', Source: source, Target: options.sqliteDataDir, ReadOnly: false });
+  }
+  const hostConfig: Dockerode.HostConfig = {
+    Init: true,
+    NetworkMode: networkMode,
+    ...(options.memoryBytes !== undefined ? { Memory: Math.round(options.memoryBytes) } : {}),
+    ...(options.nanoCpus !== undefined ? { NanoCpus: Math.round(options.nanoCpus) } : {}),
+    ...(mounts.length > 0 ? { Mounts: mounts } : {}),
+  };
+
+  /**
+   * Creates a worker container, attaches its one-shot stdin and starts it; the stdin stays open
+   * for the caller to write. Attached before the start, so the worker's stdin is ours from its
+   * first read. A container that never started would look alive (`created`) forever: it is dropped.
+   */
+  async function startAttached(name: string, labels: Record<string, string>, env: Record<string, string>, cmd: string[]): Promise<WaitingSpare> {
+    const createOptions: Dockerode.ContainerCreateOptions = {
+      name,
+      Image: options.image,
+      Labels: { ...labels, ...(options.fleet !== undefined ? { [LABEL_FLEET]: options.fleet } : {}) },
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      Cmd: cmd,
+      ...(options.entrypoint ? { Entrypoint: options.entrypoint } : {}),
+      ...(options.user ? { User: options.user } : {}),
+      AttachStdin: true,
+      OpenStdin: true,
+      StdinOnce: true,
+      AttachStdout: false,
+      AttachStderr: false,
+      Tty: false,
+      HostConfig: hostConfig,
+    };
+    let container: Dockerode.Container;
+    try {
+      container = await docker.createContainer(createOptions);
+    } catch (err) {
+      throw wrapEngineError(`create container ${name} from image ${options.image}`, err);
+    }
+    try {
+      const stdin = (await container.attach({ stream: true, stdin: true, hijack: true })) as NodeJS.ReadWriteStream;
+      stdin.on('error', () => {}); // a write that fails is reported by writeAndEnd
+      await container.start();
+      return { name, container, stdin };
+    } catch (err) {
+      await container.remove({ force: true, v: true }).catch(() => {});
+      throw wrapEngineError(`start container ${name}`, err);
+    }
+  }
+
+  const spares: SparePool | undefined = options.spares
+    ? createSparePool({
+        wanted: options.spares,
+        logger,
+        boot: (name) => startAttached(name, { [LABEL_SPARE]: 'true' }, { [WORKER_SPARE_VAR]: 'stdin' }, ['worker']),
+      })
+    : undefined;
+
+  /** Hands a waiting spare the worker of `spec`; false (the spare removed) when the engine refuses. */
+  async function assign(spare: WaitingSpare, spec: WorkerSpec, env: Record<string, string>, secrets: Record<string, string>): Promise<boolean> {
+    try {
+      await spare.container.rename({ name: spec.containerName });
+      await writeAndEnd(spare.stdin, assignmentJson(workerCommand(spec).slice(1), env, secrets));
+      logger.debug({ workerGuid: spec.workerGuid, containerName: spec.containerName, spare: spare.name, containerId: spare.container.id }, 'worker container assigned from a spare');
+      return true;
+    } catch (err) {
+      await spare.container.remove({ force: true, v: true }).catch(() => {});
+      logger.warn({ workerGuid: spec.workerGuid, spare: spare.name, err: engineMessage(err) }, 'cannot assign a spare worker container; starting a new one');
+      return false;
+    }
+  }
 
   return {
     kind: 'docker',
 
+    spareNames: () => spares?.waitingNames() ?? [],
+
     async launch(spec) {
-      const mounts: Dockerode.MountSettings[] = [];
-      if (options.sqliteDataDir) {
-        const source = options.sqliteDataSource ?? options.sqliteDataDir;
-        mounts.push({ Type: source.startsWith('/') ? 'bind' : 'volume', Source: source, Target: options.sqliteDataDir, ReadOnly: false });
-      }
-      const hostConfig: Dockerode.HostConfig = {
-        Init: true,
-        NetworkMode: networkMode,
-        ...(options.memoryBytes !== undefined ? { Memory: Math.round(options.memoryBytes) } : {}),
-        ...(options.nanoCpus !== undefined ? { NanoCpus: Math.round(options.nanoCpus) } : {}),
-        ...(mounts.length > 0 ? { Mounts: mounts } : {}),
-      };
       const { env, secrets } = splitSecrets(spec.env);
-      const createOptions: Dockerode.ContainerCreateOptions = {
-        name: spec.containerName,
-        Image: options.image,
-        Labels: {
-          [LABEL_WORKER_GUID]: spec.workerGuid,
-          [LABEL_SITE_ID]: String(spec.siteId),
-          ...(options.fleet !== undefined ? { [LABEL_FLEET]: options.fleet } : {}),
-        },
-        Env: Object.entries({ ...env, [WORKER_SECRETS_VAR]: 'stdin' }).map(([k, v]) => `${k}=${v}`),
-        Cmd: (options.command ?? workerCommand)(spec),
-        ...(options.entrypoint ? { Entrypoint: options.entrypoint } : {}),
-        ...(options.user ? { User: options.user } : {}),
-        AttachStdin: true,
-        OpenStdin: true,
-        StdinOnce: true,
-        AttachStdout: false,
-        AttachStderr: false,
-        Tty: false,
-        HostConfig: hostConfig,
-      };
-      let container: Dockerode.Container;
+      const spare = spares?.take();
+      if (spare && (await assign(spare, spec, env, secrets))) return;
+      const labels = { [LABEL_WORKER_GUID]: spec.workerGuid, [LABEL_SITE_ID]: String(spec.siteId) };
+      const started = await startAttached(spec.containerName, labels, { ...env, [WORKER_SECRETS_VAR]: 'stdin' }, (options.command ?? workerCommand)(spec));
       try {
-        container = await docker.createContainer(createOptions);
+        await writeAndEnd(started.stdin, JSON.stringify(secrets));
       } catch (err) {
-        throw wrapEngineError(`create container ${spec.containerName} from image ${options.image}`, err);
-      }
-      try {
-        // Attached before the start, so the worker's stdin is ours from its first read.
-        const stdin = (await container.attach({ stream: true, stdin: true, hijack: true })) as NodeJS.ReadWriteStream;
-        await container.start();
-        await new Promise<void>((resolve, reject) => {
-          stdin.once('error', reject);
-          stdin.end(JSON.stringify(secrets), () => resolve());
-        });
-      } catch (err) {
-        // A container that never started would look alive (`created`) forever: drop it.
-        await container.remove({ force: true, v: true }).catch(() => {});
+        await started.container.remove({ force: true, v: true }).catch(() => {});
         throw wrapEngineError(`start container ${spec.containerName}`, err);
       }
-      logger.debug({ workerGuid: spec.workerGuid, containerName: spec.containerName, containerId: container.id, image: options.image, networkMode }, 'worker container started');
+      logger.debug({ workerGuid: spec.workerGuid, containerName: spec.containerName, containerId: started.container.id, image: options.image, networkMode }, 'worker container started');
     },
 
     async list(): Promise<ObservedWorker[]> {
-      let infos: Dockerode.ContainerInfo[];
-      try {
-        infos = await docker.listContainers({ all: true, filters: { label: [LABEL_WORKER_GUID, ...fleetFilter] } });
-      } catch (err) {
-        throw wrapEngineError('list worker containers', err);
-      }
       return Promise.all(
-        infos.map(async (info): Promise<ObservedWorker> => {
+        (await workerContainers()).map(async ({ info, workerGuid, siteId }): Promise<ObservedWorker> => {
           const state = info.State ?? 'unknown';
           const running = ALIVE_STATES.has(state);
           let exitCode = running ? null : exitCodeFromStatus(info.Status);
@@ -207,14 +288,7 @@ export function createDockerLauncher(options: DockerLauncherOptions): WorkerLaun
               .then((i) => (typeof i.State?.ExitCode === 'number' ? i.State.ExitCode : null))
               .catch(() => null);
           }
-          return {
-            workerGuid: info.Labels?.[LABEL_WORKER_GUID] ?? '',
-            containerName: containerName(info),
-            siteId: parseSiteId(info.Labels?.[LABEL_SITE_ID]),
-            running,
-            state,
-            exitCode,
-          };
+          return { workerGuid, containerName: containerName(info), siteId, running, state, exitCode };
         }),
       );
     },
@@ -246,8 +320,9 @@ export function createDockerLauncher(options: DockerLauncherOptions): WorkerLaun
       }
     },
 
+    /** Removes the waiting spares (dockerode opens a connection per request: nothing else to release). */
     async close() {
-      // dockerode opens a connection per request: nothing to release.
+      await spares?.close();
     },
   };
 }

@@ -61,6 +61,7 @@ export async function selectLauncher(config: LauncherConfig, target: DatabaseTar
     sqliteDataDir: databaseFolder(target),
     ...(config.WORKER_DATA_VOLUME ? { sqliteDataSource: config.WORKER_DATA_VOLUME } : {}),
     ...(config.WORKER_USER ? { user: config.WORKER_USER } : {}),
+    spares: config.WORKER_SPARES,
     logger,
   });
   return { launcher, reason: wanted === 'docker' ? 'WORKER_LAUNCHER=docker' : 'WORKER_LAUNCHER=auto and the Docker Engine answers' };

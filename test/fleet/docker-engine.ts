@@ -17,6 +17,9 @@ const IMAGE = process.env.WORKER_TEST_IMAGE ?? 'jobyard-worker:test';
 
 export interface DockerTestEngine {
   docker: Dockerode;
+  /** The test worker image and this file's `jobyard.fleet` label. */
+  image: string;
+  fleet: string;
   /** This file's containers (running or not). */
   labelledContainers(): Promise<Dockerode.ContainerInfo[]>;
   /**
@@ -46,6 +49,8 @@ export function useDockerTestEngine(): DockerTestEngine {
 
   return {
     docker,
+    image: IMAGE,
+    fleet,
     labelledContainers,
     launcherOptions: (ctx) => ({
       image: IMAGE,

@@ -12,14 +12,17 @@ import { silentLogger } from '../../src/log.js';
 import { expectNothingFound, runProbe, testSecrets, urlWithPassword } from '../fixtures/secret-probe.js';
 import { describeBackends } from '../helpers/backends.js';
 import { useDockerTestEngine } from './docker-engine.js';
-import { stopAndRemoveWorkers } from './scenarios.js';
+import { stopAndRemoveWorkers, until } from './scenarios.js';
 
 const { docker, labelledContainers, launcherOptions } = useDockerTestEngine();
 
 describeBackends('no secret reaches a command (docker launcher)', (ctx) => {
-  it('secrets stay out of the container\'s Env and Cmd, and its commands find none', async () => {
+  it.each([
+    { spares: 0, env: 'WORKER_SECRETS=stdin' },
+    { spares: 1, env: 'WORKER_SPARE=stdin' }, // a spare's assignment comes on the same stdin
+  ])('secrets stay out of the container\'s Env and Cmd, and its commands find none (spares: $spares)', async ({ spares, env }) => {
     const secrets = testSecrets();
-    const launcher = createDockerLauncher(launcherOptions(ctx));
+    const launcher = createDockerLauncher({ ...launcherOptions(ctx), spares });
     const fleet = new Fleet({
       store: ctx.store,
       launcher,
@@ -33,14 +36,17 @@ describeBackends('no secret reaches a command (docker launcher)', (ctx) => {
       },
     });
     try {
+      if (spares > 0) await until('a spare waiting', async () => launcher.spareNames().length === spares);
       const stdout = await runProbe(ctx, fleet, secrets.probeEnv);
       expectNothingFound(stdout, secrets);
-      const [container] = await labelledContainers();
-      const inspected = JSON.stringify(await docker.getContainer(container!.Id).inspect());
-      expect(inspected).toContain('WORKER_SECRETS=stdin');
+      const [worker] = await launcher.list();
+      const inspected = JSON.stringify(await docker.getContainer(worker!.containerName).inspect());
+      expect(inspected).toContain(env);
       expect(inspected).not.toContain(secrets.marker);
+      for (const c of await labelledContainers()) expect(JSON.stringify(await docker.getContainer(c.Id).inspect())).not.toContain(secrets.marker);
     } finally {
       await stopAndRemoveWorkers(launcher);
+      await launcher.close();
       await ctx.truncateAll();
     }
   }, 150_000);
