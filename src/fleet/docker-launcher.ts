@@ -19,6 +19,7 @@
  *
  * The engine is found like the docker CLI finds it: DOCKER_HOST, else the default socket.
  */
+import type { Duplex } from 'node:stream';
 import Dockerode from 'dockerode';
 import { containerName, engineMessage, statusOf, wrapEngineError } from '../docker/errors.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -122,11 +123,19 @@ function exitCodeFromStatus(status: string | undefined): number | null {
   return m ? Number(m[1]) : null;
 }
 
-/** Writes `text` and closes the stream (the worker reads its stdin to the end). */
-function writeAndEnd(stream: NodeJS.WritableStream, text: string): Promise<void> {
+/**
+ * Writes `text`, ends the stream (the worker reads its stdin to the end) and closes our side of
+ * the attach connection: the engine does not always close a hijacked connection itself, and one
+ * left open per launch leaks a socket and keeps the scheduler's process from exiting. The data
+ * has reached the kernel when end's callback runs, so closing the socket then still delivers it.
+ */
+function writeAndEnd(stream: Duplex, text: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     stream.once('error', reject);
-    stream.end(text, () => resolve());
+    stream.end(text, () => {
+      stream.destroy();
+      resolve();
+    });
   });
 }
 
@@ -221,12 +230,14 @@ export function createDockerLauncher(options: DockerLauncherOptions): DockerLaun
     } catch (err) {
       throw wrapEngineError(`create container ${name} from image ${options.image}`, err);
     }
+    let stdin: Duplex | undefined;
     try {
-      const stdin = (await container.attach({ stream: true, stdin: true, hijack: true })) as NodeJS.ReadWriteStream;
+      stdin = (await container.attach({ stream: true, stdin: true, hijack: true })) as Duplex;
       stdin.on('error', () => {}); // a write that fails is reported by writeAndEnd
       await container.start();
       return { name, container, stdin };
     } catch (err) {
+      stdin?.destroy();
       await container.remove({ force: true, v: true }).catch(() => {});
       throw wrapEngineError(`start container ${name}`, err);
     }
@@ -248,6 +259,7 @@ export function createDockerLauncher(options: DockerLauncherOptions): DockerLaun
       logger.debug({ workerGuid: spec.workerGuid, containerName: spec.containerName, spare: spare.name, containerId: spare.container.id }, 'worker container assigned from a spare');
       return true;
     } catch (err) {
+      spare.stdin.destroy();
       await spare.container.remove({ force: true, v: true }).catch(() => {});
       logger.warn({ workerGuid: spec.workerGuid, spare: spare.name, err: engineMessage(err) }, 'cannot assign a spare worker container; starting a new one');
       return false;
@@ -268,6 +280,7 @@ export function createDockerLauncher(options: DockerLauncherOptions): DockerLaun
       try {
         await writeAndEnd(started.stdin, JSON.stringify(secrets));
       } catch (err) {
+        started.stdin.destroy();
         await started.container.remove({ force: true, v: true }).catch(() => {});
         throw wrapEngineError(`start container ${spec.containerName}`, err);
       }

@@ -12,6 +12,7 @@
  * whose scheduler dies sees its stdin close (StdinOnce), exits 0, and the next `list()` removes it.
  */
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { containerName } from '../docker/errors.js';
 import type { Logger } from '../log.js';
@@ -26,7 +27,8 @@ const WORKER_NAME = /^site-worker-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 export interface WaitingSpare {
   name: string;
   container: Dockerode.Container;
-  stdin: NodeJS.WritableStream;
+  /** The hijacked attach connection; closed by whoever ends the spare's wait (assignment or removal). */
+  stdin: Duplex;
 }
 
 /** How a spare container becomes one: create, attach stdin, start (docker-launcher.ts). */
@@ -63,7 +65,10 @@ export function createSparePool(options: { wanted: number; boot: BootSpare; logg
   let retryTimer: NodeJS.Timeout | undefined;
   const inFlight = new Set<Promise<void>>();
 
-  const remove = (spare: WaitingSpare) => spare.container.remove({ force: true, v: true }).catch(() => {});
+  const remove = (spare: WaitingSpare) => {
+    spare.stdin.destroy();
+    return spare.container.remove({ force: true, v: true }).catch(() => {});
+  };
 
   /** A spare that failed or died unused: try again later, a little later each time in a row. */
   const retryLater = () => {

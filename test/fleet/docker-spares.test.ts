@@ -3,10 +3,11 @@
  * started ahead that become a site's worker when the fleet launches one. The fleet scenarios run
  * on a launcher with a spare (docker-fleet.test.ts runs them without, both backends); the spare's
  * own life is tested here: the launch is served by the spare's own container, a replacement
- * starts, a spare killed unused is replaced, close removes the spares, and a spare whose
- * scheduler died is never taken for a worker and is cleaned up.
+ * starts, a spare killed unused is replaced, close removes the spares and leaves no connection
+ * open, and a spare whose scheduler died is never taken for a worker and is cleaned up.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { toJson } from '../../src/db/dialect.js';
@@ -97,6 +98,19 @@ describeBackends('site workers from a spare container', (ctx) => {
 describe('spare containers', () => {
   const launcherWith = (spares: number): DockerLauncher =>
     createDockerLauncher({ image: engine.image, fleet: engine.fleet, docker, networkMode: 'none', spares });
+  /** A separate process keeping one spare (test/fixtures/docker-spare-owner.mjs). */
+  const spawnOwner = (env: Record<string, string>): ChildProcess & { stdout: NodeJS.ReadableStream } =>
+    spawn(process.execPath, [OWNER], { env: { ...process.env, JY_IMAGE: engine.image, JY_FLEET: engine.fleet, JY_SPARES: '1', ...env }, stdio: ['ignore', 'pipe', 'inherit'] }) as ChildProcess & { stdout: NodeJS.ReadableStream };
+  /** The owner's first line: its spares are waiting. */
+  const firstLine = (owner: ChildProcess & { stdout: NodeJS.ReadableStream }) =>
+    new Promise<string>((resolve, reject) => {
+      let out = '';
+      owner.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(out.split('\n')[0]!);
+      });
+      owner.once('exit', (code) => reject(new Error(`the spare owner exited with ${code} before its spares waited`)));
+    });
 
   it('a spare killed before any launch is removed and replaced', async () => {
     const launcher = launcherWith(1);
@@ -124,19 +138,31 @@ describe('spare containers', () => {
     expect((await engine.labelledContainers()).filter((c) => c.Labels[LABEL_SPARE])).toEqual([]);
   }, 60_000);
 
-  it('a spare whose scheduler died is never listed as a worker; it exits on its closed stdin and the next list removes it', async () => {
-    const owner = spawn(process.execPath, [OWNER], { env: { ...process.env, JY_IMAGE: engine.image, JY_FLEET: engine.fleet, JY_SPARES: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  it('after a launch from a spare and close, the launcher holds nothing open: its process exits by itself', async () => {
+    const workerGuid = randomUUID();
+    const owner = spawnOwner({ JY_THEN: 'launch-and-close', JY_WORKER_GUID: workerGuid, JY_DATABASE_URL: 'sqlite:/tmp/jobyard-absent/jobyard.db' });
     const launcher = launcherWith(0);
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        owner.stdout.on('data', (d) => {
-          out += d;
-          if (out.includes('\n')) resolve(out.split('\n')[0]!);
-        });
-        owner.once('exit', (code) => reject(new Error(`the spare owner exited with ${code}`)));
-      });
-      const [spare] = (JSON.parse(line) as { spares: string[] }).spares;
+      await firstLine(owner);
+      const exit = new Promise<number | null>((resolve) => owner.once('exit', (code) => resolve(code)));
+      // A hijacked attach connection left open kept this process alive for good (the engine does not always close it).
+      const code = await Promise.race([exit, new Promise<string>((resolve) => setTimeout(() => resolve('still running 20 s after close'), 20_000))]);
+      expect(code).toBe(0);
+      expect(launcher.spareNames()).toEqual([]);
+      expect((await engine.labelledContainers()).filter((c) => c.Labels[LABEL_SPARE] && c.Names.some((n) => n.startsWith('/jobyard-spare-')))).toEqual([]);
+      expect((await docker.getContainer(`site-worker-${workerGuid}`).inspect()).Config.Labels[LABEL_SPARE]).toBeDefined(); // the launched worker
+    } finally {
+      owner.kill('SIGKILL');
+      await docker.getContainer(`site-worker-${workerGuid}`).remove({ force: true }).catch(() => {});
+      await launcher.close();
+    }
+  }, 60_000);
+
+  it('a spare whose scheduler died is never listed as a worker; it exits on its closed stdin and the next list removes it', async () => {
+    const owner = spawnOwner({});
+    const launcher = launcherWith(0);
+    try {
+      const [spare] = (JSON.parse(await firstLine(owner)) as { spares: string[] }).spares;
       const info = await docker.getContainer(spare!).inspect();
       expect(info.Config.Labels[LABEL_SPARE]).toBeDefined();
       expect(info.Config.Labels[LABEL_WORKER_GUID]).toBeUndefined();
