@@ -100,6 +100,12 @@ export interface Dialect {
    * without statistics rates any equality above a range (`likelihood` says it keeps most rows).
    */
   broadEquality(column: string, value: string): RawBuilder<SqlBool>;
+  /**
+   * `column`, not to be read through an index: it only filters rows read off another index in
+   * order (a claim's due-by). SQLite `+column`: without statistics it took the (status,
+   * available_at) range and sorted every due item on each claim. PostgreSQL: the column.
+   */
+  filterOnly(column: string): RawBuilder<unknown>;
   /** JSON text as a value for a `*_json` column where the type cannot be inferred (inside CASE). */
   jsonExpression(json: string | null): RawBuilder<unknown>;
   /**
@@ -172,6 +178,7 @@ const sqliteDialect: Dialect = {
   lockNamed: async () => {},
   idInCte: (cte) => sql<SqlBool>`id in (select id from ${sql.table(cte)})`,
   broadEquality: (column, value) => sql<SqlBool>`likelihood(${sql.ref(column)} = ${value}, 0.9)`,
+  filterOnly: (column) => sql`+${sql.ref(column)}`,
   jsonExpression: (json) => sql`${json}`,
   claimsTable(alias, ids, claims, results) {
     return sqliteDialect.claimsTableOf(alias, sqliteDialect.claimsParams(ids, claims, results));
@@ -230,6 +237,7 @@ const postgresDialect: Dialect = {
   },
   idInCte: (cte) => sql<SqlBool>`id = any(array(select id from ${sql.table(cte)}))`,
   broadEquality: (column, value) => sql<SqlBool>`${sql.ref(column)} = ${value}`,
+  filterOnly: (column) => sql.ref(column),
   jsonExpression: (json) => sql`cast(${json} as jsonb)`,
   claimsTable(alias, ids, claims, results) {
     return postgresDialect.claimsTableOf(alias, postgresDialect.claimsParams(ids, claims, results));

@@ -87,7 +87,7 @@ function buildClaim(store: Store, site: 'null' | 'any' | 'one', lanes: number | 
         .selectFrom('job_scheduler_work_items')
         .select('id')
         .where('status', '=', 'queued')
-        .where('available_at', '<=', slot<number>('dueBy'));
+        .where(dialect.filterOnly('available_at'), '<=', slot<number>('dueBy'));
       if (site === 'null') q = q.where('site_id', 'is', null);
       else if (site === 'one') q = q.where('site_id', '=', slot<number>('siteId'));
       if (lanes !== undefined) q = q.where('lane', 'in', slots<string>('lanes', lanes));
