@@ -10,18 +10,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { toJson } from '../../src/db/dialect.js';
 import { createDockerLauncher, type DockerLauncher } from '../../src/fleet/docker-launcher.js';
 import { LABEL_SPARE } from '../../src/fleet/docker-spares.js';
-import { Fleet } from '../../src/fleet/fleet.js';
 import { LABEL_WORKER_GUID } from '../../src/fleet/launcher.js';
-import { silentLogger } from '../../src/log.js';
-import { tick } from '../../src/schedule/ticker.js';
-import { siteWithDevices } from '../fixtures/executors/executor-helpers.js';
 import { describeBackends } from '../helpers/backends.js';
-import { insertJob } from '../helpers/jobs.js';
 import { useDockerTestEngine } from './docker-engine.js';
-import { fleetScenarios, stopAndRemoveWorkers, until } from './scenarios.js';
+import { fleetScenarios, siteWithDueItem, stopAndRemoveWorkers, until } from './scenarios.js';
 
 const engine = useDockerTestEngine();
 const { docker } = engine;
@@ -52,25 +46,7 @@ describeBackends('site workers from a spare container', (ctx) => {
       const [spare] = await until('a spare waiting', async () => (launcher.spareNames().length === 1 ? launcher.spareNames() : undefined));
       const spareId = await containerId(spare!);
       expect(await launcher.list()).toEqual([]); // a waiting spare is no worker
-      const now = Date.now();
-      const { site } = await siteWithDevices(ctx, 'alpha', ['alpha-1'], now);
-      await insertJob(ctx.db, {
-        at: now,
-        name: 'on a spare',
-        components_json: toJson([{ kind: 'command', name: 'hello', argv: ['node', '-e', 'console.log("hi")'] }]),
-        targets_json: toJson({ sites: [site.id] }),
-        schedule_type: 'immediately',
-      });
-      await tick(ctx.store, { now });
-      const fleet = new Fleet({
-        store: ctx.store,
-        launcher,
-        logger: silentLogger,
-        workerEnv: { DATABASE_URL: ctx.url, WORKER_IDLE_SECONDS: '1', LOG_LEVEL: 'warn' },
-        maxWorkersPerSite: 1,
-        staleAfterMs: 30_000,
-        historyMs: 60_000,
-      });
+      const { site, fleet } = await siteWithDueItem(ctx, launcher);
       expect(await fleet.launchNeeded()).toBe(1);
       const [worker] = await launcher.list();
       expect(worker!.containerName).toBe(`site-worker-${worker!.workerGuid}`);

@@ -34,6 +34,33 @@ export async function stopAndRemoveWorkers(launcher: WorkerLauncher): Promise<vo
   }
 }
 
+/**
+ * One site (`alpha`, one device) with an immediate job ticked into one work item, and a Fleet on
+ * `launcher` that keeps at most one worker per site (workers idle 1 s): a launch's whole setting.
+ */
+export async function siteWithDueItem(ctx: BackendContext, launcher: WorkerLauncher) {
+  const now = Date.now();
+  const { site } = await siteWithDevices(ctx, 'alpha', ['alpha-1'], now);
+  await insertJob(ctx.db, {
+    at: now,
+    name: 'on a spare',
+    components_json: toJson([{ kind: 'command', name: 'hello', argv: ['node', '-e', 'console.log("hi")'] }]),
+    targets_json: toJson({ sites: [site.id] }),
+    schedule_type: 'immediately',
+  });
+  await tick(ctx.store, { now });
+  const fleet = new Fleet({
+    store: ctx.store,
+    launcher,
+    logger: silentLogger,
+    workerEnv: { DATABASE_URL: ctx.url, WORKER_IDLE_SECONDS: '1', LOG_LEVEL: 'warn' },
+    maxWorkersPerSite: 1,
+    staleAfterMs: 30_000,
+    historyMs: 60_000,
+  });
+  return { site, fleet };
+}
+
 export interface FleetScenarioOptions {
   ctx: BackendContext;
   /** The launcher under test (called once per scenario). */

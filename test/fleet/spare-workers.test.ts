@@ -4,16 +4,10 @@
  * (process-launcher.test.ts runs them without); the spare's own life is tested here. Both backends.
  */
 import { expect, it } from 'vitest';
-import { toJson } from '../../src/db/dialect.js';
-import { Fleet } from '../../src/fleet/fleet.js';
 import { createProcessLauncher, type ProcessLauncher } from '../../src/fleet/process-launcher.js';
 import { jobyardEntrypoint } from '../../src/fleet/select-launcher.js';
-import { silentLogger } from '../../src/log.js';
-import { tick } from '../../src/schedule/ticker.js';
-import { siteWithDevices } from '../fixtures/executors/executor-helpers.js';
 import { describeBackends } from '../helpers/backends.js';
-import { insertJob } from '../helpers/jobs.js';
-import { fleetScenarios, stopAndRemoveWorkers, until } from './scenarios.js';
+import { fleetScenarios, siteWithDueItem, stopAndRemoveWorkers, until } from './scenarios.js';
 
 const spareLauncher = () => createProcessLauncher({ entrypoint: jobyardEntrypoint(), stdio: 'ignore', spares: 1 });
 
@@ -52,25 +46,7 @@ describeBackends('site workers from a spare process', (ctx) => {
     withLauncher(async (launcher) => {
       const [spare] = launcher.sparePids();
       expect(spare).toBeDefined();
-      const now = Date.now();
-      const { site } = await siteWithDevices(ctx, 'alpha', ['alpha-1'], now);
-      await insertJob(ctx.db, {
-        at: now,
-        name: 'on a spare',
-        components_json: toJson([{ kind: 'command', name: 'hello', argv: ['node', '-e', 'console.log("hi")'] }]),
-        targets_json: toJson({ sites: [site.id] }),
-        schedule_type: 'immediately',
-      });
-      await tick(ctx.store, { now });
-      const fleet = new Fleet({
-        store: ctx.store,
-        launcher,
-        logger: silentLogger,
-        workerEnv: { DATABASE_URL: ctx.url, WORKER_IDLE_SECONDS: '1', LOG_LEVEL: 'warn' },
-        maxWorkersPerSite: 1,
-        staleAfterMs: 30_000,
-        historyMs: 60_000,
-      });
+      const { site, fleet } = await siteWithDueItem(ctx, launcher);
       expect(await fleet.launchNeeded()).toBe(1);
       // The worker is the spare process itself, and the pool is refilled with another one.
       const [worker] = await launcher.list();
