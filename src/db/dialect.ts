@@ -22,18 +22,9 @@
  *   `INSERT … ON CONFLICT … DO UPDATE/NOTHING` on SQLite (3.24+) and PostgreSQL.
  */
 import { sql } from './kysely.js';
-import type { AliasedRawBuilder, Kysely, RawBuilder } from 'kysely';
+import type { AliasedRawBuilder, ColumnDataType, ColumnDefinitionBuilder, CreateTableBuilder, Expression, ExpressionBuilder } from 'kysely';
+import type { Kysely, RawBuilder, ReferenceExpression, SelectQueryBuilder, SqlBool } from 'kysely';
 import { postgresJsonSearch, sqliteJsonSearch, type JsonSearch } from './json-search.js';
-import type {
-  ColumnDataType,
-  ColumnDefinitionBuilder,
-  CreateTableBuilder,
-  Expression,
-  ExpressionBuilder,
-  ReferenceExpression,
-  SelectQueryBuilder,
-  SqlBool,
-} from 'kysely';
 
 export type Backend = 'sqlite' | 'postgres';
 
@@ -100,11 +91,7 @@ export interface Dialect {
    * without statistics rates any equality above a range (`likelihood` says it keeps most rows).
    */
   broadEquality(column: string, value: string): RawBuilder<SqlBool>;
-  /**
-   * `column`, not to be read through an index: it only filters rows read off another index in
-   * order (a claim's due-by). SQLite `+column`: without statistics it took the (status,
-   * available_at) range and sorted every due item on each claim. PostgreSQL: the column.
-   */
+  /** `column`, never read through an index: it filters rows another index yields in order (a claim's due-by; SQLite `+column`). */
   filterOnly(column: string): RawBuilder<unknown>;
   /** JSON text as a value for a `*_json` column where the type cannot be inferred (inside CASE). */
   jsonExpression(json: string | null): RawBuilder<unknown>;

@@ -87,6 +87,8 @@ function buildClaim(store: Store, site: 'null' | 'any' | 'one', lanes: number | 
         .selectFrom('job_scheduler_work_items')
         .select('id')
         .where('status', '=', 'queued')
+        // Only a filter: SQLite, planning without statistics, took the (status, available_at)
+        // range and sorted every due item instead of reading the claim index in order.
         .where(dialect.filterOnly('available_at'), '<=', slot<number>('dueBy'));
       if (site === 'null') q = q.where('site_id', 'is', null);
       else if (site === 'one') q = q.where('site_id', '=', slot<number>('siteId'));
