@@ -88,7 +88,11 @@ export function wrapSqliteDatabase(db: BetterSqlite3.Database): SqliteDatabase {
     let prepared = cache.get(text);
     if (prepared === undefined) {
       const stmt = db.prepare(text);
-      prepared = { stmt, convert: stmt.reader ? rowConverter(stmt.columns().map((c) => c.name)) : undefined };
+      // Rows come back as arrays and one compiled function per statement makes the objects:
+      // better-sqlite3 sets each named column of each row through the V8 API, which costs a
+      // claim of 18 columns about 2 us per row (a seventh of its statement time).
+      if (stmt.reader) stmt.raw(true);
+      prepared = { stmt, convert: stmt.reader ? rowBuilder(stmt.columns().map((c) => c.name)) : undefined };
       if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
       cache.set(text, prepared);
     }
@@ -101,9 +105,9 @@ export function wrapSqliteDatabase(db: BetterSqlite3.Database): SqliteDatabase {
       const map = convert ?? ((row: unknown) => row);
       return {
         reader: stmt.reader,
-        all: (params) => stmt.all(...toSqliteParams(params)).map(map),
+        all: (params) => (stmt.all(...toSqliteParams(params)) as unknown[][]).map(map),
         run: (params) => stmt.run(...toSqliteParams(params)),
-        iterate: (params) => mapIterator(stmt.iterate(...toSqliteParams(params)), map),
+        iterate: (params) => mapIterator(stmt.iterate(...toSqliteParams(params)) as IterableIterator<unknown[]>, map),
       };
     },
   };
@@ -111,8 +115,8 @@ export function wrapSqliteDatabase(db: BetterSqlite3.Database): SqliteDatabase {
 
 interface Prepared {
   stmt: BetterSqlite3.Statement;
-  /** Converts a result row; undefined for statements that return none. */
-  convert: ((row: unknown) => unknown) | undefined;
+  /** Makes a result row's object from its array; undefined for statements that return none. */
+  convert: ((row: unknown[]) => unknown) | undefined;
 }
 
 function toSqliteParams(params: ReadonlyArray<unknown>): unknown[] {
@@ -120,26 +124,30 @@ function toSqliteParams(params: ReadonlyArray<unknown>): unknown[] {
 }
 
 /**
- * The conversions of one statement's result columns, decided once from their names when it is
- * prepared (a claim returns every column of thousands of rows; only two need converting).
+ * The row builder of one statement: an object literal with its columns in order (one hidden
+ * class for every row), booleans and JSON converted where the column's name says so (decided once
+ * when the statement is prepared). A repeated name keeps its last value, as better-sqlite3's own
+ * objects do.
  */
-function rowConverter(columns: readonly string[]): (row: unknown) => unknown {
-  const booleans = columns.filter((c) => BOOLEAN_COLUMNS.has(c));
-  const json = columns.filter((c) => !BOOLEAN_COLUMNS.has(c) && isJsonColumn(c));
-  if (booleans.length === 0 && json.length === 0) return (row) => row;
-  return (row) => {
-    if (row === null || typeof row !== 'object') return row;
-    const out = row as Record<string, unknown>;
-    for (const key of booleans) {
-      const value = out[key];
-      if (typeof value === 'number') out[key] = value !== 0;
-    }
-    for (const key of json) {
-      const value = out[key];
-      if (typeof value === 'string') out[key] = parseJsonColumn(key, value);
-    }
-    return out;
-  };
+export function rowBuilder(columns: readonly string[]): (row: unknown[]) => Record<string, unknown> {
+  const fields = columns.map((name, i) => {
+    // A computed key, so a column named __proto__ is a property and not the prototype.
+    const key = name === '__proto__' ? `[${JSON.stringify(name)}]` : JSON.stringify(name);
+    if (BOOLEAN_COLUMNS.has(name)) return `${key}: toBoolean(row[${i}])`;
+    if (isJsonColumn(name)) return `${key}: fromJson(${JSON.stringify(name)}, row[${i}])`;
+    return `${key}: row[${i}]`;
+  });
+  // Generated from column names only (quoted by JSON.stringify): no value ever becomes code.
+  const build = new Function('toBoolean', 'fromJson', `return (row) => ({ ${fields.join(', ')} });`);
+  return build(toBoolean, fromJsonColumn) as (row: unknown[]) => Record<string, unknown>;
+}
+
+function toBoolean(value: unknown): unknown {
+  return typeof value === 'number' ? value !== 0 : value;
+}
+
+function fromJsonColumn(key: string, value: unknown): unknown {
+  return typeof value === 'string' ? parseJsonColumn(key, value) : value;
 }
 
 /** A corrupt JSON cell must not make a whole query throw; callers see the raw text and decide. */
