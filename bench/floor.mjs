@@ -13,6 +13,9 @@
 //             payload_json);
 //   complete  one UPDATE joined on (id, claim_count) pairs, fenced on owner, claim and status
 //             'running', so a late completion of a lost lease changes nothing.
+// On SQLite the due-by filter is written +available_at, as jobyard's claim writes it: SQLite plans
+// without statistics and would otherwise range-scan the (status, available_at) index and sort every
+// due item on each claim instead of reading the claim index in order.
 // B = C + max(C, 500), the batch jobyard's lane claims with its default prefetch. "Handlers" are
 // no-ops (the rows are only counted). SQLite: one loop, prepared statements on better-sqlite3
 // (synchronous; nothing to overlap). PostgreSQL: L loops on their own connections (each claim →
@@ -62,7 +65,7 @@ const OWNER = 'floor-consumer';
 const SQLITE_CLAIM = `
   update ${WORK_TABLE} set status = 'running', lease_owner = ?, lease_expires_at = ?, heartbeat_at = ?, started_at = ?,
     attempt_count = attempt_count + 1, claim_count = claim_count + 1, updated_at = ?
-  where id in (select id from ${WORK_TABLE} where status = 'queued' and site_id is null and lane = 'default' and available_at <= ?
+  where id in (select id from ${WORK_TABLE} where status = 'queued' and site_id is null and lane = 'default' and +available_at <= ?
                order by priority desc, available_at, id limit ?)
   returning id, claim_count, kind, payload_json`;
 const SQLITE_COMPLETE = `
