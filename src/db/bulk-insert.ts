@@ -2,11 +2,13 @@
  * Set-based inserts of many rows, without Kysely building and parsing a multi-row VALUES list on
  * every call (that was most of a bulk enqueue's client time). The statement text depends only on
  * the table, the columns and the row count, so it is built once and kept.
- * - PostgreSQL: the rows as ONE JSON array parameter, expanded by json_populate_recordset (typed
- *   by the table's own row type) — not a parameter per cell. A column whose value is the same in
- *   every row (a batch is usually one kind, lane, time…) is sent once, in a second JSON object
- *   read with json_populate_record: most of a row's text was such values, and building, sending
- *   and parsing that text was most of a bulk enqueue's client CPU. One row: a plain VALUES list.
+ * - PostgreSQL: one array parameter per column that varies, read back as rows by unnest() — not
+ *   a parameter per cell — and one plain parameter per column whose value is the same in every
+ *   row (a batch is usually one kind, lane, time…): most of a row's cells were such values. Arrays
+ *   are cast to the columns' own types, read once per table from the catalog. (The rows used to
+ *   go as one JSON array through json_populate_recordset, which builds a record of every column
+ *   of the table for each row: a quarter of the server's CPU in a bulk enqueue.) One row: a plain
+ *   VALUES list.
  * - SQLite: a multi-row VALUES list of bound parameters: in-process binding is cheap, and the
  *   statement is prepared once (the driver caches statements by text).
  * Rows are inserted in array order, so identity values grow with it.
@@ -14,7 +16,6 @@
 import { CompiledQuery } from './kysely.js';
 import type { Kysely } from 'kysely';
 import type { Backend } from './dialect.js';
-import { isJsonColumn } from './dialect.js';
 
 /** SQLite's bound-parameter limit is 32,766; callers keep rows × columns under this. */
 export const SQLITE_MAX_PARAMS = 32_000;
@@ -44,9 +45,10 @@ export async function bulkInsert<R = Record<string, unknown>>(db: Kysely<any>, b
     query = CompiledQuery.raw(statementText(spec, 'postgres-one', []), spec.rows[0]!.map((v) => v ?? null));
   } else if (backend === 'postgres') {
     const same = constantColumns(spec.rows, spec.columns.length);
-    const params = [rowsAsJson(spec.columns, spec.rows, true, same)];
-    if (same.includes(true)) params.push(rowAsJson(spec.columns, spec.rows[0]!, same));
-    query = CompiledQuery.raw(statementText(spec, 'postgres', same), params);
+    // unnest() needs one array to say how many rows there are.
+    if (!same.includes(false)) same[0] = false;
+    const types = await columnTypes(db, spec.table);
+    query = CompiledQuery.raw(statementText(spec, 'postgres', same, types), columnParams(spec.rows, same));
   } else {
     query = CompiledQuery.raw(statementText(spec, 'sqlite', []), spec.rows.flat());
   }
@@ -67,59 +69,42 @@ export function constantColumns(rows: ReadonlyArray<readonly Cell[]>, width: num
   return same;
 }
 
+/** Pure: one parameter per column, in column order: the shared value of a constant column, the array of a varying one. */
+export function columnParams(rows: ReadonlyArray<readonly Cell[]>, same: readonly boolean[]): unknown[] {
+  return same.map((constant, c) => (constant ? (rows[0]![c] ?? null) : rows.map((row) => row[c] ?? null)));
+}
+
+/** Column types by table, read once per process (a table's types are fixed by its migrations). */
+const typesByTable = new Map<string, ReadonlyMap<string, string>>();
+
+async function columnTypes(db: Kysely<any>, table: string): Promise<ReadonlyMap<string, string>> {
+  let types = typesByTable.get(table);
+  if (types === undefined) {
+    const { rows } = await db.executeQuery<{ name: string; type: string }>(
+      CompiledQuery.raw(
+        'select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = cast($1 as regclass) and attnum > 0 and not attisdropped',
+        [table],
+      ),
+    );
+    types = new Map(rows.map((r) => [r.name, r.type]));
+    typesByTable.set(table, types);
+  }
+  return types;
+}
+
 const texts = new Map<string, string>();
 
-function statementText(spec: BulkInsert, backend: Backend | 'postgres-one', same: readonly boolean[]): string {
+function statementText(spec: BulkInsert, backend: Backend | 'postgres-one', same: readonly boolean[], types?: ReadonlyMap<string, string>): string {
   const rows = backend === 'sqlite' ? spec.rows.length : 0;
   const mask = same.map((b) => (b ? 1 : 0)).join('');
   const key = `${backend}|${spec.table}|${spec.columns.join(',')}|${rows}|${mask}|${spec.onConflict ?? ''}|${spec.returning?.join(',') ?? ''}`;
   let text = texts.get(key);
   if (text === undefined) {
-    text = backend === 'postgres' ? postgresText(spec, same) : backend === 'postgres-one' ? postgresOneText(spec) : sqliteText(spec, rows);
+    text = backend === 'postgres' ? postgresText(spec, same, types!) : backend === 'postgres-one' ? postgresOneText(spec) : sqliteText(spec, rows);
     if (texts.size >= 1000) texts.clear();
     texts.set(key, text);
   }
   return text;
-}
-
-/**
- * The rows as one JSON array of objects; JSON columns embedded as JSON (PostgreSQL) or as text
- * (SQLite). Columns marked in `skip` are left out (sent once instead, see `rowAsJson`).
- */
-export function rowsAsJson(
-  columns: readonly string[],
-  rows: ReadonlyArray<readonly Cell[]>,
-  embedJson: boolean,
-  skip: readonly boolean[] = [],
-): string {
-  const picked: number[] = [];
-  for (let i = 0; i < columns.length; i++) if (!skip[i]) picked.push(i);
-  const keys = picked.map((i, n) => `${n > 0 ? ',' : ''}${JSON.stringify(columns[i])}:`);
-  const json = picked.map((i) => embedJson && isJsonColumn(columns[i]!));
-  const out: string[] = new Array(rows.length);
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!;
-    let text = '{';
-    for (let k = 0; k < picked.length; k++) text += keys[k] + cellJson(row[picked[k]!], json[k]!);
-    out[r] = `${text}}`;
-  }
-  // join builds one flat string; the driver would otherwise flatten a rope of pieces to send it.
-  return `[${out.join(',')}]`;
-}
-
-/** One row's columns marked in `only`, as one JSON object (JSON columns embedded). */
-export function rowAsJson(columns: readonly string[], row: readonly Cell[], only: readonly boolean[]): string {
-  const parts: string[] = [];
-  for (let i = 0; i < columns.length; i++) {
-    if (only[i]) parts.push(`${JSON.stringify(columns[i])}:${cellJson(row[i], isJsonColumn(columns[i]!))}`);
-  }
-  return `{${parts.join(',')}}`;
-}
-
-function cellJson(v: Cell | undefined, embed: boolean): string {
-  if (v === null || v === undefined) return 'null';
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
-  return embed ? String(v) : JSON.stringify(v);
 }
 
 function tail(spec: BulkInsert): string {
@@ -128,12 +113,19 @@ function tail(spec: BulkInsert): string {
   return `${conflict}${returning}`;
 }
 
-function postgresText(spec: BulkInsert, same: readonly boolean[]): string {
-  const table = quote(spec.table);
+function postgresText(spec: BulkInsert, same: readonly boolean[], types: ReadonlyMap<string, string>): string {
+  const typeOf = (c: string): string => {
+    const type = types.get(c);
+    if (type === undefined) throw new Error(`bulkInsert: ${spec.table} has no column ${c}`);
+    return type;
+  };
+  // Parameter i + 1 is column i's (columnParams); `with ordinality` keeps the array order.
+  const picked = spec.columns.map((c, i) => (same[i] ? `cast($${i + 1} as ${typeOf(c)})` : `r.${quote(c)}`)).join(', ');
+  const varying = spec.columns.flatMap((c, i) => (same[i] ? [] : [i]));
+  const arrays = varying.map((i) => `cast($${i + 1} as ${typeOf(spec.columns[i]!)}[])`).join(', ');
+  const names = varying.map((i) => quote(spec.columns[i]!)).join(', ');
   const cols = spec.columns.map(quote).join(', ');
-  const picked = spec.columns.map((c, i) => `${same[i] ? 'c' : 'r'}.${quote(c)}`).join(', ');
-  const constants = same.includes(true) ? ` cross join json_populate_record(null::${table}, $2::json) as c` : '';
-  return `insert into ${table} (${cols}) select ${picked} from json_populate_recordset(null::${table}, $1::json) with ordinality as r${constants} order by r.ordinality${tail(spec)}`;
+  return `insert into ${quote(spec.table)} (${cols}) select ${picked} from unnest(${arrays}) with ordinality as r(${names}, "row_position") order by r."row_position"${tail(spec)}`;
 }
 
 function postgresOneText(spec: BulkInsert): string {

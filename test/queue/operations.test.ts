@@ -86,6 +86,23 @@ describeBackends('queue operations', (ctx) => {
     for (const { item: returned } of [...same, ...oneDiffers]) expect(returned).toEqual(await item(returned.id));
   });
 
+  it('stores text and JSON cells of a batch exactly, whatever characters they hold', async () => {
+    // A batch's varying columns travel as arrays on PostgreSQL (db/bulk-insert.ts): quoting,
+    // braces, commas, backslashes and the word NULL must come back as they went in.
+    const awkward = ['"quoted"', 'back\\slash', '{braces},comma', 'NULL', '', 'line\nbreak', 'ünï “cödé” 🚀', "it's"];
+    const created = await enqueueWorkItems(
+      ctx.store,
+      awkward.map((text, i) => ({ kind: 'x', dedupeKey: `key-${i}-${text}`, payload: { text, nested: { list: [text, null, i] } } })),
+      { now: T0 },
+    );
+    expect(created.map((r) => r.created)).toEqual(awkward.map(() => true));
+    for (const [i, { item: returned }] of created.entries()) {
+      expect(returned.dedupe_key).toBe(`key-${i}-${awkward[i]}`);
+      expect(returned.payload_json).toEqual({ text: awkward[i], nested: { list: [awkward[i], null, i] } });
+      expect(returned).toEqual(await item(returned.id));
+    }
+  });
+
   it('refuses secrets and bad fields without writing anything', async () => {
     await expect(
       enqueueWorkItems(ctx.store, [{ kind: 'ok' }, { kind: 'ok', payload: { auth: { password: 'x' } } }]),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { constantColumns, rowAsJson, rowsAsJson } from '../../src/db/bulk-insert.js';
+import { columnParams, constantColumns } from '../../src/db/bulk-insert.js';
 import { UserError } from '../../src/errors.js';
 import { retryDelayMs } from '../../src/queue/backoff.js';
 import { LazyAbort } from '../../src/queue/handler.js';
@@ -89,8 +89,7 @@ describe('LazyAbort', () => {
   });
 });
 
-describe('bulk insert text (PostgreSQL)', () => {
-  const columns = ['kind', 'payload_json', 'priority', 'dedupe_key'];
+describe('bulk insert parameters (PostgreSQL)', () => {
   const rows = [
     ['x', '{"i":1}', 0, null],
     ['x', '{"i":2}', 0, 'k"1'],
@@ -101,12 +100,10 @@ describe('bulk insert text (PostgreSQL)', () => {
     expect(constantColumns([rows[0]!], 4)).toEqual([true, true, true, true]);
   });
 
-  it('sends varying columns per row and constant ones once, JSON columns embedded, text quoted', () => {
+  it('sends a varying column as one array of its cells and a constant one as a single value, in column order', () => {
     const same = constantColumns(rows, 4);
-    const perRow = rowsAsJson(columns, rows, true, same);
-    expect(JSON.parse(perRow)).toEqual([{ payload_json: { i: 1 }, dedupe_key: null }, { payload_json: { i: 2 }, dedupe_key: 'k"1' }]);
-    expect(JSON.parse(rowAsJson(columns, rows[0]!, same))).toEqual({ kind: 'x', priority: 0 });
-    // Every column constant (one row): the rows are empty objects, which still count.
-    expect(rowsAsJson(columns, [rows[0]!], true, [true, true, true, true])).toBe('[{}]');
+    expect(columnParams(rows, same)).toEqual(['x', ['{"i":1}', '{"i":2}'], 0, [null, 'k"1']]);
+    // A missing cell is a null, in an array or alone.
+    expect(columnParams([['y', undefined as unknown as null]], [true, false])).toEqual(['y', [null]]);
   });
 });
